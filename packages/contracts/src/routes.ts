@@ -1,0 +1,150 @@
+import type { z } from "zod";
+import type { ErrorCode } from "./errors.js";
+import {
+  AuthenticatedSessionSchema,
+  BindPhoneRequestSchema,
+  HealthResponseSchema,
+  LogoutRequestSchema,
+  RefreshSessionRequestSchema,
+  TokenPairSchema,
+  UpdateMeRequestSchema,
+  UserSchema,
+  WechatLoginRequestSchema,
+  WechatLoginResponseSchema,
+  WechatRegisterRequestSchema,
+} from "./schemas.js";
+
+export type HttpMethod = "GET" | "POST" | "PATCH";
+
+/**
+ * One route of the API as plain data. `responses` holds the success status and its body
+ * (`null` for an empty body); `errors` lists every error code the route can answer with, each of
+ * which is sent with its catalog status and the shared error body.
+ */
+export interface RouteDefinition {
+  method: HttpMethod;
+  path: `/api/${string}`;
+  summary: string;
+  /** Whether the route needs `Authorization: Bearer <accessToken>`. */
+  auth: boolean;
+  body?: z.ZodType;
+  responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
+  errors: readonly ErrorCode[];
+}
+
+/** Errors any route can answer with, whatever it does. */
+const COMMON_ERRORS = ["NOT_FOUND", "PAYLOAD_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL"] as const;
+const BODY_ERRORS = ["VALIDATION_FAILED", ...COMMON_ERRORS] as const;
+const AUTH_ROUTE_ERRORS = [...BODY_ERRORS, "RATE_LIMITED"] as const;
+const WECHAT_ERRORS = [
+  "WECHAT_CODE_INVALID",
+  "WECHAT_CODE_USED",
+  "WECHAT_USER_BLOCKED",
+  "WECHAT_RATE_LIMITED",
+  "WECHAT_UNAVAILABLE",
+] as const;
+
+export const contract = {
+  wechatLogin: {
+    method: "POST",
+    path: "/api/auth/wechat/login",
+    summary: "Exchange a wx.login code for a session, or for a registration ticket",
+    auth: false,
+    body: WechatLoginRequestSchema,
+    responses: { 200: WechatLoginResponseSchema },
+    errors: [...AUTH_ROUTE_ERRORS, ...WECHAT_ERRORS],
+  },
+  wechatRegister: {
+    method: "POST",
+    path: "/api/auth/wechat/register",
+    summary: "Redeem a registration ticket with a getPhoneNumber code and create the account",
+    auth: false,
+    body: WechatRegisterRequestSchema,
+    responses: { 201: AuthenticatedSessionSchema },
+    errors: [
+      ...AUTH_ROUTE_ERRORS,
+      "REGISTRATION_TICKET_INVALID",
+      "PHONE_ALREADY_BOUND",
+      ...WECHAT_ERRORS,
+    ],
+  },
+  refreshSession: {
+    method: "POST",
+    path: "/api/auth/refresh",
+    summary: "Rotate a refresh token into a new token pair",
+    auth: false,
+    body: RefreshSessionRequestSchema,
+    responses: { 200: TokenPairSchema },
+    errors: [...AUTH_ROUTE_ERRORS, "REFRESH_TOKEN_INVALID", "REFRESH_TOKEN_REUSED"],
+  },
+  logout: {
+    method: "POST",
+    path: "/api/auth/logout",
+    summary: "Revoke the session (the whole refresh-token family)",
+    auth: false,
+    body: LogoutRequestSchema,
+    responses: { 204: null },
+    errors: AUTH_ROUTE_ERRORS,
+  },
+  getMe: {
+    method: "GET",
+    path: "/api/me",
+    summary: "The signed-in user",
+    auth: true,
+    responses: { 200: UserSchema },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
+  updateMe: {
+    method: "PATCH",
+    path: "/api/me",
+    summary: "Change the nickname and/or avatar of the signed-in user",
+    auth: true,
+    body: UpdateMeRequestSchema,
+    responses: { 200: UserSchema },
+    errors: ["UNAUTHORIZED", ...BODY_ERRORS],
+  },
+  bindPhone: {
+    method: "POST",
+    path: "/api/me/phone",
+    summary: "Bind or change the phone number of the signed-in user with a getPhoneNumber code",
+    auth: true,
+    body: BindPhoneRequestSchema,
+    responses: { 200: UserSchema },
+    errors: ["UNAUTHORIZED", ...BODY_ERRORS, "PHONE_ALREADY_BOUND", ...WECHAT_ERRORS],
+  },
+  health: {
+    method: "GET",
+    path: "/api/health",
+    summary: "Liveness and readiness: 503 when the database is unreachable",
+    auth: false,
+    responses: { 200: HealthResponseSchema },
+    errors: ["SERVICE_UNAVAILABLE", "INTERNAL"],
+  },
+} as const satisfies Record<string, RouteDefinition>;
+
+export type Contract = typeof contract;
+export type RouteName = keyof Contract;
+
+type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], 200 | 201 | 204>;
+
+/** The body a route accepts, or `undefined` for routes without one. */
+export type RequestBody<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodType }
+  ? z.input<S>
+  : undefined;
+
+/** The body a route answers with on success (`undefined` for 204). */
+export type SuccessBody<K extends RouteName> =
+  Contract[K]["responses"][SuccessStatus<Contract[K]> & keyof Contract[K]["responses"]] extends infer S
+    ? S extends z.ZodType
+      ? z.output<S>
+      : undefined
+    : never;
+
+/** The success status and schema of a route. */
+export function successOf(route: RouteDefinition): { status: 200 | 201 | 204; schema: z.ZodType | null } {
+  for (const status of [200, 201, 204] as const) {
+    const schema = route.responses[status];
+    if (schema !== undefined) return { status, schema };
+  }
+  throw new Error(`route ${route.method} ${route.path} declares no success response`);
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+/**
+ * The dev-control wire of the WeChat sandbox (apps/wechat-mock). It is a separate entry point
+ * (`@wxauth/contracts/sandbox`) so that production bundles never contain these paths.
+ */
+export const sandboxRoutes = {
+  loginCode: "/__dev/login-code",
+  phoneCode: "/__dev/phone-code",
+  fail: "/__dev/fail",
+  stats: "/__dev/stats",
+  reset: "/__dev/reset",
+} as const;
+
+export const SandboxLoginCodeRequestSchema = z.object({
+  openid: z.string().min(1).max(128).optional(),
+  unionid: z.string().min(1).max(128).optional(),
+});
+export type SandboxLoginCodeRequest = z.infer<typeof SandboxLoginCodeRequestSchema>;
+
+export const SandboxLoginCodeResponseSchema = z.object({
+  code: z.string(),
+  openid: z.string(),
+});
+export type SandboxLoginCodeResponse = z.infer<typeof SandboxLoginCodeResponseSchema>;
+
+export const SandboxPhoneCodeRequestSchema = z.object({
+  phoneNumber: z.string().regex(/^\d{5,15}$/, "digits of the national number"),
+  countryCode: z.union([z.string().regex(/^\d{1,4}$/), z.number().int().positive()]).optional(),
+  openid: z.string().min(1).max(128).optional(),
+});
+export type SandboxPhoneCodeRequest = z.infer<typeof SandboxPhoneCodeRequestSchema>;
+
+export const SandboxPhoneCodeResponseSchema = z.object({
+  code: z.string(),
+});
+export type SandboxPhoneCodeResponse = z.infer<typeof SandboxPhoneCodeResponseSchema>;
+
+export const SandboxApiSchema = z.enum([
+  "jscode2session",
+  "stable_token",
+  "token",
+  "getuserphonenumber",
+]);
+export type SandboxApi = z.infer<typeof SandboxApiSchema>;
+
+/**
+ * Makes the next `times` calls of `api` fail. `errcode` is a WeChat errcode answered as HTTP 200
+ * JSON; the special faults are answered differently: `"timeout"` never answers within the caller's
+ * budget, `"http500"` is an HTTP 5xx, `"html"` an HTML error page, `"truncated"` cut-off JSON.
+ * `delayMs` alone slows the calls down without failing them.
+ */
+export const SandboxFailRequestSchema = z.object({
+  api: SandboxApiSchema,
+  errcode: z
+    .union([z.number().int(), z.enum(["timeout", "http500", "html", "truncated"])])
+    .optional(),
+  times: z.number().int().positive().max(10_000).default(1),
+  delayMs: z.number().int().nonnegative().max(120_000).optional(),
+});
+export type SandboxFailRequest = z.input<typeof SandboxFailRequestSchema>;
+
+export const SandboxStatsSchema = z.object({
+  calls: z.object({
+    jscode2session: z.number().int(),
+    stable_token: z.number().int(),
+    token: z.number().int(),
+    getuserphonenumber: z.number().int(),
+  }),
+});
+export type SandboxStats = z.infer<typeof SandboxStatsSchema>;

@@ -1,0 +1,10 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: ["src/index.ts", "src/sandbox.ts"],
+  format: ["esm"],
+  target: "es2019",
+  dts: true,
+  clean: true,
+  sourcemap: true,
+});

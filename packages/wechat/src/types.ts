@@ -1,0 +1,82 @@
+/**
+ * The public shapes of @wxauth/wechat. The API codes against these; keep them stable.
+ */
+
+/**
+ * A small key-value store shared by every process that talks to one appid. The in-memory
+ * implementation serves a single process; the API plugs in Redis to share the access token,
+ * the code-exchange memo and rate-limit counters across instances.
+ */
+export interface SharedStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets the key only when it is absent (SET NX PX). Resolves true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Deletes the key only while it still holds `expected` (compare-and-delete). */
+  deleteIfEquals(key: string, expected: string): Promise<boolean>;
+  /**
+   * Increments a counter that expires `ttlMs` after its first increment.
+   * Resolves the new count and the milliseconds left before it resets.
+   */
+  increment(key: string, ttlMs: number): Promise<{ count: number; resetInMs: number }>;
+}
+
+/** The subset of a pino logger the client uses. Secrets and codes are never passed to it. */
+export interface WechatLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type WechatApiName = "jscode2session" | "stable_token" | "token" | "getuserphonenumber";
+
+export interface WechatClientOptions {
+  appid: string;
+  secret: string;
+  /** Default `https://api.weixin.qq.com`. */
+  baseUrl?: string;
+  /** The whole budget of one call, retries included, in ms. Default 5000. */
+  timeoutMs?: number;
+  /** How many extra attempts a transient failure (-1, network, 5xx, garbage) gets. Default 2. */
+  retries?: number;
+  /** Which access-token endpoint to use. Default `stable_token`. */
+  tokenEndpoint?: "stable_token" | "token";
+  /** Refresh the access token this long before it expires. Default 300_000 ms. */
+  tokenRefreshAheadMs?: number;
+  /** How long a code-exchange result is remembered. Default 300_000 ms. */
+  codeMemoTtlMs?: number;
+  /** Shared state (access token, lock, code memo). Default: a new in-memory store. */
+  store?: SharedStore;
+  logger?: WechatLogger;
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What code2Session yields. `sessionKey` must never leave the server. */
+export interface WechatSession {
+  openid: string;
+  unionid: string | null;
+  sessionKey: string;
+}
+
+export interface WechatPhoneNumber {
+  /** `+8613800138000` */
+  e164: string;
+  /** National number without country code, e.g. `13800138000`. */
+  purePhoneNumber: string;
+  /** Country calling code as digits, e.g. `86`. */
+  countryCode: string;
+}
+
+/**
+ * Why a call failed:
+ * - `wechat`: WeChat answered with a non-zero errcode;
+ * - `timeout`: the call's budget ran out;
+ * - `network`: the connection failed;
+ * - `http`: a non-2xx HTTP status;
+ * - `parse`: the body was not the JSON expected (HTML page, truncated JSON, wrong watermark);
+ * - `config`: the client is misconfigured (wrong appid/secret, IP not whitelisted, quota).
+ */
+export type WechatErrorKind = "wechat" | "timeout" | "network" | "http" | "parse" | "config";
