@@ -94,7 +94,10 @@ export const errorCatalog = {
   SERVICE_UNAVAILABLE: {
     status: 503,
     retryable: true,
-    message: { zh: "服务暂时不可用，请稍后再试", en: "A dependency of the service is unavailable." },
+    message: {
+      zh: "服务暂时不可用，请稍后再试",
+      en: "A dependency of the service is unavailable.",
+    },
   },
   INTERNAL: {
     status: 500,

@@ -44,7 +44,9 @@ function operationOf(name: string, route: RouteDefinition): JsonSchema {
   }
   for (const [status, codes] of errorsByStatus) {
     responses[String(status)] = {
-      description: codes.map((code) => `\`${code}\`: ${errorCatalog[code].message.en}`).join("\n\n"),
+      description: codes
+        .map((code) => `\`${code}\`: ${errorCatalog[code].message.en}`)
+        .join("\n\n"),
       content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorBody" } } },
     };
   }

@@ -33,7 +33,12 @@ export interface RouteDefinition {
 }
 
 /** Errors any route can answer with, whatever it does. */
-const COMMON_ERRORS = ["NOT_FOUND", "PAYLOAD_TOO_LARGE", "SERVICE_UNAVAILABLE", "INTERNAL"] as const;
+const COMMON_ERRORS = [
+  "NOT_FOUND",
+  "PAYLOAD_TOO_LARGE",
+  "SERVICE_UNAVAILABLE",
+  "INTERNAL",
+] as const;
 const BODY_ERRORS = ["VALIDATION_FAILED", ...COMMON_ERRORS] as const;
 const AUTH_ROUTE_ERRORS = [...BODY_ERRORS, "RATE_LIMITED"] as const;
 const WECHAT_ERRORS = [
@@ -128,20 +133,25 @@ export type RouteName = keyof Contract;
 type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], 200 | 201 | 204>;
 
 /** The body a route accepts, or `undefined` for routes without one. */
-export type RequestBody<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodType }
+export type RequestBody<K extends RouteName> = Contract[K] extends {
+  body: infer S extends z.ZodType;
+}
   ? z.input<S>
   : undefined;
 
 /** The body a route answers with on success (`undefined` for 204). */
-export type SuccessBody<K extends RouteName> =
-  Contract[K]["responses"][SuccessStatus<Contract[K]> & keyof Contract[K]["responses"]] extends infer S
-    ? S extends z.ZodType
-      ? z.output<S>
-      : undefined
-    : never;
+export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessStatus<Contract[K]> &
+  keyof Contract[K]["responses"]] extends infer S
+  ? S extends z.ZodType
+    ? z.output<S>
+    : undefined
+  : never;
 
 /** The success status and schema of a route. */
-export function successOf(route: RouteDefinition): { status: 200 | 201 | 204; schema: z.ZodType | null } {
+export function successOf(route: RouteDefinition): {
+  status: 200 | 201 | 204;
+  schema: z.ZodType | null;
+} {
   for (const status of [200, 201, 204] as const) {
     const schema = route.responses[status];
     if (schema !== undefined) return { status, schema };

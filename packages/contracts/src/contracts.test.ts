@@ -1,0 +1,183 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  ERROR_CODES,
+  ErrorBodySchema,
+  UpdateMeRequestSchema,
+  UserSchema,
+  WechatLoginResponseSchema,
+  contract,
+  errorCatalog,
+  errorCodeForWechatErrcode,
+  generateOpenApiDocument,
+  maskPhone,
+  successOf,
+} from "./index.js";
+
+describe("error catalog", () => {
+  it("gives every code an HTTP error status and both messages", () => {
+    for (const code of ERROR_CODES) {
+      const entry = errorCatalog[code];
+      expect(entry.status, code).toBeGreaterThanOrEqual(400);
+      expect(entry.status, code).toBeLessThan(600);
+      expect(entry.message.zh, code).toMatch(/\p{Script=Han}/u);
+      expect(entry.message.en.length, code).toBeGreaterThan(3);
+    }
+  });
+
+  it("answers with the statuses the API promises", () => {
+    const statuses = Object.fromEntries(
+      ERROR_CODES.map((code) => [code, errorCatalog[code].status]),
+    );
+    expect(statuses).toEqual({
+      VALIDATION_FAILED: 400,
+      UNAUTHORIZED: 401,
+      WECHAT_CODE_INVALID: 401,
+      WECHAT_CODE_USED: 401,
+      WECHAT_USER_BLOCKED: 403,
+      WECHAT_RATE_LIMITED: 429,
+      WECHAT_UNAVAILABLE: 503,
+      REGISTRATION_TICKET_INVALID: 401,
+      PHONE_ALREADY_BOUND: 409,
+      REFRESH_TOKEN_INVALID: 401,
+      REFRESH_TOKEN_REUSED: 401,
+      RATE_LIMITED: 429,
+      NOT_FOUND: 404,
+      PAYLOAD_TOO_LARGE: 413,
+      SERVICE_UNAVAILABLE: 503,
+      INTERNAL: 500,
+    });
+  });
+
+  it("maps WeChat errcodes onto contract codes", () => {
+    expect(errorCodeForWechatErrcode(40029)).toBe("WECHAT_CODE_INVALID");
+    expect(errorCodeForWechatErrcode(40163)).toBe("WECHAT_CODE_USED");
+    expect(errorCodeForWechatErrcode(40226)).toBe("WECHAT_USER_BLOCKED");
+    expect(errorCodeForWechatErrcode(45011)).toBe("WECHAT_RATE_LIMITED");
+    for (const errcode of [-1, 40013, 40125, 40164, 45009]) {
+      expect(errorCodeForWechatErrcode(errcode)).toBe("WECHAT_UNAVAILABLE");
+    }
+    expect(errorCodeForWechatErrcode(12345)).toBeUndefined();
+  });
+
+  it("rejects error bodies with codes outside the closed set", () => {
+    const body = { error: { code: "NOT_A_CODE", message: "x", retryable: false, requestId: "r" } };
+    expect(ErrorBodySchema.safeParse(body).success).toBe(false);
+  });
+});
+
+describe("schemas", () => {
+  const user = {
+    id: "u1",
+    phone: "+8613800138000",
+    nickname: null,
+    avatarUrl: null,
+    createdAt: "2026-11-20T10:00:00.000Z",
+  };
+
+  it("accepts E.164 phones and rejects anything else", () => {
+    expect(UserSchema.parse(user).phone).toBe("+8613800138000");
+    expect(UserSchema.parse({ ...user, phone: "+85251234567" }).phone).toBe("+85251234567");
+    for (const phone of ["13800138000", "+0123456789", "+86 138 0013 8000", "+86138001380001234"]) {
+      expect(UserSchema.safeParse({ ...user, phone }).success, phone).toBe(false);
+    }
+  });
+
+  it("tells the two login outcomes apart by status", () => {
+    const ticket = WechatLoginResponseSchema.parse({
+      status: "registration_required",
+      registrationTicket: "t".repeat(43),
+      expiresIn: 600,
+    });
+    expect(ticket.status).toBe("registration_required");
+    const missingUser = {
+      status: "authenticated",
+      accessToken: "a",
+      refreshToken: "r",
+      expiresIn: 900,
+    };
+    expect(WechatLoginResponseSchema.safeParse(missingUser).success).toBe(false);
+  });
+
+  it("validates profile updates strictly", () => {
+    expect(UpdateMeRequestSchema.parse({ nickname: "  微信用户  " })).toEqual({
+      nickname: "微信用户",
+    });
+    expect(UpdateMeRequestSchema.safeParse({}).success).toBe(false);
+    expect(UpdateMeRequestSchema.safeParse({ nickname: "a\u0000b" }).success).toBe(false);
+    expect(UpdateMeRequestSchema.safeParse({ nickname: "x".repeat(33) }).success).toBe(false);
+    expect(UpdateMeRequestSchema.safeParse({ avatarUrl: "javascript:alert(1)" }).success).toBe(
+      false,
+    );
+    expect(UpdateMeRequestSchema.safeParse({ nickname: "ok", isAdmin: true }).success).toBe(false);
+  });
+});
+
+describe("route table", () => {
+  it("puts every route under /api with one success response", () => {
+    for (const [name, route] of Object.entries(contract)) {
+      expect(route.path, name).toMatch(/^\/api\//);
+      expect(() => successOf(route), name).not.toThrow();
+    }
+    expect(successOf(contract.wechatRegister).status).toBe(201);
+    expect(successOf(contract.logout)).toEqual({ status: 204, schema: null });
+  });
+});
+
+describe("OpenAPI document", () => {
+  const doc = generateOpenApiDocument() as {
+    openapi: string;
+    paths: Record<string, Record<string, { operationId: string }>>;
+    components: { schemas: Record<string, unknown> };
+  };
+
+  it("is OpenAPI 3.1 and lists every route of the contract", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    for (const [name, route] of Object.entries(contract)) {
+      expect(doc.paths[route.path]?.[route.method.toLowerCase()]?.operationId).toBe(name);
+    }
+  });
+
+  it("has no dangling $ref", () => {
+    const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of refs) {
+      const name = ref.slice('"#/components/schemas/'.length, -1);
+      expect(doc.components.schemas, name).toHaveProperty(name);
+    }
+  });
+});
+
+describe("maskPhone", () => {
+  it("hides the middle of the number", () => {
+    expect(maskPhone("+8613800138000")).toBe("138****8000");
+    expect(maskPhone("+85251234567")).toBe("852****4567");
+    expect(maskPhone("+8512345")).toBe("85****45");
+  });
+});
+
+describe("jitless validation", () => {
+  it("parses where the runtime forbids code generation, as WeChat's does", () => {
+    const script = `
+      const { useJitlessValidation, AuthenticatedSessionSchema } = await import(${JSON.stringify(
+        fileURLToPath(new URL("../dist/index.js", import.meta.url)),
+      )});
+      useJitlessValidation();
+      const session = AuthenticatedSessionSchema.parse({
+        status: "authenticated", accessToken: "a", refreshToken: "r", expiresIn: 900,
+        user: { id: "u", phone: null, nickname: null, avatarUrl: null, createdAt: "2026-11-20T10:00:00Z" },
+      });
+      let blocked = false;
+      try { new Function("return 1"); } catch { blocked = true; }
+      console.log(JSON.stringify({ status: session.status, blocked }));
+    `;
+    const result = spawnSync(
+      process.execPath,
+      ["--disallow-code-generation-from-strings", "--input-type=module", "-e", script],
+      { encoding: "utf8" },
+    );
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ status: "authenticated", blocked: true });
+  });
+});
