@@ -1,0 +1,64 @@
+import { MemoryStore, type SharedStore } from "@wxauth/wechat";
+import { RedisStore, type RedisStoreOptions } from "./redis-store.js";
+import { ResilientStore, type ResilientStoreOptions, type StoreLogger } from "./resilient-store.js";
+
+export interface StoreHandle {
+  /** Pass this one instance to the WeChat client and to the rate limiter. */
+  store: SharedStore;
+  /** `memory` without `REDIS_URL`; `redis` otherwise, even while Redis is down at boot. */
+  kind: "memory" | "redis";
+  close(): Promise<void>;
+}
+
+export type CreateStoreOptions = Omit<RedisStoreOptions, "url" | "onConnectionError"> &
+  ResilientStoreOptions;
+
+/** The URL without its password, for logs. */
+function describeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable REDIS_URL)";
+  }
+}
+
+/**
+ * Without a Redis URL: a process-local store (one instance). With one: Redis, falling back to memory
+ * while Redis is unreachable. Resolves after the first connection attempt, so a healthy Redis is used
+ * from the very first request and a dead one is reported at boot rather than on the first login.
+ */
+export async function createStore(
+  redisUrl: string | undefined,
+  logger: StoreLogger,
+  options: CreateStoreOptions = {},
+): Promise<StoreHandle> {
+  if (!redisUrl) {
+    const memory = new MemoryStore();
+    return { store: memory, kind: "memory", close: async () => memory.close() };
+  }
+  const redis = new RedisStore({
+    ...options,
+    url: redisUrl,
+    // ResilientStore reports outages, once per interval; per-attempt connection errors are noise.
+    onConnectionError: () => {},
+  });
+  const fallback = new MemoryStore();
+  const store = new ResilientStore(redis, fallback, logger, options);
+  await redis.connect();
+  if (redis.isReady) {
+    logger.info({ store: "redis", url: describeRedisUrl(redisUrl) }, "shared store: Redis");
+  } else {
+    // Reports the outage now rather than on the first login.
+    await store.get("health:boot-probe");
+  }
+  return {
+    store,
+    kind: "redis",
+    close: async () => {
+      await redis.close();
+      fallback.close();
+    },
+  };
+}
