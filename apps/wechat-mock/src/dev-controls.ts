@@ -1,0 +1,103 @@
+import {
+  SandboxFailRequestSchema,
+  SandboxLoginCodeRequestSchema,
+  SandboxPhoneCodeRequestSchema,
+  sandboxRoutes,
+  type SandboxLoginCodeResponse,
+  type SandboxPhoneCodeResponse,
+} from "@wxauth/contracts/sandbox";
+import type { z } from "zod";
+import { parseJson } from "./http.js";
+import { randomOpenid, type SandboxState } from "./state.js";
+
+export interface DevReply {
+  status: number;
+  body: object;
+}
+
+export interface DevRoute {
+  method: "GET" | "POST";
+  handle(body: string): DevReply;
+}
+
+const badRequest = (error: string): DevReply => ({ status: 400, body: { error } });
+
+/** Parses a dev-control body with its contract schema into data or a readable 400. */
+function parseBody<Schema extends z.ZodType>(
+  schema: Schema,
+  body: string,
+): { ok: true; data: z.output<Schema> } | { ok: false; reply: DevReply } {
+  const json = parseJson(body);
+  if (json === undefined) return { ok: false, reply: badRequest("body is not valid JSON") };
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, data: result.data };
+  const message = result.error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`)
+    .join("; ");
+  return { ok: false, reply: badRequest(message) };
+}
+
+const OK: DevReply = { status: 200, body: { ok: true } };
+
+export function devRoutes(state: SandboxState): ReadonlyMap<string, DevRoute> {
+  return new Map<string, DevRoute>([
+    [
+      sandboxRoutes.loginCode,
+      {
+        method: "POST",
+        handle(body) {
+          const parsed = parseBody(SandboxLoginCodeRequestSchema, body);
+          if (!parsed.ok) return parsed.reply;
+          const { openid = randomOpenid(), unionid } = parsed.data;
+          const reply: SandboxLoginCodeResponse = {
+            code: state.mintLoginCode(openid, unionid),
+            openid,
+          };
+          return { status: 200, body: reply };
+        },
+      },
+    ],
+    [
+      sandboxRoutes.phoneCode,
+      {
+        method: "POST",
+        handle(body) {
+          const parsed = parseBody(SandboxPhoneCodeRequestSchema, body);
+          if (!parsed.ok) return parsed.reply;
+          const { phoneNumber, countryCode = "86", openid } = parsed.data;
+          const reply: SandboxPhoneCodeResponse = {
+            code: state.mintPhoneCode(phoneNumber, countryCode, openid),
+          };
+          return { status: 200, body: reply };
+        },
+      },
+    ],
+    [
+      sandboxRoutes.fail,
+      {
+        method: "POST",
+        handle(body) {
+          const parsed = parseBody(SandboxFailRequestSchema, body);
+          if (!parsed.ok) return parsed.reply;
+          const { api, errcode, times, delayMs } = parsed.data;
+          if (errcode === undefined && delayMs === undefined) {
+            return badRequest("body: give errcode, delayMs or both");
+          }
+          state.armFault(api, { errcode, delayMs, remaining: times });
+          return OK;
+        },
+      },
+    ],
+    [sandboxRoutes.stats, { method: "GET", handle: () => ({ status: 200, body: state.stats() }) }],
+    [
+      sandboxRoutes.reset,
+      {
+        method: "POST",
+        handle() {
+          state.reset();
+          return OK;
+        },
+      },
+    ],
+  ]);
+}

@@ -1,0 +1,232 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { SandboxApi, SandboxStats } from "@wxauth/contracts/sandbox";
+import { MAX_HOLD_MS, SANDBOX_APPID, SANDBOX_SECRET } from "./constants.js";
+import { devRoutes } from "./dev-controls.js";
+import { wechatError } from "./errcodes.js";
+import { BodyTooLargeError, JSON_TYPE, readBody, send } from "./http.js";
+import { SandboxState, type Fault } from "./state.js";
+import { wechatRoutes, type WechatRoute } from "./wechat-api.js";
+
+export interface SandboxOptions {
+  appid?: string;
+  secret?: string;
+  /** Clock in epoch milliseconds; tests inject one to step past code and token lifetimes. */
+  now?: () => number;
+  /** Receives one line per call. Defaults to stdout. */
+  log?: (line: string) => void;
+  /** Map never-minted login codes to DEVTOOLS_OPENID (for WeChat DevTools without a real appid). */
+  acceptUnknownCodes?: boolean;
+}
+
+export interface Sandbox {
+  server: Server;
+  state: SandboxState;
+  reset(): void;
+  /** Releases requests held by "timeout" faults and pending delays, then closes the server. */
+  close(): Promise<void>;
+}
+
+export interface StartSandboxOptions extends SandboxOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+}
+
+export interface RunningSandbox {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  reset(): void;
+  stats(): SandboxStats;
+}
+
+const DEV_PREFIX = "/__dev/";
+const CORS_HEADERS: Readonly<Record<string, string>> = { "Access-Control-Allow-Origin": "*" };
+const HTML_TYPE = "text/html; charset=utf-8";
+const GATEWAY_ERROR_PAGE =
+  "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n" +
+  "<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+const HTML_ERROR_PAGE =
+  '<!DOCTYPE html><html><head><meta charset="utf-8"><title>系统错误</title></head>' +
+  "<body><p>系统繁忙，请稍后再试。</p></body></html>";
+/** What a connection cut mid-body looks like: the start of each api's success body. */
+const TRUNCATED_BODY: Readonly<Record<SandboxApi, string>> = {
+  jscode2session: '{"session_key":"q2mY0Jv3fTu',
+  stable_token: '{"access_token":"86_Xq1',
+  token: '{"access_token":"86_Xq1',
+  getuserphonenumber: '{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"138',
+};
+
+/** First characters of a secret-bearing value, enough to correlate log lines, never to replay. */
+function redact(value: string | null): string {
+  return value ? `${value.slice(0, 4)}…` : "-";
+}
+
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const now = options.now ?? Date.now;
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const credentials = {
+    appid: options.appid ?? SANDBOX_APPID,
+    secret: options.secret ?? SANDBOX_SECRET,
+  };
+  const state = new SandboxState(now, options.acceptUnknownCodes ?? false);
+  const wechat = wechatRoutes(state, credentials);
+  const dev = devRoutes(state);
+  // Held and delayed requests, so close() does not wait up to two minutes for them.
+  const pendingWaits = new Set<() => void>();
+
+  /** Waits `ms`, ending early when the client goes away or the sandbox closes. */
+  function wait(ms: number, res: ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        res.off("close", finish);
+        pendingWaits.delete(finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      res.on("close", finish);
+      pendingWaits.add(finish);
+    });
+  }
+
+  /** Answers as the armed fault says; returns what the log line shows. */
+  async function answerFault(
+    route: WechatRoute,
+    fault: Fault & { errcode: NonNullable<Fault["errcode"]> },
+    res: ServerResponse,
+  ): Promise<string> {
+    switch (fault.errcode) {
+      case "timeout":
+        await wait(MAX_HOLD_MS, res);
+        res.destroy();
+        return "timeout";
+      case "http500":
+        send(res, 500, HTML_TYPE, GATEWAY_ERROR_PAGE);
+        return "http500";
+      case "html":
+        send(res, 200, HTML_TYPE, HTML_ERROR_PAGE);
+        return "html";
+      case "truncated":
+        send(res, 200, route.contentType, TRUNCATED_BODY[route.api]);
+        return "truncated";
+      default:
+        send(res, 200, route.contentType, JSON.stringify(wechatError(fault.errcode, now())));
+        return String(fault.errcode);
+    }
+  }
+
+  async function serveWechat(
+    route: WechatRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+  ): Promise<string> {
+    const body = req.method === "POST" ? await readBody(req) : "";
+    state.countCall(route.api);
+    const fault = state.takeFault(route.api);
+    if (fault?.delayMs !== undefined) await wait(fault.delayMs, res);
+    if (fault?.errcode !== undefined) {
+      return answerFault(route, { ...fault, errcode: fault.errcode }, res);
+    }
+    const payload =
+      req.method === route.method
+        ? route.handle({ query, body })
+        : wechatError(route.method === "POST" ? 43002 : 43001, now());
+    send(res, 200, route.contentType, JSON.stringify(payload));
+    return "errcode" in payload ? String(payload.errcode) : "0";
+  }
+
+  async function serveDev(path: string, req: IncomingMessage, res: ServerResponse) {
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        ...CORS_HEADERS,
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "*",
+        "Access-Control-Max-Age": "600",
+      });
+      res.end();
+      return "204";
+    }
+    const route = dev.get(path);
+    const reply =
+      route === undefined
+        ? { status: 404, body: { error: `unknown dev control ${path}` } }
+        : req.method !== route.method
+          ? { status: 405, body: { error: `${path} takes ${route.method}` } }
+          : route.handle(req.method === "POST" ? await readBody(req) : "");
+    send(res, reply.status, JSON_TYPE, JSON.stringify(reply.body), CORS_HEADERS);
+    return String(reply.status);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const target = req.url ?? "/";
+    const queryStart = target.indexOf("?");
+    // The query carries the secret, codes and tokens: only the path is ever logged.
+    const path = queryStart === -1 ? target : target.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? "" : target.slice(queryStart + 1));
+    const route = wechat.get(path);
+    let api: string = route?.api ?? (path.startsWith(DEV_PREFIX) ? "dev" : "-");
+    let result: string;
+    try {
+      if (route !== undefined) {
+        result = `errcode=${await serveWechat(route, req, res, query)}`;
+        if (route.api === "jscode2session") api += ` code=${redact(query.get("js_code"))}`;
+      } else if (path.startsWith(DEV_PREFIX)) {
+        result = `status=${await serveDev(path, req, res)}`;
+      } else {
+        send(res, 404, JSON_TYPE, JSON.stringify(wechatError(-1, now())));
+        result = "status=404";
+      }
+    } catch (error) {
+      const tooLarge = error instanceof BodyTooLargeError;
+      if (route !== undefined) {
+        send(res, 200, route.contentType, JSON.stringify(wechatError(47001, now())));
+        result = "errcode=47001";
+      } else {
+        const status = tooLarge ? 413 : 400;
+        send(res, status, JSON_TYPE, JSON.stringify({ error: String(error) }), CORS_HEADERS);
+        result = `status=${status}`;
+      }
+    }
+    const ms = (performance.now() - started).toFixed(1);
+    log(`${req.method ?? "?"} ${path} api=${api} ${result} ${ms}ms`);
+  }
+
+  const server = createServer({ keepAlive: true }, (req, res) => void handle(req, res));
+  server.keepAliveTimeout = 10_000;
+
+  return {
+    server,
+    state,
+    reset: () => state.reset(),
+    async close() {
+      for (const release of [...pendingWaits]) release();
+      if (!server.listening) return;
+      const closed = once(server, "close");
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
+  const { port = 0, host = "127.0.0.1", ...sandboxOptions } = options;
+  const sandbox = createSandbox(sandboxOptions);
+  sandbox.server.listen(port, host);
+  await once(sandbox.server, "listening");
+  const address = sandbox.server.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    close: () => sandbox.close(),
+    reset: sandbox.reset,
+    stats: () => sandbox.state.stats(),
+  };
+}
