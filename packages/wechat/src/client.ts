@@ -1,0 +1,175 @@
+import { z } from "zod";
+import { AccessTokenManager } from "./access-token.js";
+import { CallBudget } from "./budget.js";
+import { CodeMemo } from "./code-memo.js";
+import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
+import { MemoryStore } from "./memory-store.js";
+import { type WechatRequest, WechatTransport } from "./transport.js";
+import type {
+  WechatClientOptions,
+  WechatLogger,
+  WechatPhoneNumber,
+  WechatSession,
+} from "./types.js";
+
+export const DEFAULT_BASE_URL = "https://api.weixin.qq.com";
+
+const NOOP = () => {};
+const SILENT_LOGGER: WechatLogger = { debug: NOOP, info: NOOP, warn: NOOP, error: NOOP };
+
+const SessionReplySchema = z.object({
+  openid: z.string().min(1),
+  session_key: z.string().min(1),
+  unionid: z.string().min(1).optional(),
+});
+
+/** E.164: a plus, a country code not starting with 0, at most 15 digits in all. */
+const E164_PATTERN = /^\+[1-9]\d{6,14}$/;
+
+const PhoneReplySchema = z.object({
+  phone_info: z
+    .object({
+      phoneNumber: z.string(),
+      purePhoneNumber: z.string().regex(/^\d+$/),
+      // WeChat documents a string; some replies carry a number.
+      countryCode: z.union([z.string().regex(/^\d{1,4}$/), z.number().int().min(1).max(9999)]),
+      watermark: z.object({ timestamp: z.number(), appid: z.string() }),
+    })
+    .refine((info) => E164_PATTERN.test(`+${info.countryCode}${info.purePhoneNumber}`), {
+      message: "countryCode and purePhoneNumber do not form an E.164 number",
+    }),
+});
+
+/**
+ * The WeChat server API as the login flow needs it. Every public call has one budget
+ * (`timeoutMs`, retries included) and fails with a WechatApiError.
+ */
+export class WechatClient {
+  readonly accessTokens: AccessTokenManager;
+  private readonly appid: string;
+  private readonly secret: string;
+  private readonly timeoutMs: number;
+  private readonly logger: WechatLogger;
+  private readonly transport: WechatTransport;
+  private readonly codeMemo: CodeMemo;
+  /** Everything of the jscode2session URL but the code, built once. */
+  private readonly sessionUrlPrefix: string;
+  private readonly phoneUrlPrefix: string;
+
+  constructor(options: WechatClientOptions) {
+    const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const store = options.store ?? new MemoryStore();
+    this.appid = options.appid;
+    this.secret = options.secret;
+    this.timeoutMs = timeoutMs;
+    this.logger = options.logger ?? SILENT_LOGGER;
+    this.transport = new WechatTransport({
+      fetch: options.fetch ?? globalThis.fetch,
+      logger: this.logger,
+      retries: options.retries ?? 2,
+      secret: options.secret,
+    });
+    this.accessTokens = new AccessTokenManager({
+      appid: options.appid,
+      secret: options.secret,
+      baseUrl,
+      endpoint: options.tokenEndpoint ?? "stable_token",
+      refreshAheadMs: options.tokenRefreshAheadMs ?? 300_000,
+      timeoutMs,
+      store,
+      transport: this.transport,
+      logger: this.logger,
+      now: options.now ?? Date.now,
+    });
+    this.codeMemo = new CodeMemo({
+      appid: options.appid,
+      store,
+      ttlMs: options.codeMemoTtlMs ?? 300_000,
+      logger: this.logger,
+    });
+    const sessionQuery = new URLSearchParams({
+      appid: options.appid,
+      secret: options.secret,
+      grant_type: "authorization_code",
+    });
+    this.sessionUrlPrefix = `${baseUrl}/sns/jscode2session?${sessionQuery}&js_code=`;
+    this.phoneUrlPrefix = `${baseUrl}/wxa/business/getuserphonenumber?access_token=`;
+  }
+
+  /**
+   * Exchanges a wx.login code for the user's openid, unionid and session_key. A code submitted
+   * twice reaches WeChat once; both callers get the same result.
+   */
+  async code2Session(code: string): Promise<WechatSession> {
+    const budget = new CallBudget("jscode2session", this.timeoutMs);
+    try {
+      return await this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
+    } finally {
+      budget.dispose();
+    }
+  }
+
+  /**
+   * Exchanges a getPhoneNumber code for the phone number. `openid` is sent along so WeChat checks
+   * that the code was issued to that user.
+   */
+  async getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+    const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
+    try {
+      const body = JSON.stringify({ code, openid });
+      let token = await this.accessTokens.get(budget);
+      let reply: z.infer<typeof PhoneReplySchema>;
+      try {
+        reply = await this.askPhone(token, body, code, budget);
+      } catch (error) {
+        if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
+        await this.accessTokens.invalidate(token);
+        token = await this.accessTokens.get(budget);
+        reply = await this.askPhone(token, body, code, budget);
+      }
+      const info = reply.phone_info;
+      if (info.watermark.appid !== this.appid) {
+        this.logger.error(
+          { api: "getuserphonenumber" },
+          "phone number watermark names another appid; rejecting it",
+        );
+        throw new WechatApiError({
+          api: "getuserphonenumber",
+          kind: "parse",
+          errcode: ERRCODE_NONE,
+          errmsg: "watermark appid does not match this client's appid",
+          retryable: false,
+        });
+      }
+      const countryCode = String(info.countryCode);
+      return {
+        e164: `+${countryCode}${info.purePhoneNumber}`,
+        purePhoneNumber: info.purePhoneNumber,
+        countryCode,
+      };
+    } finally {
+      budget.dispose();
+    }
+  }
+
+  private async askSession(code: string, budget: CallBudget): Promise<WechatSession> {
+    const request: WechatRequest = {
+      api: "jscode2session",
+      method: "GET",
+      url: this.sessionUrlPrefix + encodeURIComponent(code),
+    };
+    const reply = await this.transport.call(request, SessionReplySchema, budget, [code]);
+    return { openid: reply.openid, unionid: reply.unionid ?? null, sessionKey: reply.session_key };
+  }
+
+  private askPhone(token: string, body: string, code: string, budget: CallBudget) {
+    const request: WechatRequest = {
+      api: "getuserphonenumber",
+      method: "POST",
+      url: this.phoneUrlPrefix + encodeURIComponent(token),
+      body,
+    };
+    return this.transport.call(request, PhoneReplySchema, budget, [code, token]);
+  }
+}

@@ -1,0 +1,13 @@
+export type * from "./types.js";
+export { WechatClient, DEFAULT_BASE_URL } from "./client.js";
+export { AccessTokenManager, type AccessTokenManagerOptions } from "./access-token.js";
+export { CodeMemo, type CodeMemoOptions } from "./code-memo.js";
+export { MemoryStore, type MemoryStoreOptions } from "./memory-store.js";
+export {
+  WechatApiError,
+  type WechatApiErrorInit,
+  isAccessTokenErrcode,
+  isConfigErrcode,
+  isDefinitiveCodeErrcode,
+  parseRid,
+} from "./errors.js";
