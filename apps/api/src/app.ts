@@ -1,0 +1,50 @@
+import cors from "cors";
+import express from "express";
+import helmet from "helmet";
+import { authRouter } from "./auth/auth.router.js";
+import type { Dependencies } from "./dependencies.js";
+import { docsRouter } from "./docs/docs.router.js";
+import { healthRouter } from "./health/health.router.js";
+import { errorHandler, notFound } from "./http/error-handler.js";
+import { httpLogger } from "./http/logger.js";
+import { authRateLimit } from "./http/rate-limit.js";
+import { requestId } from "./http/request-id.js";
+import { usersRouter } from "./users/users.router.js";
+
+/** Bodies are tiny JSON objects (codes, tokens, a nickname); anything bigger is refused early. */
+export const BODY_LIMIT = "16kb";
+
+/** The Express app. It never listens: main.ts and the tests do. */
+export function createApp(deps: Dependencies): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  // Responses are per-user JSON: no ETag hashing, no query parsing (no route takes a query).
+  app.set("etag", false);
+  app.set("query parser", false);
+  app.set("trust proxy", config.trustProxy);
+
+  app.use(requestId);
+  app.use(httpLogger(logger));
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.corsOrigins,
+      methods: ["GET", "POST", "PATCH"],
+      allowedHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+      exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+      maxAge: 600,
+    }),
+  );
+  app.use("/api/auth", authRateLimit(deps.store, config.authRateLimitPerMinute));
+  app.use(express.json({ limit: BODY_LIMIT, type: ["application/json", "application/*+json"] }));
+
+  app.use(healthRouter(deps));
+  app.use(authRouter(deps));
+  app.use(usersRouter(deps));
+  app.use(docsRouter());
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

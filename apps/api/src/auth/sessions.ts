@@ -1,0 +1,87 @@
+import type { TokenPair } from "@wxauth/contracts";
+import type { Clock } from "../clock.js";
+import { AppError } from "../errors.js";
+import type { AccessTokens } from "./access-tokens.js";
+import type { AtRestCipher } from "./at-rest-cipher.js";
+import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
+import type { RefreshTokenRecord, RefreshTokensRepository } from "./refresh-tokens.repository.js";
+
+export interface SessionsOptions {
+  refreshTokens: RefreshTokensRepository;
+  accessTokens: AccessTokens;
+  /** Seals a successor refresh token for the grace window. */
+  successorCipher: AtRestCipher;
+  clock: Clock;
+  refreshTokenTtlS: number;
+  refreshReuseGraceS: number;
+}
+
+/**
+ * Token pairs: issue one per sign-in (a new refresh-token family), rotate on refresh, revoke the
+ * family on logout or on reuse of a rotated token outside the grace window.
+ */
+export function createSessions(options: SessionsOptions) {
+  const { refreshTokens, accessTokens, successorCipher, clock } = options;
+  const refreshTtlMs = options.refreshTokenTtlS * 1000;
+  const graceMs = options.refreshReuseGraceS * 1000;
+
+  function pair(userId: string, refreshToken: string): TokenPair {
+    const access = accessTokens.sign(userId);
+    return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn };
+  }
+
+  /** A rotated token came back: the same successor within the grace window, else revoke all. */
+  async function answerRotated(record: RefreshTokenRecord, now: number): Promise<TokenPair> {
+    const rotatedAt = record.rotatedAt?.getTime() ?? now;
+    if (record.successorCiphertext && now - rotatedAt <= graceMs) {
+      return pair(record.family.userId, successorCipher.decrypt(record.successorCiphertext));
+    }
+    await refreshTokens.revokeFamily(record.familyId, "reuse", new Date(now));
+    throw new AppError("REFRESH_TOKEN_REUSED");
+  }
+
+  return {
+    async issue(userId: string): Promise<TokenPair> {
+      const refreshToken = newOpaqueToken();
+      await refreshTokens.createFamily(userId, {
+        tokenHash: hashOpaqueToken(refreshToken),
+        expiresAt: new Date(clock.now() + refreshTtlMs),
+      });
+      return pair(userId, refreshToken);
+    },
+
+    async refresh(presented: string): Promise<TokenPair> {
+      const tokenHash = hashOpaqueToken(presented);
+      const record = await refreshTokens.findByHash(tokenHash);
+      const now = clock.now();
+      if (!record || record.family.revokedAt !== null || record.expiresAt.getTime() <= now) {
+        throw new AppError("REFRESH_TOKEN_INVALID");
+      }
+      if (record.rotatedAt !== null) return answerRotated(record, now);
+
+      const successor = newOpaqueToken();
+      const won = await refreshTokens.rotate(
+        record,
+        { tokenHash: hashOpaqueToken(successor), expiresAt: new Date(now + refreshTtlMs) },
+        new Date(now),
+        successorCipher.encrypt(successor),
+      );
+      if (won) return pair(record.family.userId, successor);
+
+      // A concurrent refresh of the same token rotated it first: answer with its successor.
+      const rotated = await refreshTokens.findByHash(tokenHash);
+      if (!rotated || rotated.family.revokedAt !== null)
+        throw new AppError("REFRESH_TOKEN_INVALID");
+      return answerRotated(rotated, now);
+    },
+
+    /** Revokes the sign-in the token belongs to. Unknown tokens are ignored: logout is idempotent. */
+    async logout(presented: string): Promise<void> {
+      const record = await refreshTokens.findByHash(hashOpaqueToken(presented));
+      if (record)
+        await refreshTokens.revokeFamily(record.familyId, "logout", new Date(clock.now()));
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;

@@ -1,0 +1,169 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+/** apps/api, whether this runs from src/ (tsx, vitest) or from the bundled dist/main.js. */
+export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A development-only secret. Production refuses to start with it (or without any secret). */
+export const DEV_JWT_SECRET = "wxauth-dev-only-jwt-secret-never-use-in-production";
+/** The WeChat sandbox's credentials (apps/wechat-mock), the development defaults. */
+export const SANDBOX_APPID = "wxsandbox0000000001";
+export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
+const DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173";
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const csv = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.url()));
+
+/** Express's `trust proxy`: true/false, a hop count, or addresses/subnets (comma-separated). */
+const trustProxy = z.string().transform((value): boolean | number | string => {
+  const trimmed = value.trim();
+  if (trimmed === "true") return true;
+  if (trimmed === "false" || trimmed === "") return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  return trimmed;
+});
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: integer(0, 65_535).default(3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "expected a file: (SQLite) or postgresql:// URL")
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
+    .optional(),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_ALGORITHM: z.enum(["HS256", "RS256", "ES256"]).default("HS256"),
+  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_KEY_ID: z.string().min(1).max(128).optional(),
+  JWT_ISSUER: z.string().min(1).default("wxauth"),
+  JWT_AUDIENCE: z.string().min(1).default("wxauth"),
+  WECHAT_APPID: z.string().min(1).optional(),
+  WECHAT_SECRET: z.string().min(1).optional(),
+  WECHAT_API_BASE_URL: z.url().default("https://api.weixin.qq.com"),
+  WECHAT_TIMEOUT_MS: integer(100, 60_000).default(5000),
+  REGISTRATION_MODE: z.enum(["phone", "auto"]).default("phone"),
+  ACCESS_TOKEN_TTL_S: integer(30, 86_400).default(900),
+  REFRESH_TOKEN_TTL_S: integer(60, 365 * 86_400).default(30 * 86_400),
+  REFRESH_REUSE_GRACE_S: integer(0, 300).default(10),
+  AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(120),
+  CORS_ORIGINS: csv.optional(),
+  TRUST_PROXY: trustProxy.default(false),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  nodeEnv: "development" | "test" | "production";
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  jwt: {
+    algorithm: "HS256" | "RS256" | "ES256";
+    /** Also the root of the at-rest encryption keys (HKDF, one label per use). */
+    secret: string;
+    privateKeyPem: string | undefined;
+    keyId: string | undefined;
+    issuer: string;
+    audience: string;
+  };
+  wechat: { appid: string; secret: string; baseUrl: string; timeoutMs: number };
+  registrationMode: "phone" | "auto";
+  accessTokenTtlS: number;
+  refreshTokenTtlS: number;
+  refreshReuseGraceS: number;
+  authRateLimitPerMinute: number;
+  corsOrigins: string[];
+  trustProxy: boolean | number | string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the environment once, at boot. Every problem is reported at once, one per line, and
+ * production refuses the development defaults (JWT secret, sandbox credentials).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
+  // An empty variable (`FOO=` in a .env file) means "not set", not "set to the empty string".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration:\n${parsed.error.issues
+        .map((issue) => `  - ${issue.path.join(".") || "(env)"}: ${issue.message}`)
+        .join("\n")}`,
+    );
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const problems: string[] = [];
+
+  if (production && (!e.JWT_SECRET || e.JWT_SECRET === DEV_JWT_SECRET)) {
+    problems.push(
+      "JWT_SECRET: production needs a secret of at least 32 random characters (it also derives the at-rest encryption keys)",
+    );
+  }
+  if (production && (!e.WECHAT_APPID || e.WECHAT_APPID === SANDBOX_APPID)) {
+    problems.push("WECHAT_APPID: production needs the mini program's real appid");
+  }
+  if (production && (!e.WECHAT_SECRET || e.WECHAT_SECRET === SANDBOX_SECRET)) {
+    problems.push("WECHAT_SECRET: production needs the mini program's real AppSecret");
+  }
+  if (e.JWT_ALGORITHM !== "HS256" && !e.JWT_PRIVATE_KEY) {
+    problems.push(`JWT_PRIVATE_KEY: ${e.JWT_ALGORITHM} needs a PEM private key`);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
+    redisUrl: e.REDIS_URL,
+    jwt: {
+      algorithm: e.JWT_ALGORITHM,
+      secret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+      // Platforms that cannot hold multi-line variables pass PEMs with literal "\n".
+      privateKeyPem: e.JWT_PRIVATE_KEY?.replace(/\\n/g, "\n"),
+      keyId: e.JWT_KEY_ID,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    },
+    wechat: {
+      appid: e.WECHAT_APPID ?? SANDBOX_APPID,
+      secret: e.WECHAT_SECRET ?? SANDBOX_SECRET,
+      baseUrl: e.WECHAT_API_BASE_URL,
+      timeoutMs: e.WECHAT_TIMEOUT_MS,
+    },
+    registrationMode: e.REGISTRATION_MODE,
+    accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
+    refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
+    refreshReuseGraceS: e.REFRESH_REUSE_GRACE_S,
+    authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    corsOrigins: e.CORS_ORIGINS ?? (production ? [] : DEV_CORS_ORIGINS.split(",")),
+    trustProxy: e.TRUST_PROXY,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Recognises database failures by their codes rather than by class, so the same checks hold for
+ * the SQLite and the PostgreSQL clients (each generated client has its own error classes).
+ */
+
+interface PrismaLikeError {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
+
+function asError(error: unknown): PrismaLikeError | undefined {
+  return typeof error === "object" && error !== null ? (error as PrismaLikeError) : undefined;
+}
+
+/** A unique constraint refused a write (P2002): re-read and decide again. */
+export function isUniqueViolation(error: unknown): boolean {
+  return asError(error)?.code === "P2002";
+}
+
+/** The row an `update` targeted did not match its filter (P2025). */
+export function isRecordNotFound(error: unknown): boolean {
+  return asError(error)?.code === "P2025";
+}
+
+// P1001 unreachable, P1002 timed out, P1008 operation timed out (SQLITE_BUSY maps here),
+// P1017 connection closed, P2024 pool timeout, P2028 transaction API error (e.g. timed out),
+// P2034 write conflict or deadlock.
+const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
+const UNAVAILABLE_DRIVER_KINDS = new Set([
+  "SocketTimeout",
+  "DatabaseNotReachable",
+  "ConnectionClosed",
+  "TooManyConnections",
+  "TransactionAlreadyClosed",
+]);
+const UNAVAILABLE_SYSTEM_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "SQLITE_BUSY",
+  "SQLITE_LOCKED",
+  "SQLITE_CANTOPEN",
+  "SQLITE_IOERR",
+  "57P01", // PostgreSQL admin shutdown
+  "57P03", // PostgreSQL cannot connect now
+  "53300", // PostgreSQL too many connections
+]);
+
+/** The database cannot answer now (down, locked, overloaded): answer 503, retryable. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = asError(error), depth = 0; current && depth < 5; depth++) {
+    if (current.name === "PrismaClientInitializationError") return true;
+    if (typeof current.code === "string") {
+      if (UNAVAILABLE_CODES.has(current.code) || UNAVAILABLE_SYSTEM_CODES.has(current.code)) {
+        return true;
+      }
+    }
+    const kind = (current as { kind?: unknown }).kind;
+    if (typeof kind === "string" && UNAVAILABLE_DRIVER_KINDS.has(kind)) return true;
+    if (
+      typeof current.message === "string" &&
+      /database is locked|SQLITE_BUSY/.test(current.message)
+    ) {
+      return true;
+    }
+    current = asError(current.cause);
+  }
+  return false;
+}

@@ -1,0 +1,97 @@
+import { WechatClient, type SharedStore } from "@wxauth/wechat";
+import type { Logger } from "pino";
+import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
+import { AtRestCipher } from "./auth/at-rest-cipher.js";
+import { createAuthService, type AuthService } from "./auth/auth.service.js";
+import { createSessions, type Sessions } from "./auth/sessions.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import { createDatabase, type Database } from "./db/client.js";
+import { createDataAccess, type DataAccess } from "./db/data-access.js";
+import { createUsersService, type UsersService } from "./users/users.service.js";
+import { createStore } from "./stores/create-store.js";
+
+export interface Dependencies {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  db: Database;
+  data: DataAccess;
+  /** The one shared store: WeChat access token and code memo, and rate-limit counters. */
+  store: SharedStore;
+  wechat: WechatClient;
+  accessTokens: AccessTokens;
+  sessions: Sessions;
+  auth: AuthService;
+  users: UsersService;
+  /** Closes the database and the store. */
+  close(): Promise<void>;
+}
+
+export interface DependencyOverrides {
+  clock?: Clock;
+  /** Replaces the database built from config.databaseUrl. */
+  db?: Database;
+  /** Replaces the store built from config.redisUrl. */
+  store?: SharedStore;
+}
+
+/** Everything the app needs, built once from the configuration. Tests swap parts through overrides. */
+export async function buildDependencies(
+  config: Config,
+  logger: Logger,
+  overrides: DependencyOverrides = {},
+): Promise<Dependencies> {
+  const clock = overrides.clock ?? systemClock;
+  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
+  const storeHandle = overrides.store
+    ? { store: overrides.store, close: async () => {} }
+    : await createStore(config.redisUrl, logger.child({ component: "store" }));
+  const { store } = storeHandle;
+  const data = createDataAccess(db);
+  const wechat = new WechatClient({
+    appid: config.wechat.appid,
+    secret: config.wechat.secret,
+    baseUrl: config.wechat.baseUrl,
+    timeoutMs: config.wechat.timeoutMs,
+    store,
+    logger: logger.child({ component: "wechat" }),
+  });
+  const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
+  const sessions = createSessions({
+    refreshTokens: data.refreshTokens,
+    accessTokens,
+    successorCipher: new AtRestCipher(config.jwt.secret, "refresh-token-successor"),
+    clock,
+    refreshTokenTtlS: config.refreshTokenTtlS,
+    refreshReuseGraceS: config.refreshReuseGraceS,
+  });
+  const auth = createAuthService({
+    data,
+    wechat,
+    sessions,
+    sessionKeyCipher: new AtRestCipher(config.jwt.secret, "wechat-session-key"),
+    clock,
+    logger,
+    registrationMode: config.registrationMode,
+    // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
+    ticketLeaseMs: config.wechat.timeoutMs + 10_000,
+  });
+  const users = createUsersService({ data, wechat });
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    data,
+    store,
+    wechat,
+    accessTokens,
+    sessions,
+    auth,
+    users,
+    async close() {
+      await Promise.allSettled([data.close(), storeHandle.close()]);
+    },
+  };
+}

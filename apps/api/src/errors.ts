@@ -1,0 +1,58 @@
+import { errorCatalog, errorCodeForWechatErrcode, type ErrorCode } from "@wxauth/contracts";
+import type { WechatApiError } from "@wxauth/wechat";
+
+/**
+ * The one typed error of the API. Services throw it; the error handler answers it with the
+ * catalog status and `{ error: { code, message, retryable, requestId } }`.
+ */
+export class AppError extends Error {
+  override readonly name = "AppError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  /** A client-safe explanation added to the catalog message (which field failed, and why). */
+  readonly detail: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
+    const entry = errorCatalog[code];
+    super(detail ? `${entry.message.en} ${detail}` : entry.message.en, { cause: options.cause });
+    this.code = code;
+    this.status = entry.status;
+    this.retryable = options.retryable ?? entry.retryable;
+    this.detail = detail;
+  }
+}
+
+/** What a WeChat failure means for the client, and whether an operator must be told loudly. */
+export function appErrorFromWechat(error: WechatApiError): {
+  appError: AppError;
+  misconfigured: boolean;
+} {
+  switch (error.kind) {
+    case "wechat": {
+      const code = errorCodeForWechatErrcode(error.errcode) ?? "WECHAT_UNAVAILABLE";
+      return {
+        appError: new AppError(code, undefined, { retryable: error.retryable, cause: error }),
+        misconfigured: false,
+      };
+    }
+    case "config":
+      // Wrong appid/secret, IP whitelist, quota: retrying cannot help until someone acts.
+      return {
+        appError: new AppError("WECHAT_UNAVAILABLE", undefined, { retryable: false, cause: error }),
+        misconfigured: true,
+      };
+    case "timeout":
+    case "network":
+    case "http":
+    case "parse":
+      return {
+        appError: new AppError("WECHAT_UNAVAILABLE", undefined, { retryable: true, cause: error }),
+        misconfigured: false,
+      };
+  }
+}

@@ -1,0 +1,88 @@
+import type { ErrorBody } from "@wxauth/contracts";
+import { WechatApiError } from "@wxauth/wechat";
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import type { Logger } from "pino";
+import { isDatabaseUnavailable } from "../db/errors.js";
+import { AppError, appErrorFromWechat } from "../errors.js";
+
+/** What body-parser and Express put on their own errors. */
+interface HttpishError {
+  type?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { status, statusCode } = error as HttpishError;
+  const value = typeof status === "number" ? status : statusCode;
+  return typeof value === "number" && value >= 400 && value < 600 ? value : undefined;
+}
+
+/** Turns any error into the contract's error, logging what the client is not told. */
+export function toAppError(error: unknown, logger: Logger): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof WechatApiError) {
+    const { appError, misconfigured } = appErrorFromWechat(error);
+    if (misconfigured) {
+      logger.error(
+        { err: error, api: error.api, errcode: error.errcode, rid: error.rid },
+        "WeChat rejected this deployment's configuration (appid, secret, IP whitelist or quota): operator action needed",
+      );
+    } else {
+      logger.warn(
+        { api: error.api, kind: error.kind, errcode: error.errcode, rid: error.rid },
+        "WeChat call failed",
+      );
+    }
+    return appError;
+  }
+  const type = (error as HttpishError | null)?.type;
+  if (type === "entity.parse.failed") {
+    return new AppError("VALIDATION_FAILED", "The body is not valid JSON.");
+  }
+  const status = httpStatusOf(error);
+  if (status === 413) return new AppError("PAYLOAD_TOO_LARGE");
+  if (status === 404) return new AppError("NOT_FOUND");
+  if (status !== undefined && status < 500) {
+    // Unsupported charset or encoding, aborted or malformed request, undecodable path.
+    return new AppError("VALIDATION_FAILED", "The request could not be read.");
+  }
+  if (isDatabaseUnavailable(error)) {
+    logger.error({ err: error }, "database unavailable");
+    return new AppError("SERVICE_UNAVAILABLE", undefined, { cause: error });
+  }
+  logger.error({ err: error }, "unexpected error");
+  return new AppError("INTERNAL", undefined, { cause: error });
+}
+
+export function sendError(res: Response, error: AppError): void {
+  const body: ErrorBody = {
+    error: {
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+      requestId: String(res.req.id ?? ""),
+    },
+  };
+  if (error.code === "UNAUTHORIZED") res.setHeader("WWW-Authenticate", 'Bearer realm="wxauth"');
+  if (error.code === "SERVICE_UNAVAILABLE" || error.code === "WECHAT_UNAVAILABLE") {
+    if (error.retryable && !res.hasHeader("Retry-After")) res.setHeader("Retry-After", "1");
+  }
+  res.status(error.status).json(body);
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const appError = toAppError(error, req.log ?? logger);
+    // pino-http attaches res.err to the request's log line.
+    if (appError.status >= 500) res.err = error instanceof Error ? error : new Error(String(error));
+    sendError(res, appError);
+  };
+}
+
+export const notFound: RequestHandler = (_req, _res, next) => next(new AppError("NOT_FOUND"));

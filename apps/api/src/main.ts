@@ -1,0 +1,74 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { applyMigrations } from "./db/migrate.js";
+import { buildDependencies } from "./dependencies.js";
+import { startHousekeeping } from "./housekeeping.js";
+import { createLogger } from "./http/logger.js";
+
+/** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
+const DRAIN_TIMEOUT_MS = 20_000;
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  await applyMigrations(config.databaseUrl);
+  const deps = await buildDependencies(config, logger);
+  const app = createApp(deps);
+  const stopHousekeeping = startHousekeeping(deps);
+
+  const server: Server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info(
+    { port, host: config.host, registrationMode: config.registrationMode, nodeEnv: config.nodeEnv },
+    `wxauth API listening on http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
+    stopHousekeeping();
+    // Keep-alive clients are told to reconnect elsewhere once their current request is answered.
+    server.on("request", (_req, res) => res.setHeader("Connection", "close"));
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 250);
+    const deadline = setTimeout(() => {
+      logger.error("drain timeout: closing the remaining connections");
+      server.closeAllConnections();
+    }, DRAIN_TIMEOUT_MS);
+    server.close(async (error) => {
+      clearInterval(idleSweep);
+      clearTimeout(deadline);
+      await deps.close();
+      logger.info("stopped");
+      logger.flush();
+      process.exit(error ? 1 : 0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error("wxauth API failed to start:", error);
+  process.exit(1);
+});

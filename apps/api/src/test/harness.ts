@@ -1,0 +1,248 @@
+/*
+ * Boots the WeChat sandbox and the API (real HTTP, both on port 0) on a fresh SQLite file, with
+ * helpers for the flows tests need. Fault, fuzz and bench suites reuse it.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import {
+  AuthenticatedSessionSchema,
+  ErrorBodySchema,
+  WechatLoginResponseSchema,
+  type AuthenticatedSession,
+  type ErrorBody,
+  type ErrorCode,
+  type WechatLoginResponse,
+} from "@wxauth/contracts";
+import type { SandboxFailRequest, SandboxStats } from "@wxauth/contracts/sandbox";
+import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
+import { inject } from "vitest";
+import { createApp } from "../app.js";
+import type { Clock } from "../clock.js";
+import { loadConfig, type Config, type Env } from "../config.js";
+import { buildDependencies, type Dependencies } from "../dependencies.js";
+import { createLogger } from "../http/logger.js";
+
+/** A clock tests can move forward (ticket expiry, token expiry, grace windows). */
+export class ManualClock implements Clock {
+  private offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  body: unknown;
+}
+
+export interface RawRequest {
+  method?: string;
+  path: string;
+  headers?: Record<string, string | string[]>;
+  /** Sent as is. */
+  body?: string | Buffer;
+}
+
+export interface TestApi {
+  url: string;
+  sandbox: RunningSandbox;
+  deps: Dependencies;
+  config: Config;
+  clock: ManualClock;
+  /** Every log line the API wrote, when started with `captureLogs`. */
+  logs: string[];
+  /** JSON request: `body` is serialised, `token` becomes the Bearer header. */
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string> },
+  ): Promise<HttpResult>;
+  raw(request: RawRequest): Promise<HttpResult>;
+  /** A wx.login code from the sandbox (a new random openid unless one is given). */
+  loginCode(identity?: {
+    openid?: string;
+    unionid?: string;
+  }): Promise<{ code: string; openid: string }>;
+  /** A getPhoneNumber code for a national number (default country 86), bound to `openid` if given. */
+  phoneCode(phoneNumber: string, openid?: string, countryCode?: string): Promise<string>;
+  fail(fault: SandboxFailRequest): Promise<void>;
+  stats(): Promise<SandboxStats>;
+  login(code: string): Promise<WechatLoginResponse>;
+  /** The whole phone-mode sign-up of a new WeChat user: login, then register with the phone. */
+  register(options?: {
+    openid?: string;
+    unionid?: string;
+    phoneNumber?: string;
+  }): Promise<AuthenticatedSession & { openid: string }>;
+  close(): Promise<void>;
+}
+
+let phoneCounter = 0;
+/** A mainland mobile number no other call in this process has used. */
+export function uniquePhoneNumber(): string {
+  phoneCounter += 1;
+  return `139${String(process.pid % 10_000).padStart(4, "0")}${String(phoneCounter).padStart(4, "0")}`;
+}
+
+export function expectErrorBody(result: HttpResult, code: ErrorCode): ErrorBody {
+  const parsed = ErrorBodySchema.safeParse(result.body);
+  if (!parsed.success) {
+    throw new Error(`expected an error body, got ${result.status} ${result.text.slice(0, 300)}`);
+  }
+  if (parsed.data.error.code !== code) {
+    throw new Error(`expected ${code}, got ${result.status} ${result.text.slice(0, 300)}`);
+  }
+  return parsed.data;
+}
+
+function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
+  const target = new URL(request.path, baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      target,
+      { method: request.method ?? "GET", headers: request.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown;
+          try {
+            body = text ? JSON.parse(text) : undefined;
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    if (request.body !== undefined) req.write(request.body);
+    req.end();
+  });
+}
+
+/**
+ * Starts a sandbox and an API. `env` overrides the test configuration (same names as the real
+ * environment); `captureLogs` records the API's log lines at `info` level or the given one.
+ */
+export async function startTestApi(
+  options: { env?: Env; captureLogs?: boolean | string } = {},
+): Promise<TestApi> {
+  const sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-test-"));
+  const databaseFile = path.join(dir, "api.db");
+  copyFileSync(inject("templateDatabase"), databaseFile);
+
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: `file:${databaseFile}`,
+    WECHAT_API_BASE_URL: sandbox.url,
+    WECHAT_TIMEOUT_MS: "3000",
+    AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+    LOG_LEVEL: "silent",
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const logger = options.captureLogs
+    ? createLogger(
+        typeof options.captureLogs === "string" ? options.captureLogs : "info",
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            logs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+            done();
+          },
+        }),
+      )
+    : createLogger(config.logLevel);
+  const clock = new ManualClock();
+  const deps = await buildDependencies(config, logger, { clock });
+  const server = createApp(deps).listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const request: TestApi["request"] = (method, requestPath, { body, token, headers } = {}) =>
+    send(url, {
+      method,
+      path: requestPath,
+      headers: {
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  const dev = async <T>(devPath: string, body?: unknown): Promise<T> => {
+    const result = await send(sandbox.url, {
+      method: body === undefined ? "GET" : "POST",
+      path: devPath,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (result.status !== 200)
+      throw new Error(`sandbox ${devPath}: ${result.status} ${result.text}`);
+    return result.body as T;
+  };
+
+  const api: TestApi = {
+    url,
+    sandbox,
+    deps,
+    config,
+    clock,
+    logs,
+    request,
+    raw: (raw) => send(url, raw),
+    loginCode: (identity = {}) => dev("/__dev/login-code", identity),
+    phoneCode: async (phoneNumber, openid, countryCode) =>
+      (
+        await dev<{ code: string }>("/__dev/phone-code", {
+          phoneNumber,
+          ...(openid ? { openid } : {}),
+          ...(countryCode ? { countryCode } : {}),
+        })
+      ).code,
+    fail: async (fault) => {
+      await dev("/__dev/fail", fault);
+    },
+    stats: () => dev("/__dev/stats"),
+    async login(code) {
+      const result = await request("POST", "/api/auth/wechat/login", { body: { code } });
+      if (result.status !== 200) throw new Error(`login: ${result.status} ${result.text}`);
+      return WechatLoginResponseSchema.parse(result.body);
+    },
+    async register({ openid, unionid, phoneNumber = uniquePhoneNumber() } = {}) {
+      const login = await api.loginCode({ openid, unionid });
+      const answer = await api.login(login.code);
+      if (answer.status !== "registration_required") {
+        throw new Error(`register: expected registration_required, got ${answer.status}`);
+      }
+      const phoneCode = await api.phoneCode(phoneNumber, login.openid);
+      const result = await request("POST", "/api/auth/wechat/register", {
+        body: { registrationTicket: answer.registrationTicket, phoneCode },
+      });
+      if (result.status !== 201) throw new Error(`register: ${result.status} ${result.text}`);
+      return { ...AuthenticatedSessionSchema.parse(result.body), openid: login.openid };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.close();
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return api;
+}
