@@ -92,6 +92,23 @@ describe("access tokens", () => {
     expect(fake.count(PATHS.stableToken)).toBe(1);
   });
 
+  it("when the process holding the lock fails, a waiting process fetches the token itself", async () => {
+    fake.on(
+      PATHS.stableToken,
+      sequence([delayed(60, wechatError(-1))], (_request, response) =>
+        send(response, { access_token: fake.mintToken(), expires_in: 7200 }),
+      ),
+    );
+    const store = newStore();
+    const first = clientOf(fake, { store, retries: 0 }).client;
+    const second = clientOf(fake, { store, retries: 0 }).client;
+    const firstToken = first.accessTokens.get().catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let `first` take the lock
+    expect(await second.accessTokens.get()).toBe("token-1");
+    expect(await firstToken).toMatchObject({ errcode: -1, retryable: true });
+    expect(fake.count(PATHS.stableToken)).toBe(2);
+  });
+
   it("stores the token as JSON { token, expiresAt } under the appid's key", async () => {
     const store = newStore();
     const now = 1_000_000;

@@ -1,6 +1,12 @@
 import type { z } from "zod";
 import { type CallBudget, sleepWithin, withJitter } from "./budget.js";
-import { ERRCODE_NONE, ERRCODE_SYSTEM_BUSY, WechatApiError, errorFromErrcode } from "./errors.js";
+import {
+  ERRCODE_NONE,
+  ERRCODE_SYSTEM_BUSY,
+  WechatApiError,
+  errorFromErrcode,
+  isDefinitiveCodeErrcode,
+} from "./errors.js";
 import type { WechatApiName, WechatLogger } from "./types.js";
 
 export interface WechatRequest {
@@ -67,7 +73,12 @@ export class WechatTransport {
         );
         throw error;
       }
-      logger.warn(fields, "wechat call failed");
+      // A bad or used login code is the user's doing, and common under abuse: not worth a warning.
+      if (error.kind === "wechat" && isDefinitiveCodeErrcode(error.errcode)) {
+        logger.debug(fields, "wechat rejected the code");
+      } else {
+        logger.warn(fields, "wechat call failed");
+      }
       if (!transient || attempt >= retries) throw error;
       const delayMs = withJitter(BACKOFF_BASE_MS * 2 ** attempt);
       if (budget.remainingMs() < delayMs + MIN_ATTEMPT_MS) throw error;
