@@ -11,20 +11,22 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * Reads the whole body as UTF-8. An oversized body is drained rather than cut off, so the caller
+ * can still answer on a healthy connection.
+ */
 export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLargeError());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      if (size > MAX_BODY_BYTES) reject(new BodyTooLargeError());
+      else resolve(Buffer.concat(chunks).toString("utf8"));
+    });
     req.on("error", reject);
   });
 }
@@ -47,7 +49,7 @@ export function send(
   headers: Readonly<Record<string, string>> = {},
 ): void {
   // The client may have hung up while a fault delayed us.
-  if (res.destroyed || res.writableEnded) return;
+  if (res.writableEnded || res.destroyed || res.socket === null || res.socket.destroyed) return;
   res.writeHead(status, {
     ...headers,
     "Content-Type": contentType,

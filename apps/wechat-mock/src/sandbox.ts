@@ -37,6 +37,8 @@ export interface StartSandboxOptions extends SandboxOptions {
 
 export interface RunningSandbox {
   url: string;
+  /** Direct access for in-process tests, e.g. minting codes without an HTTP round trip. */
+  state: SandboxState;
   port: number;
   close(): Promise<void>;
   reset(): void;
@@ -78,18 +80,22 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   // Held and delayed requests, so close() does not wait up to two minutes for them.
   const pendingWaits = new Set<() => void>();
 
-  /** Waits `ms`, ending early when the client goes away or the sandbox closes. */
-  function wait(ms: number, res: ServerResponse): Promise<void> {
+  /**
+   * Waits `ms`; resolves false instead when the client hangs up or the sandbox closes first, so
+   * the caller can drop a request nobody will read.
+   */
+  function wait(ms: number, res: ServerResponse): Promise<boolean> {
     return new Promise((resolve) => {
-      const finish = () => {
+      const finish = (elapsed: boolean) => {
         clearTimeout(timer);
-        res.off("close", finish);
-        pendingWaits.delete(finish);
-        resolve();
+        res.off("close", hungUp);
+        pendingWaits.delete(hungUp);
+        resolve(elapsed);
       };
-      const timer = setTimeout(finish, ms);
-      res.on("close", finish);
-      pendingWaits.add(finish);
+      const hungUp = () => finish(false);
+      const timer = setTimeout(() => finish(true), ms);
+      res.on("close", hungUp);
+      pendingWaits.add(hungUp);
     });
   }
 
@@ -128,7 +134,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     const body = req.method === "POST" ? await readBody(req) : "";
     state.countCall(route.api);
     const fault = state.takeFault(route.api);
-    if (fault?.delayMs !== undefined) await wait(fault.delayMs, res);
+    // A caller that gave up never learns the outcome, so its code stays unused for the retry.
+    if (fault?.delayMs !== undefined && !(await wait(fault.delayMs, res))) return "abandoned";
     if (fault?.errcode !== undefined) {
       return answerFault(route, { ...fault, errcode: fault.errcode }, res);
     }
@@ -189,7 +196,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         result = "errcode=47001";
       } else {
         const status = tooLarge ? 413 : 400;
-        send(res, status, JSON_TYPE, JSON.stringify({ error: String(error) }), CORS_HEADERS);
+        const message = tooLarge ? error.message : "could not read the request body";
+        send(res, status, JSON_TYPE, JSON.stringify({ error: message }), CORS_HEADERS);
         result = `status=${status}`;
       }
     }
@@ -197,7 +205,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     log(`${req.method ?? "?"} ${path} api=${api} ${result} ${ms}ms`);
   }
 
-  const server = createServer({ keepAlive: true }, (req, res) => void handle(req, res));
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error("wechat-mock: request failed", error);
+      if (!res.headersSent) res.destroy();
+    });
+  });
   server.keepAliveTimeout = 10_000;
 
   return {
@@ -225,6 +238,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    state: sandbox.state,
     close: () => sandbox.close(),
     reset: sandbox.reset,
     stats: () => sandbox.state.stats(),

@@ -5,21 +5,13 @@ import {
   SANDBOX_APPID,
   SANDBOX_SECRET,
 } from "../src/index.js";
-import { expectErrcode, testSandbox, type TestSandbox } from "./helpers.js";
+import { expectErrcode, testSandbox, tokenQuery, type TestSandbox } from "./helpers.js";
 
 /** A token works when getuserphonenumber gets past the token check to the (unknown) code. */
 async function tokenErrcode(sandbox: TestSandbox, accessToken: unknown): Promise<unknown> {
   const answer = await sandbox.phoneNumber(String(accessToken), { code: "unknown-phone-code" });
   return answer.errcode === 40029 ? "valid" : answer.errcode;
 }
-
-const tokenQuery = (overrides: Record<string, string> = {}) =>
-  new URLSearchParams({
-    grant_type: "client_credential",
-    appid: SANDBOX_APPID,
-    secret: SANDBOX_SECRET,
-    ...overrides,
-  });
 
 describe("POST /cgi-bin/stable_token", () => {
   it("issues a token for 7200 s as application/json", async () => {

@@ -75,6 +75,15 @@ describe("dev controls", () => {
     expect(await res.json()).toEqual({ code: expect.any(String), openid: expect.any(String) });
   });
 
+  it("answers an oversized body with 413 on /__dev and 47001 on WeChat endpoints", async () => {
+    const sandbox = await testSandbox();
+    const huge = JSON.stringify({ openid: "o".repeat(100_000) });
+    const dev = await sandbox.post("/__dev/login-code", huge);
+    expect(dev.status).toBe(413);
+    expect(await dev.json()).toEqual({ error: expect.stringMatching(/larger than/) });
+    expectErrcode(await sandbox.postJson("/cgi-bin/stable_token", huge), 47001);
+  });
+
   it("answers 405 to the wrong method and 404 to an unknown control", async () => {
     const sandbox = await testSandbox();
     expect((await sandbox.get("/__dev/login-code")).status).toBe(405);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { SandboxFailRequest } from "@wxauth/contracts/sandbox";
-import { expectErrcode, testSandbox, type TestSandbox } from "./helpers.js";
+import { SANDBOX_APPID, SANDBOX_SECRET } from "../src/index.js";
+import {
+  exchangeQuery,
+  expectErrcode,
+  testSandbox,
+  tokenQuery,
+  type TestSandbox,
+} from "./helpers.js";
 
 async function arm(sandbox: TestSandbox, fault: SandboxFailRequest): Promise<void> {
   const res = await sandbox.post("/__dev/fail", fault);
@@ -12,8 +19,8 @@ async function stableTokenResponse(sandbox: TestSandbox, signal?: AbortSignal) {
     "/cgi-bin/stable_token",
     {
       grant_type: "client_credential",
-      appid: "wxsandbox0000000001",
-      secret: "sandbox-secret-0000000000000000",
+      appid: SANDBOX_APPID,
+      secret: SANDBOX_SECRET,
     },
     { signal },
   );
@@ -32,8 +39,7 @@ describe("POST /__dev/fail", () => {
     const sandbox = await testSandbox();
     const { code, openid } = await sandbox.loginCode();
     await arm(sandbox, { api: "jscode2session", errcode: 45011 });
-    const query = `appid=wxsandbox0000000001&secret=sandbox-secret-0000000000000000&grant_type=authorization_code&js_code=${code}`;
-    const res = await sandbox.get(`/sns/jscode2session?${query}`);
+    const res = await sandbox.get(`/sns/jscode2session?${exchangeQuery(code)}`);
     expect(res.headers.get("content-type")).toBe("text/plain");
     expectErrcode(JSON.parse(await res.text()), 45011);
     expect(await sandbox.exchange(code)).toMatchObject({ openid });
@@ -107,16 +113,26 @@ describe("POST /__dev/fail", () => {
     expect(performance.now() - started).toBeLessThan(150);
   });
 
+  it("drops a delayed call whose client gave up, leaving its code usable for the retry", async () => {
+    const sandbox = await testSandbox();
+    const { code, openid } = await sandbox.loginCode();
+    await arm(sandbox, { api: "jscode2session", delayMs: 400 });
+    await expect(
+      sandbox.get(`/sns/jscode2session?${exchangeQuery(code)}`, {
+        signal: AbortSignal.timeout(100),
+      }),
+    ).rejects.toThrow();
+    await expect
+      .poll(() => sandbox.logs.some((line) => / errcode=abandoned /.test(line)))
+      .toBe(true);
+    expect(await sandbox.exchange(code)).toMatchObject({ openid });
+  });
+
   it("delayMs combines with an errcode", async () => {
     const sandbox = await testSandbox();
     await arm(sandbox, { api: "token", errcode: -1, delayMs: 150 });
     const started = performance.now();
-    expectErrcode(
-      await sandbox.getJson(
-        "/cgi-bin/token?grant_type=client_credential&appid=wxsandbox0000000001&secret=sandbox-secret-0000000000000000",
-      ),
-      -1,
-    );
+    expectErrcode(await sandbox.getJson(`/cgi-bin/token?${tokenQuery()}`), -1);
     expect(performance.now() - started).toBeGreaterThanOrEqual(140);
   });
 

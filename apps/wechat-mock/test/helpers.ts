@@ -80,16 +80,8 @@ export async function testSandbox(options: StartSandboxOptions = {}): Promise<Te
     getJson,
     loginCode: (body = {}) => postJson("/__dev/login-code", body),
     phoneCode: async (body) => (await postJson<{ code: string }>("/__dev/phone-code", body)).code,
-    exchange: (code, overrides = {}) => {
-      const query = new URLSearchParams({
-        appid: SANDBOX_APPID,
-        secret: SANDBOX_SECRET,
-        js_code: code,
-        grant_type: "authorization_code",
-        ...overrides,
-      });
-      return getJson(`/sns/jscode2session?${query}`);
-    },
+    exchange: (code, overrides = {}) =>
+      getJson(`/sns/jscode2session?${exchangeQuery(code, overrides)}`),
     stableToken: (forceRefresh) =>
       postJson("/cgi-bin/stable_token", {
         grant_type: "client_credential",
@@ -100,6 +92,30 @@ export async function testSandbox(options: StartSandboxOptions = {}): Promise<Te
     phoneNumber: (accessToken, body) =>
       postJson(`/wxa/business/getuserphonenumber?access_token=${accessToken}`, body),
   };
+}
+
+/** The query of a jscode2session call with the default credentials. */
+export function exchangeQuery(
+  code: string,
+  overrides: Record<string, string> = {},
+): URLSearchParams {
+  return new URLSearchParams({
+    appid: SANDBOX_APPID,
+    secret: SANDBOX_SECRET,
+    js_code: code,
+    grant_type: "authorization_code",
+    ...overrides,
+  });
+}
+
+/** The query of a /cgi-bin/token call with the default credentials. */
+export function tokenQuery(overrides: Record<string, string> = {}): URLSearchParams {
+  return new URLSearchParams({
+    grant_type: "client_credential",
+    appid: SANDBOX_APPID,
+    secret: SANDBOX_SECRET,
+    ...overrides,
+  });
 }
 
 /** WeChat's error shape: errcode plus errmsg ending in `, rid: <hex>-<hex>-<hex>`. */

@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { CODE_TTL_MS, DEVTOOLS_OPENID, SANDBOX_APPID, SANDBOX_SECRET } from "../src/index.js";
-import { expectErrcode, testSandbox } from "./helpers.js";
+import { CODE_TTL_MS, DEVTOOLS_OPENID } from "../src/index.js";
+import { exchangeQuery, expectErrcode, testSandbox } from "./helpers.js";
 
 describe("GET /sns/jscode2session", () => {
   it("exchanges a minted code for openid and a 16-byte session_key, as text/plain JSON", async () => {
     const sandbox = await testSandbox();
     const { code, openid } = await sandbox.loginCode({ openid: "oUser1" });
-    const query = new URLSearchParams({
-      appid: SANDBOX_APPID,
-      secret: SANDBOX_SECRET,
-      js_code: code,
-      grant_type: "authorization_code",
-    });
-    const res = await sandbox.get(`/sns/jscode2session?${query}`);
+    const res = await sandbox.get(`/sns/jscode2session?${exchangeQuery(code)}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain");
     const session = JSON.parse(await res.text()) as Record<string, string>;
@@ -24,9 +18,7 @@ describe("GET /sns/jscode2session", () => {
 
   it("answers errors as text/plain too", async () => {
     const sandbox = await testSandbox();
-    const res = await sandbox.get(
-      `/sns/jscode2session?appid=${SANDBOX_APPID}&secret=${SANDBOX_SECRET}&grant_type=authorization_code&js_code=nope`,
-    );
+    const res = await sandbox.get(`/sns/jscode2session?${exchangeQuery("nope")}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain");
     expectErrcode(JSON.parse(await res.text()), 40029);

@@ -3,6 +3,8 @@ import { once } from "node:events";
 import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SANDBOX_APPID } from "../src/index.js";
+import { exchangeQuery } from "./helpers.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const mainJs = `${packageDir}dist/main.js`;
@@ -67,7 +69,7 @@ describe("node dist/main.js", () => {
       fetch(
         `${url}/sns/jscode2session?appid=${appid}&secret=secret-from-env&js_code=${code}&grant_type=authorization_code`,
       ).then((res) => res.text());
-    expect(JSON.parse(await exchange("wxsandbox0000000001"))).toMatchObject({ errcode: 40013 });
+    expect(JSON.parse(await exchange(SANDBOX_APPID))).toMatchObject({ errcode: 40013 });
     expect(JSON.parse(await exchange("wxfromenv"))).toHaveProperty("openid");
     expect(output()).toMatch(/GET \/sns\/jscode2session api=jscode2session/);
     expect(output()).not.toContain("secret-from-env");
@@ -79,9 +81,9 @@ describe("node dist/main.js", () => {
 
   it("maps unknown codes to the DevTools openid with SANDBOX_ACCEPT_UNKNOWN_CODES=1", async () => {
     const { child, url } = await startMain({ PORT: "0", SANDBOX_ACCEPT_UNKNOWN_CODES: "1" });
-    const answer = await fetch(
-      `${url}/sns/jscode2session?appid=wxsandbox0000000001&secret=sandbox-secret-0000000000000000&js_code=from-devtools&grant_type=authorization_code`,
-    ).then((res) => res.json());
+    const answer = await fetch(`${url}/sns/jscode2session?${exchangeQuery("from-devtools")}`).then(
+      (res) => res.json(),
+    );
     expect(answer).toMatchObject({ openid: expect.stringMatching(/^oDevTools/) });
     child.kill("SIGINT");
     const [exitCode] = (await once(child, "exit")) as [number | null];
