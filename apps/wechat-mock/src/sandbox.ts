@@ -102,10 +102,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   /** Answers as the armed fault says; returns what the log line shows. */
   async function answerFault(
     route: WechatRoute,
-    fault: Fault & { errcode: NonNullable<Fault["errcode"]> },
+    errcode: NonNullable<Fault["errcode"]>,
     res: ServerResponse,
   ): Promise<string> {
-    switch (fault.errcode) {
+    switch (errcode) {
       case "timeout":
         await wait(MAX_HOLD_MS, res);
         res.destroy();
@@ -120,8 +120,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         send(res, 200, route.contentType, TRUNCATED_BODY[route.api]);
         return "truncated";
       default:
-        send(res, 200, route.contentType, JSON.stringify(wechatError(fault.errcode, now())));
-        return String(fault.errcode);
+        send(res, 200, route.contentType, JSON.stringify(wechatError(errcode, now())));
+        return String(errcode);
     }
   }
 
@@ -137,7 +137,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     // A caller that gave up never learns the outcome, so its code stays unused for the retry.
     if (fault?.delayMs !== undefined && !(await wait(fault.delayMs, res))) return "abandoned";
     if (fault?.errcode !== undefined) {
-      return answerFault(route, { ...fault, errcode: fault.errcode }, res);
+      return answerFault(route, fault.errcode, res);
     }
     const payload =
       req.method === route.method
