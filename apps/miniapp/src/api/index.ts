@@ -1,0 +1,14 @@
+import type { RequestBody } from "@wxauth/contracts";
+import { http } from "../http";
+
+/** One function per contract route; bodies and answers are typed by the contract. */
+export const api = {
+  wechatLogin: (body: RequestBody<"wechatLogin">) => http.call("wechatLogin", body),
+  wechatRegister: (body: RequestBody<"wechatRegister">) => http.call("wechatRegister", body),
+  refreshSession: (body: RequestBody<"refreshSession">) => http.call("refreshSession", body),
+  logout: (body: RequestBody<"logout">) => http.call("logout", body),
+  getMe: () => http.call("getMe", undefined),
+  updateMe: (body: RequestBody<"updateMe">) => http.call("updateMe", body),
+  bindPhone: (body: RequestBody<"bindPhone">) => http.call("bindPhone", body),
+  health: () => http.call("health", undefined),
+};

@@ -1,0 +1,58 @@
+import { errorCatalog, type ErrorCode } from "@wxauth/contracts";
+import { ApiError, TransportError, type TransportFailure } from "../http/errors";
+import type { PhoneFailure } from "../wechat/phone";
+import { WechatLoginError } from "../wechat/errors";
+
+/** A failure as the user sees it: what happened, and whether trying again can help. */
+export interface FailureNotice {
+  message: string;
+  retryable: boolean;
+}
+
+/** The user-facing (Chinese) message of every API error code, straight from the contract. */
+export function apiErrorMessage(code: ErrorCode): string {
+  return errorCatalog[code].message.zh;
+}
+
+const transportMessages: Record<TransportFailure, string> = {
+  network: "网络连接失败，请检查网络后重试",
+  timeout: "网络请求超时，请稍后重试",
+  invalid_response: "服务器响应异常，请稍后重试",
+};
+
+export const phoneFailureMessages: Record<PhoneFailure["kind"], string> = {
+  denied: "你取消了手机号授权。注册需要验证手机号，请再次点击按钮并选择允许",
+  quota_exhausted: "手机号验证次数已达上限，请稍后再试",
+  privacy_not_authorized: "需要先同意《隐私保护指引》才能验证手机号，请再次点击按钮并同意",
+  outdated_wechat: "当前微信版本过低，无法验证手机号，请升级微信后重试",
+  failed: "获取手机号失败，请重试",
+};
+
+/**
+ * The catalog speaks of login codes; during registration and rebinding the code the API refused
+ * was the phone code, and the way forward is another tap on the phone button.
+ */
+const phoneCodeMessages: Partial<Record<ErrorCode, string>> = {
+  WECHAT_CODE_INVALID: "手机号验证已失效，请再次点击按钮",
+  WECHAT_CODE_USED: "手机号验证已失效，请再次点击按钮",
+};
+
+export function describeFailure(
+  error: unknown,
+  context: "login" | "phone" = "login",
+): FailureNotice {
+  if (error instanceof ApiError) {
+    const phoneMessage = context === "phone" ? phoneCodeMessages[error.code] : undefined;
+    return {
+      message: phoneMessage ?? apiErrorMessage(error.code),
+      retryable: phoneMessage !== undefined || error.retryable,
+    };
+  }
+  if (error instanceof TransportError) {
+    return { message: transportMessages[error.failure], retryable: true };
+  }
+  if (error instanceof WechatLoginError) {
+    return { message: "微信登录失败，请重试", retryable: true };
+  }
+  return { message: "出了点问题，请重试", retryable: true };
+}

@@ -1,0 +1,23 @@
+import { useAuthStore } from "../stores/auth";
+import { reLaunchToLogin } from "../navigation";
+import { createHttpClient } from "./client";
+import { uniSend } from "./uni-send";
+
+export { ApiError, TransportError, type TransportFailure } from "./errors";
+export type { HttpClient } from "./client";
+
+export const API_BASE_URL = import.meta.env.VITE_API_BASE_URL || "http://localhost:3000";
+
+export const http = createHttpClient({
+  baseUrl: API_BASE_URL,
+  send: uniSend,
+  session: {
+    accessToken: () => useAuthStore().accessToken,
+    refreshToken: () => useAuthStore().refreshToken,
+    refreshed: (tokens) => useAuthStore().updateTokens(tokens),
+    lost: () => {
+      useAuthStore().clear();
+      reLaunchToLogin();
+    },
+  },
+});

@@ -1,0 +1,44 @@
+import type { HttpMethod } from "@wxauth/contracts";
+import type { Send } from "./client";
+import { TransportError } from "./errors";
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** The header an API reads as the real method of a POST (a common convention, e.g. Google APIs). */
+export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
+
+// uni-h5 sends PATCH (its HTTP_METHODS list has it) although uni's typings copy wx.request's list.
+type WireMethod = UniApp.RequestOptions["method"];
+
+function wireRequest(
+  method: HttpMethod,
+  header: Record<string, string>,
+): { method: WireMethod; header: Record<string, string> } {
+  // #ifdef MP-WEIXIN
+  // wx.request has no PATCH (its methods are OPTIONS, GET, HEAD, POST, PUT, DELETE, TRACE, CONNECT).
+  if (method === "PATCH") {
+    return { method: "POST", header: { ...header, [METHOD_OVERRIDE_HEADER]: method } };
+  }
+  // #endif
+  return { method: method as WireMethod, header };
+}
+
+/** Sends through uni.request: wx.request in the mini program, XMLHttpRequest in H5. */
+export const uniSend: Send = ({ url, method, header, data }) =>
+  new Promise((resolve, reject) => {
+    uni.request({
+      url,
+      ...wireRequest(method, header),
+      ...(data !== undefined ? { data: data as UniApp.RequestOptions["data"] } : {}),
+      timeout: REQUEST_TIMEOUT_MS,
+      dataType: "json",
+      success: (response) => resolve({ statusCode: response.statusCode, data: response.data }),
+      fail: (failure) =>
+        reject(
+          new TransportError(
+            /timeout/i.test(failure.errMsg) ? "timeout" : "network",
+            failure.errMsg,
+          ),
+        ),
+    });
+  });

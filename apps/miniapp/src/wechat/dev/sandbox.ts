@@ -1,0 +1,66 @@
+import {
+  SandboxLoginCodeResponseSchema,
+  SandboxPhoneCodeResponseSchema,
+  sandboxRoutes,
+  type SandboxLoginCodeRequest,
+  type SandboxPhoneCodeRequest,
+} from "@wxauth/contracts/sandbox";
+import type { z } from "zod";
+import { TransportError } from "../../http/errors";
+
+// The H5 stand-in for WeChat: only ever compiled into the H5 build.
+const SANDBOX_URL = (import.meta.env.VITE_WECHAT_SANDBOX_URL || "http://localhost:3100").replace(
+  /\/+$/,
+  "",
+);
+const TEST_OPENID_KEY = "wxauth.dev.openid";
+
+async function postToSandbox<S extends z.ZodType>(
+  path: string,
+  body: unknown,
+  schema: S,
+): Promise<z.output<S>> {
+  let response: Response;
+  try {
+    response = await fetch(SANDBOX_URL + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new TransportError("network", `WeChat sandbox at ${SANDBOX_URL}: ${String(error)}`);
+  }
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!response.ok || !parsed.success) {
+    throw new TransportError("invalid_response", `WeChat sandbox ${path}: HTTP ${response.status}`);
+  }
+  return parsed.data;
+}
+
+/** This browser's test user: the first code mints an openid, later codes reuse it. */
+function testOpenid(): string | undefined {
+  return localStorage.getItem(TEST_OPENID_KEY) ?? undefined;
+}
+
+export async function sandboxLoginCode(): Promise<string> {
+  const openid = testOpenid();
+  const request: SandboxLoginCodeRequest = openid ? { openid } : {};
+  const { code, openid: minted } = await postToSandbox(
+    sandboxRoutes.loginCode,
+    request,
+    SandboxLoginCodeResponseSchema,
+  );
+  localStorage.setItem(TEST_OPENID_KEY, minted);
+  return code;
+}
+
+export async function sandboxPhoneCode(phoneNumber: string): Promise<string> {
+  const openid = testOpenid();
+  const request: SandboxPhoneCodeRequest = { phoneNumber, ...(openid ? { openid } : {}) };
+  const { code } = await postToSandbox(
+    sandboxRoutes.phoneCode,
+    request,
+    SandboxPhoneCodeResponseSchema,
+  );
+  return code;
+}

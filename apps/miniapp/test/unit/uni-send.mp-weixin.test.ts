@@ -1,0 +1,28 @@
+import { createPinia, setActivePinia } from "pinia";
+import { beforeEach, expect, it } from "vitest";
+import { api } from "../../src/api";
+import { useAuthStore } from "../../src/stores/auth";
+import { installFakeUni, type FakeUni } from "./fake-uni";
+import { session, user } from "./fixtures";
+
+let uni: FakeUni;
+beforeEach(() => {
+  uni = installFakeUni(() => ({ statusCode: 200, data: { ...user, nickname: "小明" } }));
+  setActivePinia(createPinia());
+  useAuthStore().startSession(session());
+});
+
+it("sends PATCH as POST with X-HTTP-Method-Override, since wx.request has no PATCH", async () => {
+  await expect(api.updateMe({ nickname: "小明" })).resolves.toMatchObject({ nickname: "小明" });
+  expect(uni.requests[0]).toMatchObject({
+    method: "POST",
+    header: { "x-http-method-override": "PATCH", authorization: "Bearer access-token-1" },
+    data: { nickname: "小明" },
+  });
+});
+
+it("sends the other methods unchanged", async () => {
+  uni.script = () => ({ statusCode: 200, data: user });
+  await api.getMe();
+  expect(uni.requests[0]?.method).toBe("GET");
+});
