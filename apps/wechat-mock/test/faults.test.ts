@@ -102,15 +102,15 @@ describe("POST /__dev/fail", () => {
     expect(await held).toBeInstanceOf(Error);
   });
 
-  it("delayMs alone slows calls without failing them", async () => {
+  it("delayMs alone slows `times` calls without failing them", async () => {
     const sandbox = await testSandbox();
-    await arm(sandbox, { api: "stable_token", delayMs: 200, times: 1 });
+    await arm(sandbox, { api: "stable_token", delayMs: 600, times: 1 });
     let started = performance.now();
     expect(await sandbox.stableToken()).toHaveProperty("access_token");
-    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(590);
     started = performance.now();
-    await sandbox.stableToken();
-    expect(performance.now() - started).toBeLessThan(150);
+    expect(await sandbox.stableToken()).toHaveProperty("access_token");
+    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it("drops a delayed call whose client gave up, leaving its code usable for the retry", async () => {

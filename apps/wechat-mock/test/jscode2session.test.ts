@@ -54,6 +54,14 @@ describe("GET /sns/jscode2session", () => {
     expectErrcode(await sandbox.exchange(code), 40163);
   });
 
+  it("lets exactly one of several concurrent exchanges of a code win", async () => {
+    const sandbox = await testSandbox();
+    const { code } = await sandbox.loginCode();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => sandbox.exchange(code)));
+    expect(answers.filter((answer) => "openid" in answer)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.errcode === 40163)).toHaveLength(4);
+  });
+
   it("expires codes after 5 minutes with 40029", async () => {
     const sandbox = await testSandbox();
     const fresh = await sandbox.loginCode();
