@@ -1,0 +1,195 @@
+/*
+ * Database faults on SQLite: another connection holding the write lock, and the database file
+ * becoming unopenable. The API must answer 503 SERVICE_UNAVAILABLE with the error body quickly
+ * (never hang), and serve again without a restart once the fault clears.
+ */
+import { existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
+import { ErrorBodySchema } from "@wxauth/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sqlitePathOf } from "../db/client.js";
+import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import { holdWriteLock } from "./sqlite-fault.js";
+
+/** The SQLite busy timeout set in db/client.ts: how long a writer waits for a lock. */
+const BUSY_TIMEOUT_MS = 2000;
+/** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
+const SLACK_MS = 2500;
+
+let api: TestApi;
+let databaseFile: string;
+beforeAll(async () => {
+  api = await startTestApi();
+  databaseFile = sqlitePathOf(api.config.databaseUrl);
+});
+afterAll(() => api.close());
+
+async function timed(request: Promise<HttpResult>): Promise<HttpResult & { elapsedMs: number }> {
+  const started = performance.now();
+  const result = await request;
+  return { ...result, elapsedMs: Math.round(performance.now() - started) };
+}
+
+function expectUnavailable(result: HttpResult): void {
+  expect(result.status).toBe(503);
+  expect(expectErrorBody(result, "SERVICE_UNAVAILABLE").error.retryable).toBe(true);
+  expect(result.headers["retry-after"]).toBeDefined();
+}
+
+describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
+  it("answers writes with 503 within the busy timeout, keeps reads working, and recovers when the lock is released", async () => {
+    const session = await api.register();
+    const returning = await api.loginCode({ openid: session.openid });
+
+    const lock = holdWriteLock(databaseFile);
+    let released = false;
+    try {
+      const writes = {
+        login: await timed(
+          api.request("POST", "/api/auth/wechat/login", { body: { code: returning.code } }),
+        ),
+        refresh: await timed(
+          api.request("POST", "/api/auth/refresh", {
+            body: { refreshToken: session.refreshToken },
+          }),
+        ),
+        updateMe: await timed(
+          api.request("PATCH", "/api/me", { token: session.accessToken, body: { nickname: "L" } }),
+        ),
+      };
+      for (const [name, result] of Object.entries(writes)) {
+        expectUnavailable(result);
+        expect(result.elapsedMs, name).toBeLessThan(BUSY_TIMEOUT_MS + SLACK_MS);
+      }
+      console.info(
+        "locked database, 503 latencies (ms):",
+        Object.fromEntries(Object.entries(writes).map(([name, r]) => [name, r.elapsedMs])),
+      );
+      // WAL: a writer's lock does not stop readers, so the instance stays ready and serves reads.
+      expect((await api.request("GET", "/api/health")).status).toBe(200);
+      expect((await api.request("GET", "/api/me", { token: session.accessToken })).status).toBe(
+        200,
+      );
+
+      lock.release();
+      released = true;
+      // The same process, no restart: the refused writes now go through. The refresh token was
+      // never rotated by the failed attempt, so it still works.
+      const refreshed = await api.request("POST", "/api/auth/refresh", {
+        body: { refreshToken: session.refreshToken },
+      });
+      expect(refreshed.status).toBe(200);
+      const updated = await api.request("PATCH", "/api/me", {
+        token: session.accessToken,
+        body: { nickname: "after the lock" },
+      });
+      expect(updated.status).toBe(200);
+      const { code } = await api.loginCode({ openid: session.openid });
+      const login = await api.login(code);
+      expect(login.status).toBe("authenticated");
+    } finally {
+      if (!released) lock.release();
+    }
+  });
+
+  // KNOWN BUG (reported, fix belongs in db/client.ts): better-sqlite3 waits for a lock with a
+  // *synchronous* busy loop (`timeout: 2000`), which blocks the event loop. Every write that meets
+  // the lock freezes the whole process for 2 s, so N concurrent writes stall every other request,
+  // reads included, for N x 2 s. Measured here: a GET /api/me behind 3 blocked writes took ~4-6 s
+  // instead of ~20 ms. `it.fails` keeps this visible: once fixed it turns red, then make it `it`.
+  it.fails("keeps serving reads promptly while writes wait on the lock", async () => {
+    const session = await api.register();
+    const lock = holdWriteLock(databaseFile);
+    try {
+      const blockedWrites = Array.from({ length: 3 }, (_, i) =>
+        api.request("PATCH", "/api/me", {
+          token: session.accessToken,
+          body: { nickname: `w${i}` },
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const read = await timed(api.request("GET", "/api/me", { token: session.accessToken }));
+      console.info(`read behind 3 writes blocked on the lock: ${read.elapsedMs} ms`);
+      for (const write of await Promise.all(blockedWrites)) expectUnavailable(write);
+      expect(read.status).toBe(200);
+      expect(read.elapsedMs).toBeLessThan(1000);
+    } finally {
+      lock.release();
+    }
+  });
+});
+
+describe("an unavailable database (the client reconnects to a path it cannot open)", () => {
+  it("answers 503 fast on every route that needs it, /api/health says 503, and all recover without a restart", async () => {
+    const session = await api.register();
+    const { code } = await api.loginCode({ openid: session.openid });
+
+    // A closed client reopens on the next query; a directory at the database's path cannot be
+    // opened (SQLITE_CANTOPEN), which is what a missing volume or a bad mount looks like.
+    await api.deps.db.$disconnect();
+    renameSync(databaseFile, `${databaseFile}.away`);
+    mkdirSync(databaseFile);
+    try {
+      const results = {
+        health: await timed(api.request("GET", "/api/health")),
+        getMe: await timed(api.request("GET", "/api/me", { token: session.accessToken })),
+        refresh: await timed(
+          api.request("POST", "/api/auth/refresh", {
+            body: { refreshToken: session.refreshToken },
+          }),
+        ),
+        login: await timed(api.request("POST", "/api/auth/wechat/login", { body: { code } })),
+      };
+      for (const [name, result] of Object.entries(results)) {
+        expectUnavailable(result);
+        // Nothing waits on a database that is not there: WeChat's answer plus the API's own work.
+        expect(result.elapsedMs, name).toBeLessThan(SLACK_MS);
+      }
+      console.info(
+        "unavailable database, 503 latencies (ms):",
+        Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.elapsedMs])),
+      );
+    } finally {
+      rmdirSync(databaseFile);
+      renameSync(`${databaseFile}.away`, databaseFile);
+    }
+
+    expect((await api.request("GET", "/api/health")).status).toBe(200);
+    const me = await api.request("GET", "/api/me", { token: session.accessToken });
+    expect(me.status).toBe(200);
+    expect((me.body as { id: string }).id).toBe(session.user.id);
+    const refreshed = await api.request("POST", "/api/auth/refresh", {
+      body: { refreshToken: session.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
+  // KNOWN BUG (reported): when the database file is gone and the client reconnects, better-sqlite3
+  // silently creates a new, empty database at the path. /api/health (SELECT 1) then says 200 while
+  // every route answers 500 INTERNAL ("no such table", P2021), and the empty file shadows the real
+  // one. Fix: open with `fileMustExist: true` in db/client.ts (the migrations create the file
+  // before the client opens it), and let the health check touch a real table. Once fixed this
+  // turns red: make it `it`.
+  it.fails(
+    "a missing database file gives 503, not 500, and no empty database in its place",
+    async () => {
+      const session = await api.register();
+      await api.deps.db.$disconnect();
+      renameSync(databaseFile, `${databaseFile}.away`);
+      let health: HttpResult | undefined;
+      let me: HttpResult | undefined;
+      let replacedByEmptyDatabase = false;
+      try {
+        health = await api.request("GET", "/api/health");
+        me = await api.request("GET", "/api/me", { token: session.accessToken });
+        replacedByEmptyDatabase = existsSync(databaseFile);
+      } finally {
+        await api.deps.db.$disconnect();
+        renameSync(`${databaseFile}.away`, databaseFile);
+      }
+      expect(ErrorBodySchema.safeParse(me?.body).success).toBe(true);
+      expect(me?.status).toBe(503);
+      expect(health?.status).toBe(503);
+      expect(replacedByEmptyDatabase).toBe(false);
+    },
+  );
+});
