@@ -8,6 +8,7 @@ import { ErrorBodySchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlitePathOf } from "../db/client.js";
 import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import { reportFigure } from "./figures.js";
 import { holdWriteLock } from "./sqlite-fault.js";
 
 /** The SQLite busy timeout set in db/client.ts: how long a writer waits for a lock. */
@@ -60,8 +61,8 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
         expectUnavailable(result);
         expect(result.elapsedMs, name).toBeLessThan(BUSY_TIMEOUT_MS + SLACK_MS);
       }
-      console.info(
-        "locked database, 503 latencies (ms):",
+      reportFigure(
+        "locked database, 503 latencies (ms)",
         Object.fromEntries(Object.entries(writes).map(([name, r]) => [name, r.elapsedMs])),
       );
       // WAL: a writer's lock does not stop readers, so the instance stays ready and serves reads.
@@ -108,7 +109,7 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 50));
       const read = await timed(api.request("GET", "/api/me", { token: session.accessToken }));
-      console.info(`read behind 3 writes blocked on the lock: ${read.elapsedMs} ms`);
+      reportFigure("read behind 3 writes blocked on the lock (ms)", read.elapsedMs);
       for (const write of await Promise.all(blockedWrites)) expectUnavailable(write);
       expect(read.status).toBe(200);
       expect(read.elapsedMs).toBeLessThan(1000);
@@ -144,8 +145,8 @@ describe("an unavailable database (the client reconnects to a path it cannot ope
         // Nothing waits on a database that is not there: WeChat's answer plus the API's own work.
         expect(result.elapsedMs, name).toBeLessThan(SLACK_MS);
       }
-      console.info(
-        "unavailable database, 503 latencies (ms):",
+      reportFigure(
+        "unavailable database, 503 latencies (ms)",
         Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.elapsedMs])),
       );
     } finally {
