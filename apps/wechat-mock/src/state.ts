@@ -1,11 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { SandboxApi, SandboxStats } from "@wxauth/contracts/sandbox";
-import {
-  ACCESS_TOKEN_TTL_S,
-  CODE_TTL_MS,
-  DEVTOOLS_OPENID,
-  REPLACED_TOKEN_GRACE_MS,
-} from "./constants.js";
+import { ACCESS_TOKEN_TTL_S, CODE_TTL_MS, DEVTOOLS_OPENID } from "./constants.js";
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; errcode: number };
 
@@ -165,10 +160,11 @@ export class SandboxState {
 
   /**
    * Without `replace`, hands back the issuer's current token while it is valid (stable_token's
-   * normal mode). With it, or when there is none, issues a new token; the one it replaces keeps
-   * working for REPLACED_TOKEN_GRACE_MS.
+   * normal mode). With it, or when there is none, issues a new token. The one it replaces keeps
+   * working for `replacedGraceMs`: WeChat documents 5 minutes for /cgi-bin/token, while
+   * stable_token's force_refresh invalidates the previous token at once.
    */
-  issueAccessToken(issuer: TokenIssuer, replace: boolean): IssuedToken {
+  issueAccessToken(issuer: TokenIssuer, replace: boolean, replacedGraceMs: number): IssuedToken {
     const now = this.now();
     const currentToken = this.currentTokens.get(issuer);
     const current = currentToken === undefined ? undefined : this.accessTokens.get(currentToken);
@@ -176,8 +172,8 @@ export class SandboxState {
       const remainingS = Math.floor((current.expiresAtMs - now) / 1000);
       if (remainingS > 0) return { access_token: currentToken, expires_in: remainingS };
     }
-    if (current !== undefined && current.expiresAtMs > now + REPLACED_TOKEN_GRACE_MS) {
-      current.expiresAtMs = now + REPLACED_TOKEN_GRACE_MS;
+    if (current !== undefined && current.expiresAtMs > now + replacedGraceMs) {
+      current.expiresAtMs = now + replacedGraceMs;
       current.replaced = true;
     }
     pruneFront(this.accessTokens, (record) =>

@@ -1,4 +1,5 @@
 import type { SandboxApi } from "@wxauth/contracts/sandbox";
+import { REPLACED_TOKEN_GRACE_MS } from "./constants.js";
 import { wechatError } from "./errcodes.js";
 import { JSON_TYPE, TEXT_TYPE, parseJson } from "./http.js";
 import type { SandboxState } from "./state.js";
@@ -79,7 +80,7 @@ export function wechatRoutes(
       if (params === undefined) return fail(47001);
       const invalid = credentialError(params, "client_credential", credentials);
       if (invalid !== undefined) return fail(invalid);
-      return state.issueAccessToken("stable_token", params.force_refresh === true);
+      return state.issueAccessToken("stable_token", params.force_refresh === true, 0);
     },
   };
 
@@ -90,7 +91,7 @@ export function wechatRoutes(
     handle({ query }) {
       const invalid = credentialError(queryParams(query), "client_credential", credentials);
       if (invalid !== undefined) return fail(invalid);
-      return state.issueAccessToken("token", true);
+      return state.issueAccessToken("token", true, REPLACED_TOKEN_GRACE_MS);
     },
   };
 
