@@ -1,7 +1,7 @@
 import { WechatClient, type SharedStore } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
-import { AtRestCipher } from "./auth/at-rest-cipher.js";
+import { AT_REST_LABELS, AtRestCipher } from "./auth/at-rest-cipher.js";
 import { createAuthService, type AuthService } from "./auth/auth.service.js";
 import { createSessions, type Sessions } from "./auth/sessions.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -61,7 +61,7 @@ export async function buildDependencies(
   const sessions = createSessions({
     refreshTokens: data.refreshTokens,
     accessTokens,
-    successorCipher: new AtRestCipher(config.jwt.secret, "refresh-token-successor"),
+    successorCipher: new AtRestCipher(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
@@ -70,7 +70,7 @@ export async function buildDependencies(
     data,
     wechat,
     sessions,
-    sessionKeyCipher: new AtRestCipher(config.jwt.secret, "wechat-session-key"),
+    sessionKeyCipher: new AtRestCipher(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
     clock,
     logger,
     registrationMode: config.registrationMode,

@@ -1,5 +1,11 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 
+/** One HKDF label, hence one key, per kind of secret kept at rest. */
+export const AT_REST_LABELS = {
+  wechatSessionKey: "wechat-session-key",
+  refreshTokenSuccessor: "refresh-token-successor",
+} as const;
+
 const VERSION = "v1";
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

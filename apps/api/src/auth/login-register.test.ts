@@ -96,3 +96,80 @@ describe("login answers", () => {
     expect(WechatLoginResponseSchema.safeParse(result.body).success).toBe(true);
   });
 });
+
+describe("registration tickets", () => {
+  async function ticketFor() {
+    const { code, openid } = await api.loginCode();
+    const login = RegistrationRequiredSchema.parse(await api.login(code));
+    return { ticket: login.registrationTicket, openid };
+  }
+  const redeem = (registrationTicket: string, phoneCode: string) =>
+    api.request("POST", "/api/auth/wechat/register", { body: { registrationTicket, phoneCode } });
+
+  it("stores only a hash of the ticket", async () => {
+    const { ticket } = await ticketFor();
+    const rows = await api.deps.db.registrationTicket.findMany({ select: { tokenHash: true } });
+    expect(rows.some((row) => row.tokenHash === ticket)).toBe(false);
+  });
+
+  it("works once: a used ticket is REGISTRATION_TICKET_INVALID", async () => {
+    const { ticket, openid } = await ticketFor();
+    expect((await redeem(ticket, await api.phoneCode(uniquePhoneNumber(), openid))).status).toBe(
+      201,
+    );
+    const again = await redeem(ticket, await api.phoneCode(uniquePhoneNumber(), openid));
+    expect(again.status).toBe(401);
+    expectErrorBody(again, "REGISTRATION_TICKET_INVALID");
+  });
+
+  it("expires after 10 minutes", async () => {
+    const { ticket, openid } = await ticketFor();
+    api.clock.advance(601_000);
+    const result = await redeem(ticket, await api.phoneCode(uniquePhoneNumber(), openid));
+    expect(result.status).toBe(401);
+    expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
+    expect(await api.deps.data.users.findByOpenid(openid)).toBeNull();
+  });
+
+  it("refuses forged tickets", async () => {
+    const { openid } = await ticketFor();
+    for (const forged of [
+      "A".repeat(43),
+      Buffer.from(openid).toString("base64url").padEnd(43, "x"),
+    ]) {
+      const result = await redeem(forged, await api.phoneCode(uniquePhoneNumber(), openid));
+      expect(result.status).toBe(401);
+      expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
+    }
+  });
+
+  it("succeeds exactly once when used concurrently", async () => {
+    const { ticket, openid } = await ticketFor();
+    const phoneNumber = uniquePhoneNumber();
+    const codes = await Promise.all(
+      Array.from({ length: 6 }, () => api.phoneCode(phoneNumber, openid)),
+    );
+    const results = await Promise.all(codes.map((phoneCode) => redeem(ticket, phoneCode)));
+    const statuses = results.map((result) => result.status).sort();
+    expect(statuses).toEqual([201, 401, 401, 401, 401, 401]);
+    for (const result of results.filter((r) => r.status === 401)) {
+      expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
+    }
+    const users = await api.deps.db.user.count({ where: { openid } });
+    expect(users).toBe(1);
+  });
+
+  it("two tickets of one WeChat user end in one account", async () => {
+    const { code: first, openid } = await api.loginCode();
+    const { code: second } = await api.loginCode({ openid });
+    const a = RegistrationRequiredSchema.parse(await api.login(first));
+    const b = RegistrationRequiredSchema.parse(await api.login(second));
+    const phoneNumber = uniquePhoneNumber();
+    const [ra, rb] = await Promise.all([
+      redeem(a.registrationTicket, await api.phoneCode(phoneNumber, openid)),
+      redeem(b.registrationTicket, await api.phoneCode(phoneNumber, openid)),
+    ]);
+    expect([ra?.status, rb?.status]).toEqual([201, 201]);
+    expect(await api.deps.db.user.count({ where: { openid } })).toBe(1);
+  });
+});

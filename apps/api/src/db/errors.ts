@@ -51,10 +51,22 @@ const UNAVAILABLE_SYSTEM_CODES = new Set([
   "53300", // PostgreSQL too many connections
 ]);
 
+/** Prisma's own error classes: a known code, or a bug in the query (never a connection problem). */
+const CLASSIFIED_PRISMA_ERRORS = new Set([
+  "PrismaClientKnownRequestError",
+  "PrismaClientUnknownRequestError",
+  "PrismaClientValidationError",
+  "PrismaClientRustPanicError",
+]);
+
 /** The database cannot answer now (down, locked, overloaded): answer 503, retryable. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current = asError(error), depth = 0; current && depth < 5; depth++) {
     if (current.name === "PrismaClientInitializationError") return true;
+    // The driver adapter failed to connect (e.g. the SQLite file cannot be opened): Prisma passes
+    // the driver's own error on, tagged with its clientVersion, instead of a classified error.
+    if ("clientVersion" in current && !CLASSIFIED_PRISMA_ERRORS.has(String(current.name)))
+      return true;
     if (typeof current.code === "string") {
       if (UNAVAILABLE_CODES.has(current.code) || UNAVAILABLE_SYSTEM_CODES.has(current.code)) {
         return true;

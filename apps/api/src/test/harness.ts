@@ -23,7 +23,7 @@ import { inject } from "vitest";
 import { createApp } from "../app.js";
 import type { Clock } from "../clock.js";
 import { loadConfig, type Config, type Env } from "../config.js";
-import { buildDependencies, type Dependencies } from "../dependencies.js";
+import { buildDependencies, type Dependencies, type DependencyOverrides } from "../dependencies.js";
 import { createLogger } from "../http/logger.js";
 
 /** A clock tests can move forward (ticket expiry, token expiry, grace windows). */
@@ -135,10 +135,11 @@ function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
 
 /**
  * Starts a sandbox and an API. `env` overrides the test configuration (same names as the real
- * environment); `captureLogs` records the API's log lines at `info` level or the given one.
+ * environment); `captureLogs` records the API's log lines at `info` level or the given one;
+ * `overrides` swaps dependencies (a broken database, say).
  */
 export async function startTestApi(
-  options: { env?: Env; captureLogs?: boolean | string } = {},
+  options: { env?: Env; captureLogs?: boolean | string; overrides?: DependencyOverrides } = {},
 ): Promise<TestApi> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
   const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-test-"));
@@ -167,7 +168,7 @@ export async function startTestApi(
       )
     : createLogger(config.logLevel);
   const clock = new ManualClock();
-  const deps = await buildDependencies(config, logger, { clock });
+  const deps = await buildDependencies(config, logger, { clock, ...options.overrides });
   const server = createApp(deps).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

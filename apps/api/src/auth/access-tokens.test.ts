@@ -1,0 +1,176 @@
+import { createPublicKey, generateKeyPairSync, type JsonWebKey } from "node:crypto";
+import { UserSchema } from "@wxauth/contracts";
+import jwt from "jsonwebtoken";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../config.js";
+import { AppError } from "../errors.js";
+import { ManualClock, expectErrorBody, startTestApi, type TestApi } from "../test/harness.js";
+import { createAccessTokens } from "./access-tokens.js";
+
+const config = loadConfig({ NODE_ENV: "test" });
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+describe("access tokens over HTTP (HS256)", () => {
+  let api: TestApi;
+  let session: Awaited<ReturnType<TestApi["register"]>>;
+  beforeAll(async () => {
+    api = await startTestApi();
+    session = await api.register();
+  });
+  afterAll(() => api.close());
+
+  const me = (authorization?: string) =>
+    api.request("GET", "/api/me", { headers: authorization ? { authorization } : {} });
+
+  it("carries sub, iss, aud, iat, exp and jti", () => {
+    const claims = jwt.decode(session.accessToken, { complete: true });
+    expect(claims?.header.alg).toBe("HS256");
+    expect(claims?.payload).toMatchObject({
+      sub: session.user.id,
+      iss: config.jwt.issuer,
+      aud: config.jwt.audience,
+    });
+    const payload = claims?.payload as jwt.JwtPayload;
+    expect(payload.exp! - payload.iat!).toBe(900);
+    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("lets a valid token through", async () => {
+    const result = await me(`Bearer ${session.accessToken}`);
+    expect(result.status).toBe(200);
+    expect(UserSchema.parse(result.body).id).toBe(session.user.id);
+  });
+
+  it.each([
+    ["no header", undefined],
+    ["another scheme", `Basic ${Buffer.from("a:b").toString("base64")}`],
+    ["an empty bearer", "Bearer "],
+    ["garbage", "Bearer not.a.jwt"],
+  ])("refuses %s with 401 UNAUTHORIZED", async (_name, header) => {
+    const result = await me(header);
+    expect(result.status).toBe(401);
+    expectErrorBody(result, "UNAUTHORIZED");
+    expect(result.headers["www-authenticate"]).toMatch(/^Bearer/);
+  });
+
+  it("refuses alg none", async () => {
+    const [, payload] = session.accessToken.split(".");
+    const unsigned = `${base64url({ alg: "none", typ: "JWT" })}.${payload}.`;
+    expectErrorBody(await me(`Bearer ${unsigned}`), "UNAUTHORIZED");
+  });
+
+  it("refuses a tampered payload", async () => {
+    const [header, payload, signature] = session.accessToken.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString("utf8")) as object;
+    const forged = `${header}.${base64url({ ...claims, sub: "someone-else" })}.${signature}`;
+    expectErrorBody(await me(`Bearer ${forged}`), "UNAUTHORIZED");
+  });
+
+  it("refuses a token signed with another secret, or for another issuer or audience", async () => {
+    const sign = (secret: string, options: jwt.SignOptions) =>
+      jwt.sign({}, secret, {
+        algorithm: "HS256",
+        subject: session.user.id,
+        expiresIn: 60,
+        ...options,
+      });
+    const right = { issuer: config.jwt.issuer, audience: config.jwt.audience };
+    for (const token of [
+      sign("another-secret-another-secret-another", right),
+      sign(config.jwt.secret, { ...right, issuer: "evil" }),
+      sign(config.jwt.secret, { ...right, audience: "evil" }),
+    ]) {
+      expectErrorBody(await me(`Bearer ${token}`), "UNAUTHORIZED");
+    }
+    // The same claims with the right key pass, so the refusals above are about the claims.
+    expect((await me(`Bearer ${sign(config.jwt.secret, right)}`)).status).toBe(200);
+  });
+
+  it("refuses an expired token", async () => {
+    api.clock.advance(901_000);
+    const result = await me(`Bearer ${session.accessToken}`);
+    expect(result.status).toBe(401);
+    expect(expectErrorBody(result, "UNAUTHORIZED").error.message).toMatch(/expired/);
+  });
+
+  it("serves an empty JWKS: a shared secret is never published", async () => {
+    const result = await api.request("GET", "/.well-known/jwks.json");
+    expect(result.status).toBe(200);
+    expect(result.body).toEqual({ keys: [] });
+  });
+});
+
+describe.each([
+  ["RS256", () => generateKeyPairSync("rsa", { modulusLength: 2048 })],
+  ["ES256", () => generateKeyPairSync("ec", { namedCurve: "prime256v1" })],
+] as const)("%s with JWKS", (algorithm, generate) => {
+  let api: TestApi;
+  let privateKeyPem: string;
+  beforeAll(async () => {
+    privateKeyPem = generate().privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    api = await startTestApi({
+      env: { JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: privateKeyPem.replace(/\n/g, "\\n") },
+    });
+  });
+  afterAll(() => api.close());
+
+  it("signs with the key and publishes the public half, so another service can verify", async () => {
+    const session = await api.register();
+    const jwks = (await api.request("GET", "/.well-known/jwks.json")).body as {
+      keys: Array<{ kid: string; alg: string; use: string; d?: string }>;
+    };
+    expect(jwks.keys).toHaveLength(1);
+    const [key] = jwks.keys;
+    expect(key).toMatchObject({ alg: algorithm, use: "sig" });
+    expect(key?.d).toBeUndefined();
+
+    const decoded = jwt.decode(session.accessToken, { complete: true });
+    expect(decoded?.header).toMatchObject({ alg: algorithm, kid: key?.kid });
+    const publicKey = createPublicKey({
+      key: key as object as JsonWebKey,
+      format: "jwk",
+    });
+    const claims = jwt.verify(session.accessToken, publicKey, {
+      algorithms: [algorithm],
+      issuer: api.config.jwt.issuer,
+      audience: api.config.jwt.audience,
+    }) as jwt.JwtPayload;
+    expect(claims.sub).toBe(session.user.id);
+    expect((await api.request("GET", "/api/me", { token: session.accessToken })).status).toBe(200);
+  });
+
+  it("refuses an HS256 token made with the public key (algorithm confusion)", async () => {
+    const session = await api.register();
+    const publicPem = createPublicKey(privateKeyPem)
+      .export({ format: "pem", type: "spki" })
+      .toString();
+    const [, payload] = session.accessToken.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString("utf8")) as object;
+    const confused = jwt.sign(claims, Buffer.from(publicPem), { algorithm: "HS256" });
+    expectErrorBody(await api.request("GET", "/api/me", { token: confused }), "UNAUTHORIZED");
+  });
+});
+
+describe("createAccessTokens", () => {
+  it("refuses keys that do not fit the algorithm", () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      format: "pem",
+      type: "pkcs8",
+    });
+    expect(() =>
+      createAccessTokens(
+        { ...config.jwt, algorithm: "ES256", privateKeyPem: rsa.toString(), ttlS: 60 },
+        new ManualClock(),
+      ),
+    ).toThrow(/ES256 needs an EC P-256 key/);
+  });
+
+  it("throws the contract error on a bad token", () => {
+    const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, new ManualClock());
+    expect(() => tokens.verify("nope")).toThrow(AppError);
+    expect(tokens.verify(tokens.sign("user-1").token)).toBe("user-1");
+  });
+});

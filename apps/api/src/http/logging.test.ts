@@ -1,0 +1,76 @@
+import { maskPhone } from "@wxauth/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AT_REST_LABELS, AtRestCipher } from "../auth/at-rest-cipher.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+
+let api: TestApi;
+beforeAll(async () => {
+  // trace: the most the API ever writes, including the WeChat client's debug lines.
+  api = await startTestApi({ captureLogs: "trace" });
+});
+afterAll(() => api.close());
+
+describe("logs", () => {
+  it("a full register flow logs no clear phone, token, code, ticket or session_key", async () => {
+    const phoneNumber = uniquePhoneNumber();
+    const { code: loginCode, openid } = await api.loginCode();
+    const login = await api.login(loginCode);
+    if (login.status !== "registration_required") throw new Error("expected a ticket");
+    const phoneCode = await api.phoneCode(phoneNumber, openid);
+    const registered = await api.request("POST", "/api/auth/wechat/register", {
+      body: { registrationTicket: login.registrationTicket, phoneCode },
+    });
+    expect(registered.status).toBe(201);
+    const session = registered.body as { accessToken: string; refreshToken: string };
+    await api.request("GET", "/api/me", { token: session.accessToken });
+    const refreshed = await api.request("POST", "/api/auth/refresh", {
+      body: { refreshToken: session.refreshToken },
+    });
+    await api.request("POST", "/api/auth/logout", {
+      body: { refreshToken: (refreshed.body as { refreshToken: string }).refreshToken },
+    });
+    // A failing call too: error paths log more.
+    await api.request("POST", "/api/auth/wechat/register", {
+      body: { registrationTicket: login.registrationTicket, phoneCode },
+    });
+
+    const sessionRow = await api.deps.data.wechatSessions.findByOpenid(openid);
+    const sessionKey = new AtRestCipher(
+      api.config.jwt.secret,
+      AT_REST_LABELS.wechatSessionKey,
+    ).decrypt(sessionRow!.sessionKeyCiphertext);
+    const output = api.logs.join("\n");
+    expect(api.logs.length).toBeGreaterThan(5);
+    for (const secret of [
+      phoneNumber,
+      loginCode,
+      phoneCode,
+      login.registrationTicket,
+      session.accessToken,
+      session.refreshToken,
+      (refreshed.body as { refreshToken: string }).refreshToken,
+      api.config.wechat.secret,
+      api.config.jwt.secret,
+      sessionKey,
+    ]) {
+      expect(secret.length).toBeGreaterThan(5);
+      expect(output).not.toContain(secret);
+    }
+    expect(output).not.toMatch(/session_?key"\s*:\s*"(?!\[Redacted\])/i);
+    // Each request is logged as one line with its id, method, path and status.
+    const lines = api.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = lines.filter((line) => line.res !== undefined);
+    expect(requests.length).toBeGreaterThanOrEqual(6);
+    for (const line of requests) {
+      expect(line).toMatchObject({ req: { id: expect.any(String), method: expect.any(String) } });
+    }
+  });
+
+  it("masks phone numbers the API itself logs", () => {
+    api.deps.logger.info({ phone: "+8613800138000", user: { phone: "+8613912345678" } }, "probe");
+    const line = [...api.logs].reverse().find((entry) => entry.includes('"probe"')) ?? "";
+    expect(line).toContain(maskPhone("+8613800138000"));
+    expect(line).toContain("139****5678");
+    expect(line).not.toContain("13800138000");
+  });
+});

@@ -1,0 +1,144 @@
+import { UserSchema } from "@wxauth/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.close());
+
+describe("GET /api/me", () => {
+  it("answers the signed-in user", async () => {
+    const session = await api.register();
+    const result = await api.request("GET", "/api/me", { token: session.accessToken });
+    expect(result.status).toBe(200);
+    expect(UserSchema.parse(result.body)).toEqual(session.user);
+  });
+
+  it("answers 401 for a token of an account that no longer exists", async () => {
+    const session = await api.register();
+    await api.deps.db.user.delete({ where: { id: session.user.id } });
+    expectErrorBody(
+      await api.request("GET", "/api/me", { token: session.accessToken }),
+      "UNAUTHORIZED",
+    );
+    expectErrorBody(
+      await api.request("PATCH", "/api/me", {
+        token: session.accessToken,
+        body: { nickname: "x" },
+      }),
+      "UNAUTHORIZED",
+    );
+  });
+});
+
+describe("PATCH /api/me", () => {
+  it("changes the nickname and the avatar", async () => {
+    const session = await api.register();
+    const result = await api.request("PATCH", "/api/me", {
+      token: session.accessToken,
+      body: { nickname: "  微信用户  ", avatarUrl: "https://thirdwx.qlogo.cn/mmopen/abc/132" },
+    });
+    expect(result.status).toBe(200);
+    const user = UserSchema.parse(result.body);
+    expect(user).toMatchObject({
+      nickname: "微信用户",
+      avatarUrl: "https://thirdwx.qlogo.cn/mmopen/abc/132",
+    });
+    const me = UserSchema.parse(
+      (await api.request("GET", "/api/me", { token: session.accessToken })).body,
+    );
+    expect(me.nickname).toBe("微信用户");
+  });
+
+  it.each([
+    ["an empty body", {}],
+    ["a too-long nickname", { nickname: "x".repeat(33) }],
+    ["a control character", { nickname: "a\u0007b" }],
+    ["a non-http avatar", { avatarUrl: "javascript:alert(1)" }],
+    ["an unknown field", { nickname: "ok", phone: "+8613800138000" }],
+    ["a wrong type", { nickname: 42 }],
+  ])("refuses %s with 400 VALIDATION_FAILED", async (_name, body) => {
+    const session = await api.register();
+    const result = await api.request("PATCH", "/api/me", { token: session.accessToken, body });
+    expect(result.status).toBe(400);
+    expectErrorBody(result, "VALIDATION_FAILED");
+  });
+
+  it("needs a token", async () => {
+    const result = await api.request("PATCH", "/api/me", { body: { nickname: "x" } });
+    expect(result.status).toBe(401);
+    expectErrorBody(result, "UNAUTHORIZED");
+  });
+});
+
+describe("POST /api/me/phone", () => {
+  const bind = (token: string, phoneCode: string) =>
+    api.request("POST", "/api/me/phone", { token, body: { phoneCode } });
+
+  it("changes the phone of the signed-in user", async () => {
+    const session = await api.register();
+    const phoneNumber = uniquePhoneNumber();
+    const result = await bind(
+      session.accessToken,
+      await api.phoneCode(phoneNumber, session.openid),
+    );
+    expect(result.status).toBe(200);
+    expect(UserSchema.parse(result.body).phone).toBe(`+86${phoneNumber}`);
+  });
+
+  it("keeps the country code (E.164)", async () => {
+    const session = await api.register();
+    const result = await bind(
+      session.accessToken,
+      await api.phoneCode("51234567", session.openid, "852"),
+    );
+    expect(UserSchema.parse(result.body).phone).toBe("+85251234567");
+  });
+
+  it("binding the phone the user already has is a no-op", async () => {
+    const phoneNumber = uniquePhoneNumber();
+    const session = await api.register({ phoneNumber });
+    const result = await bind(
+      session.accessToken,
+      await api.phoneCode(phoneNumber, session.openid),
+    );
+    expect(result.status).toBe(200);
+    expect(UserSchema.parse(result.body).phone).toBe(`+86${phoneNumber}`);
+  });
+
+  it("refuses a phone held by another account with 409 PHONE_ALREADY_BOUND", async () => {
+    const phoneNumber = uniquePhoneNumber();
+    await api.register({ phoneNumber });
+    const session = await api.register();
+    const result = await bind(
+      session.accessToken,
+      await api.phoneCode(phoneNumber, session.openid),
+    );
+    expect(result.status).toBe(409);
+    expectErrorBody(result, "PHONE_ALREADY_BOUND");
+    const me = UserSchema.parse(
+      (await api.request("GET", "/api/me", { token: session.accessToken })).body,
+    );
+    expect(me.phone).toBe(session.user.phone);
+  });
+
+  it("gives an auto-mode style account without a phone its first phone", async () => {
+    const session = await api.register();
+    await api.deps.data.users.update(session.user.id, { phone: null });
+    const phoneNumber = uniquePhoneNumber();
+    const result = await bind(
+      session.accessToken,
+      await api.phoneCode(phoneNumber, session.openid),
+    );
+    expect(UserSchema.parse(result.body).phone).toBe(`+86${phoneNumber}`);
+  });
+
+  it("maps a bad phone code to WECHAT_CODE_INVALID", async () => {
+    const session = await api.register();
+    const result = await bind(session.accessToken, "not-a-real-phone-code");
+    expect(result.status).toBe(401);
+    expectErrorBody(result, "WECHAT_CODE_INVALID");
+  });
+});
