@@ -92,12 +92,10 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
     }
   });
 
-  // KNOWN BUG (reported, fix belongs in db/client.ts): better-sqlite3 waits for a lock with a
-  // *synchronous* busy loop (`timeout: 2000`), which blocks the event loop. Every write that meets
-  // the lock freezes the whole process for 2 s, so N concurrent writes stall every other request,
-  // reads included, for N x 2 s. Measured here: a GET /api/me behind 3 blocked writes took ~4-6 s
-  // instead of ~20 ms. `it.fails` keeps this visible: once fixed it turns red, then make it `it`.
-  it.fails("keeps serving reads promptly while writes wait on the lock", async () => {
+  // Was a bug: better-sqlite3's synchronous busy loop froze the process for 2 s per blocked write
+  // (a read behind 3 blocked writes took ~4-6 s). db/client.ts now fails locks at once and waits
+  // asynchronously, outside its statement gate.
+  it("keeps serving reads promptly while writes wait on the lock", async () => {
     const session = await api.register();
     const lock = holdWriteLock(databaseFile);
     try {
@@ -164,33 +162,26 @@ describe("an unavailable database (the client reconnects to a path it cannot ope
     expect(refreshed.status).toBe(200);
   });
 
-  // KNOWN BUG (reported): when the database file is gone and the client reconnects, better-sqlite3
-  // silently creates a new, empty database at the path. /api/health (SELECT 1) then says 200 while
-  // every route answers 500 INTERNAL ("no such table", P2021), and the empty file shadows the real
-  // one. Fix: open with `fileMustExist: true` in db/client.ts (the migrations create the file
-  // before the client opens it), and let the health check touch a real table. Once fixed this
-  // turns red: make it `it`.
-  it.fails(
-    "a missing database file gives 503, not 500, and no empty database in its place",
-    async () => {
-      const session = await api.register();
+  // Was a bug: a reconnect to a missing file created an empty database (health 200, routes 500).
+  // db/client.ts now opens with `fileMustExist: true`, and the health check touches a real table.
+  it("a missing database file gives 503, not 500, and no empty database in its place", async () => {
+    const session = await api.register();
+    await api.deps.db.$disconnect();
+    renameSync(databaseFile, `${databaseFile}.away`);
+    let health: HttpResult | undefined;
+    let me: HttpResult | undefined;
+    let replacedByEmptyDatabase = false;
+    try {
+      health = await api.request("GET", "/api/health");
+      me = await api.request("GET", "/api/me", { token: session.accessToken });
+      replacedByEmptyDatabase = existsSync(databaseFile);
+    } finally {
       await api.deps.db.$disconnect();
-      renameSync(databaseFile, `${databaseFile}.away`);
-      let health: HttpResult | undefined;
-      let me: HttpResult | undefined;
-      let replacedByEmptyDatabase = false;
-      try {
-        health = await api.request("GET", "/api/health");
-        me = await api.request("GET", "/api/me", { token: session.accessToken });
-        replacedByEmptyDatabase = existsSync(databaseFile);
-      } finally {
-        await api.deps.db.$disconnect();
-        renameSync(`${databaseFile}.away`, databaseFile);
-      }
-      expect(ErrorBodySchema.safeParse(me?.body).success).toBe(true);
-      expect(me?.status).toBe(503);
-      expect(health?.status).toBe(503);
-      expect(replacedByEmptyDatabase).toBe(false);
-    },
-  );
+      renameSync(`${databaseFile}.away`, databaseFile);
+    }
+    expect(ErrorBodySchema.safeParse(me?.body).success).toBe(true);
+    expect(me?.status).toBe(503);
+    expect(health?.status).toBe(503);
+    expect(replacedByEmptyDatabase).toBe(false);
+  });
 });
