@@ -24,6 +24,12 @@ export function sqlitePathOf(databaseUrl: string): string {
   return path.resolve(API_ROOT, databaseUrl.replace(/^file:/, "").replace(/\?.*$/, ""));
 }
 
+/**
+ * How long a statement may wait for a lock another process holds before the request answers 503.
+ * The wait is asynchronous (see `serializeTransactions`): the event loop keeps serving meanwhile.
+ */
+export const SQLITE_BUSY_BUDGET_MS = 2000;
+
 export async function createDatabase(databaseUrl: string): Promise<Database> {
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     // The seam for scale-out: a `postgresql://` URL selects @prisma/adapter-pg and the client
@@ -32,8 +38,15 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
   }
   const filename = sqlitePathOf(databaseUrl);
   mkdirSync(path.dirname(filename), { recursive: true });
-  // A short busy timeout: a locked database answers 503 quickly instead of holding requests.
-  const factory = new PrismaBetterSQLite3({ url: filename, timeout: 2000 });
+  const factory = new PrismaBetterSQLite3({
+    url: filename,
+    // Migrations create the file before the client opens it. A file gone later (a lost volume)
+    // must fail as unavailable, not be replaced by an empty database.
+    fileMustExist: true,
+    // better-sqlite3 waits for locks in a synchronous loop that freezes the whole process; fail
+    // at once instead and let the gate wait asynchronously.
+    timeout: 0,
+  });
   const prisma = new PrismaClient({ adapter: serializeTransactions(factory) });
   // WAL lets readers in other processes (tests, tooling) work while we write; NORMAL sync is
   // durable across application crashes in WAL mode and much faster than FULL.
@@ -43,11 +56,19 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
 }
 
 /**
- * better-sqlite3 has a single connection. Prisma's adapter opens an interactive transaction on
- * it with BEGIN, and any query another request issues while that transaction awaits runs *inside*
- * it: a fulfilled write outside the transaction is silently undone by its rollback, and a second
- * BEGIN fails. This gate queues every statement and transaction behind the open transaction, so
- * a transaction is really isolated. Statements run synchronously, so the fast path costs nothing.
+ * better-sqlite3 has a single connection, which shapes three things here:
+ *
+ * - Isolation. Prisma's adapter opens an interactive transaction on it with BEGIN, and any query
+ *   another request issues while that transaction awaits runs *inside* it: a fulfilled write is
+ *   silently undone by the transaction's rollback, and a second BEGIN fails. A FIFO gate queues
+ *   every statement and transaction behind the open transaction. Statements run synchronously,
+ *   so the uncontended path costs nothing.
+ * - Locks held by another process. Transactions start with BEGIN IMMEDIATE, so they take the
+ *   write lock up front and never hit a lock halfway. A busy lock is retried with a short
+ *   asynchronous back-off *outside* the gate, so reads keep flowing, for SQLITE_BUSY_BUDGET_MS;
+ *   then the SQLITE_BUSY error surfaces and the request answers 503.
+ * - COMMIT and ROLLBACK are sent by Prisma itself (`usePhantomQuery: false`); the transaction
+ *   object only has to give the gate back.
  */
 export function serializeTransactions(factory: PrismaBetterSQLite3): AdapterFactory {
   const gate = new Gate();
@@ -56,19 +77,21 @@ export function serializeTransactions(factory: PrismaBetterSQLite3): AdapterFact
     const gated: SqliteAdapter = {
       provider: adapter.provider,
       adapterName: adapter.adapterName,
-      queryRaw: (query) => gate.run(() => adapter.queryRaw(query)),
-      executeRaw: (query) => gate.run(() => adapter.executeRaw(query)),
-      executeScript: (script) => gate.run(() => adapter.executeScript(script)),
-      startTransaction: async (isolationLevel) => {
-        const release = await gate.acquire();
-        try {
-          const transaction = await adapter.startTransaction(isolationLevel);
-          return releasingOnEnd(transaction, release);
-        } catch (error) {
-          release();
-          throw error;
-        }
-      },
+      queryRaw: (query) => retryWhileBusy(() => gate.run(() => adapter.queryRaw(query))),
+      executeRaw: (query) => retryWhileBusy(() => gate.run(() => adapter.executeRaw(query))),
+      executeScript: (script) =>
+        retryWhileBusy(() => gate.run(() => adapter.executeScript(script))),
+      startTransaction: () =>
+        retryWhileBusy(async () => {
+          const release = await gate.acquire();
+          try {
+            await adapter.executeRaw({ sql: "BEGIN IMMEDIATE", args: [], argTypes: [] });
+          } catch (error) {
+            release();
+            throw error;
+          }
+          return transactionOn(adapter, release);
+        }),
       dispose: () => adapter.dispose(),
     };
     if (adapter.getConnectionInfo) gated.getConnectionInfo = () => adapter.getConnectionInfo!();
@@ -77,23 +100,41 @@ export function serializeTransactions(factory: PrismaBetterSQLite3): AdapterFact
   return { provider: factory.provider, adapterName: factory.adapterName, connect };
 }
 
-function releasingOnEnd(transaction: SqliteTransaction, release: () => void): SqliteTransaction {
+function transactionOn(adapter: SqliteAdapter, release: () => void): SqliteTransaction {
   let released = false;
-  const releaseOnce = () => {
+  const end = () => {
     if (!released) {
       released = true;
       release();
     }
+    return Promise.resolve();
   };
   return {
-    provider: transaction.provider,
-    adapterName: transaction.adapterName,
-    options: transaction.options,
-    queryRaw: (query) => transaction.queryRaw(query),
-    executeRaw: (query) => transaction.executeRaw(query),
-    commit: () => transaction.commit().finally(releaseOnce),
-    rollback: () => transaction.rollback().finally(releaseOnce),
+    provider: adapter.provider,
+    adapterName: adapter.adapterName,
+    options: { usePhantomQuery: false },
+    queryRaw: (query) => adapter.queryRaw(query),
+    executeRaw: (query) => adapter.executeRaw(query),
+    commit: end,
+    rollback: end,
   };
+}
+
+function isBusy(error: unknown): boolean {
+  const cause = (error as { cause?: { originalCode?: unknown } } | null)?.cause;
+  return cause?.originalCode === "SQLITE_BUSY" || cause?.originalCode === "SQLITE_LOCKED";
+}
+
+async function retryWhileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + SQLITE_BUSY_BUDGET_MS;
+  for (let delayMs = 5; ; delayMs = Math.min(delayMs * 2, 100)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isBusy(error) || performance.now() + delayMs > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 /** A FIFO mutex whose uncontended path runs the work synchronously. */

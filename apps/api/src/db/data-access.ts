@@ -44,8 +44,9 @@ export function createDataAccess(db: Database) {
       }
     },
 
+    /** Touches a real table: an empty or half-migrated database is not "up". */
     async ping(): Promise<void> {
-      await db.$queryRawUnsafe("SELECT 1");
+      await db.$queryRawUnsafe("SELECT 1 FROM users LIMIT 1");
     },
 
     close: () => db.$disconnect(),
