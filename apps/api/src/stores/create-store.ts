@@ -10,8 +10,7 @@ export interface StoreHandle {
   close(): Promise<void>;
 }
 
-export type CreateStoreOptions = Omit<RedisStoreOptions, "url" | "onConnectionError"> &
-  ResilientStoreOptions;
+export type CreateStoreOptions = Omit<RedisStoreOptions, "url"> & ResilientStoreOptions;
 
 /** The URL without its password, for logs. */
 function describeRedisUrl(url: string): string {
@@ -38,21 +37,14 @@ export async function createStore(
     const memory = new MemoryStore();
     return { store: memory, kind: "memory", close: async () => memory.close() };
   }
-  const redis = new RedisStore({
-    ...options,
-    url: redisUrl,
-    // ResilientStore reports outages, once per interval; per-attempt connection errors are noise.
-    onConnectionError: () => {},
-  });
+  const redis = new RedisStore({ ...options, url: redisUrl });
   const fallback = new MemoryStore();
   const store = new ResilientStore(redis, fallback, logger, options);
+  // Outages and recoveries are reported as they happen, not only when a request notices them.
+  redis.client.on("error", (error: Error) => store.reportRemoteFailure(error));
+  redis.client.on("ready", () => store.reportRemoteReady());
+  logger.info({ store: "redis", url: describeRedisUrl(redisUrl) }, "shared store: Redis");
   await redis.connect();
-  if (redis.isReady) {
-    logger.info({ store: "redis", url: describeRedisUrl(redisUrl) }, "shared store: Redis");
-  } else {
-    // Reports the outage now rather than on the first login.
-    await store.get("health:boot-probe");
-  }
   return {
     store,
     kind: "redis",

@@ -41,8 +41,6 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
   /** Longest pause between background reconnection attempts. Default 2000 ms. */
   maxReconnectDelayMs?: number;
-  /** Connection-level errors (refused, reset, timed out). Without a listener ioredis prints them itself. */
-  onConnectionError?: (error: Error) => void;
 }
 
 export const DEFAULT_KEY_PREFIX = "wxauth:";
@@ -80,8 +78,9 @@ export class RedisStore implements SharedStore {
       numberOfKeys: 1,
       lua: INCREMENT_WINDOW_LUA,
     });
-    const onConnectionError = options.onConnectionError ?? (() => {});
-    this.client.on("error", onConnectionError);
+    // Without a listener ioredis prints every failed reconnection attempt. Failures reach callers
+    // as rejected commands; whoever wants the connection's own errors listens on `client` too.
+    this.client.on("error", () => {});
   }
 
   /** True while commands can be sent; false while (re)connecting. */

@@ -36,10 +36,11 @@ export class ResilientStore implements SharedStore {
   private readonly now: () => number;
 
   private degradedSince: number | null = null;
+  private outageLogged = false;
   private skipRemoteUntil = 0;
   private lastErrorLoggedAt = Number.NEGATIVE_INFINITY;
-  private fallbackCallsSinceLastLog = 0;
-  private fallbackCallsThisOutage = 0;
+  private callsServedLocallySinceLastLog = 0;
+  private callsServedLocallyThisOutage = 0;
 
   constructor(
     private readonly remote: RemoteStore,
@@ -85,56 +86,76 @@ export class ResilientStore implements SharedStore {
     return this.run((store) => store.increment(key, ttlMs));
   }
 
+  /**
+   * The remote's connection failed (refused, reset, timed out). Reported by the connection itself,
+   * so an outage is logged even while no request is using the store.
+   */
+  reportRemoteFailure(error: unknown): void {
+    this.markDegraded(error, { servedLocally: false });
+  }
+
+  /** The remote's connection is ready again: calls go back to it from now on. */
+  reportRemoteReady(): void {
+    this.skipRemoteUntil = 0;
+    this.markRecovered();
+  }
+
   private async run<T>(operation: Operation<T>): Promise<T> {
-    const now = this.now();
-    if (this.remote.isReady && now >= this.skipRemoteUntil) {
+    if (this.remote.isReady && this.now() >= this.skipRemoteUntil) {
       try {
         const result = await operation(this.remote);
         this.markRecovered();
         return result;
       } catch (error) {
         this.skipRemoteUntil = this.now() + this.retryAfterMs;
-        this.markDegraded(error);
+        this.markDegraded(error, { servedLocally: true });
       }
     } else {
-      this.markDegraded(this.remote.isReady ? null : new Error("Redis connection is not ready"));
+      this.markDegraded(null, { servedLocally: true });
     }
     return operation(this.fallback);
   }
 
-  private markDegraded(error: unknown): void {
+  private markDegraded(error: unknown, { servedLocally }: { servedLocally: boolean }): void {
     const now = this.now();
     this.degradedSince ??= now;
-    this.fallbackCallsSinceLastLog += 1;
-    this.fallbackCallsThisOutage += 1;
+    if (servedLocally) {
+      this.callsServedLocallySinceLastLog += 1;
+      this.callsServedLocallyThisOutage += 1;
+    }
+    // At most one line per interval, across outages too, so a flapping Redis cannot flood the logs.
     if (now - this.lastErrorLoggedAt < this.errorLogIntervalMs) return;
     this.logger.error(
       {
         store: "redis",
-        err: error instanceof Error ? { message: error.message, name: error.name } : undefined,
+        err: error instanceof Error ? { name: error.name, message: error.message } : undefined,
         outageMs: now - this.degradedSince,
-        callsServedLocally: this.fallbackCallsSinceLastLog,
+        callsServedLocally: this.callsServedLocallySinceLastLog,
       },
       "Redis is unavailable: serving from process-local memory. The WeChat access token, code memo " +
         "and rate limits are NOT shared between instances until Redis returns",
     );
     this.lastErrorLoggedAt = now;
-    this.fallbackCallsSinceLastLog = 0;
+    this.outageLogged = true;
+    this.callsServedLocallySinceLastLog = 0;
   }
 
   private markRecovered(): void {
     if (this.degradedSince === null) return;
-    this.logger.info(
-      {
-        store: "redis",
-        outageMs: this.now() - this.degradedSince,
-        callsServedLocally: this.fallbackCallsThisOutage,
-      },
-      "Redis is back: the shared store is in use again",
-    );
+    // Only an outage that was reported gets its recovery reported: one "back" per "down".
+    if (this.outageLogged) {
+      this.logger.info(
+        {
+          store: "redis",
+          outageMs: this.now() - this.degradedSince,
+          callsServedLocally: this.callsServedLocallyThisOutage,
+        },
+        "Redis is back: the shared store is in use again",
+      );
+    }
     this.degradedSince = null;
-    this.lastErrorLoggedAt = Number.NEGATIVE_INFINITY;
-    this.fallbackCallsSinceLastLog = 0;
-    this.fallbackCallsThisOutage = 0;
+    this.outageLogged = false;
+    this.callsServedLocallySinceLastLog = 0;
+    this.callsServedLocallyThisOutage = 0;
   }
 }
