@@ -75,13 +75,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** POST /api/auth/wechat/login */
     async login(code: string): Promise<WechatLoginResponse> {
       const session = await wechat.code2Session(code);
-      const wechatSessionId = await data.wechatSessions.save({
-        openid: session.openid,
-        unionid: session.unionid,
-        sessionKeyCiphertext: sessionKeyCipher.encrypt(session.sessionKey),
-        obtainedAt: new Date(clock.now()),
-      });
-      const user = await data.users.findByOpenid(session.openid);
+      // Independent: on PostgreSQL they overlap instead of costing two round trips in a row.
+      const [wechatSessionId, user] = await Promise.all([
+        data.wechatSessions.save({
+          openid: session.openid,
+          unionid: session.unionid,
+          sessionKeyCiphertext: sessionKeyCipher.encrypt(session.sessionKey),
+          obtainedAt: new Date(clock.now()),
+        }),
+        data.users.findByOpenid(session.openid),
+      ]);
       if (user) return authenticated(user);
       if (deps.registrationMode === "auto")
         return authenticated(await createWechatOnlyUser(session));

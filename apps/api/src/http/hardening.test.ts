@@ -264,3 +264,22 @@ describe("rate limiting on /api/auth/*", () => {
     expect((await limited.request("GET", "/api/health")).status).toBe(200);
   });
 });
+
+describe("TRUST_PROXY", () => {
+  let proxied: TestApi;
+  beforeAll(async () => {
+    proxied = await startTestApi({ env: { AUTH_RATE_LIMIT_PER_MINUTE: "2", TRUST_PROXY: "1" } });
+  });
+  afterAll(() => proxied.close());
+
+  it("behind one proxy hop, rate limits each client address of X-Forwarded-For separately", async () => {
+    const attempt = (clientIp: string) =>
+      proxied.request("POST", "/api/auth/refresh", {
+        body: { refreshToken: "x".repeat(43) },
+        headers: { "x-forwarded-for": clientIp },
+      });
+    for (let i = 0; i < 2; i++) expect((await attempt("203.0.113.7")).status).toBe(401);
+    expectErrorBody(await attempt("203.0.113.7"), "RATE_LIMITED");
+    expect((await attempt("198.51.100.9")).status).toBe(401);
+  });
+});
