@@ -19,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const apiDir = path.resolve(import.meta.dirname, "../..");
 const sqliteSchemaPath = path.join(apiDir, "prisma/sqlite/schema.prisma");
 const postgresSchemaPath = path.join(apiDir, "prisma/postgres/schema.prisma");
-const postgresConfigPath = path.join(apiDir, "prisma/postgres/config.ts");
 
 // ---------------------------------------------------------------------------------------------
 // A small reader for the parts of the Prisma schema language these schemas use.
@@ -384,14 +383,13 @@ describe("the committed PostgreSQL migrations", () => {
       freshDatabase("migrated"),
       freshDatabase("expected"),
     ]);
-    const config = ["--config", postgresConfigPath];
+    // Through apps/api/prisma.config.ts, as the API applies them at start.
     const [, expectedSql] = await Promise.all([
-      prisma(["migrate", "deploy", ...config], migratedUrl),
+      prisma(["migrate", "deploy"], migratedUrl),
       prisma(
         [
           "migrate",
           "diff",
-          ...config,
           "--from-empty",
           "--to-schema-datamodel",
           postgresSchemaPath,
