@@ -48,7 +48,7 @@ export interface HttpResult {
 export interface RawRequest {
   method?: string;
   path: string;
-  headers?: Record<string, string | string[]>;
+  headers?: Readonly<Record<string, string | readonly string[]>>;
   /** Sent as is. */
   body?: string | Buffer;
 }
@@ -110,7 +110,11 @@ function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       target,
-      { method: request.method ?? "GET", headers: request.headers, agent: false },
+      {
+        method: request.method ?? "GET",
+        headers: request.headers as http.OutgoingHttpHeaders | undefined,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
