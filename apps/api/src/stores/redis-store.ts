@@ -65,6 +65,9 @@ export class RedisStore implements SharedStore {
       // A queued command would hang a login for as long as Redis is away.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A caller whose command failed has already moved on to the fallback; replaying the command
+      // after a reconnection would take a lock nobody holds or count a hit twice.
+      autoResendUnfulfilledCommands: false,
       commandTimeout: options.commandTimeoutMs ?? 300,
       connectTimeout: options.connectTimeoutMs ?? 1000,
       // Never give up: the store recovers by itself whenever Redis comes back.
