@@ -48,7 +48,7 @@ export interface HttpResult {
 export interface RawRequest {
   method?: string;
   path: string;
-  headers?: Readonly<Record<string, string | readonly string[]>>;
+  headers?: Record<string, string | string[]>;
   /** Sent as is. */
   body?: string | Buffer;
 }
@@ -105,14 +105,26 @@ export function expectErrorBody(result: HttpResult, code: ErrorCode): ErrorBody 
   return parsed.data;
 }
 
+/**
+ * Sends the request exactly as given: the path is not resolved as a URL (so "//x" stays a path),
+ * and a body is framed with Content-Length unless the headers ask for chunked encoding (Node would
+ * otherwise write a GET's body as bare bytes, which a server reads as a broken second request).
+ */
 function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
-  const target = new URL(request.path, baseUrl);
+  const { hostname, port } = new URL(baseUrl);
+  const headers: http.OutgoingHttpHeaders = { ...request.headers };
+  const chunked = Object.keys(headers).some((name) => name.toLowerCase() === "transfer-encoding");
+  if (request.body !== undefined && !chunked) {
+    headers["content-length"] = String(Buffer.byteLength(request.body));
+  }
   return new Promise((resolve, reject) => {
     const req = http.request(
-      target,
       {
+        hostname,
+        port,
+        path: request.path,
         method: request.method ?? "GET",
-        headers: request.headers as http.OutgoingHttpHeaders | undefined,
+        headers,
         agent: false,
       },
       (res) => {
