@@ -39,17 +39,15 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
   async function createWechatOnlyUser(session: WechatSession): Promise<UserRecord> {
-    for (const unionid of [session.unionid, null]) {
-      try {
-        return await data.users.create({ openid: session.openid, unionid });
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        const winner = await data.users.findByOpenid(session.openid);
-        if (winner) return winner;
-        // The unionid, not the openid, was taken: create the account without it.
-      }
+    try {
+      return await data.users.create({ openid: session.openid, unionid: session.unionid });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await data.users.findByOpenid(session.openid);
+      if (winner) return winner;
+      // Not the openid but the unionid was taken (see bindWechatAccountToPhone): go without it.
+      return data.users.create({ openid: session.openid, unionid: null });
     }
-    throw new AppError("INTERNAL", undefined);
   }
 
   async function issueRegistrationTicket(
