@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { maskPhone } from "@wxauth/contracts";
 import { pino, type DestinationStream, type Logger } from "pino";
 import { pinoHttp } from "pino-http";
@@ -57,16 +57,17 @@ export function httpLogger(logger: Logger) {
     logger,
     genReqId: (req) => (req as IncomingMessage & { id: string }).id,
     quietReqLogger: true,
-    customLogLevel: (_req, res, error) =>
-      error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
+    // A client error is the client's business; server errors need someone.
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : "info"),
     serializers: {
-      req: (req: IncomingMessage & { id?: string; raw?: IncomingMessage }) => ({
+      // pino-http hands serializers its own summary of the request; keep the harmless parts.
+      req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({
         id: req.id,
         method: req.method,
         path: (req.url ?? "").split("?")[0],
-        remoteAddress: req.socket?.remoteAddress,
+        remoteAddress: req.remoteAddress,
       }),
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
   });
 }
