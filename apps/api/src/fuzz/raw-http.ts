@@ -5,15 +5,21 @@
  * bytes after the head, which a server can only read as a broken second request.
  */
 import http from "node:http";
-import type { HttpResult, RawRequest } from "../test/harness.js";
+import type { HttpResult } from "../test/harness.js";
 
-export function sendRaw(baseUrl: string, request: RawRequest): Promise<HttpResult> {
+export interface FuzzRequest {
+  method: string;
+  path: string;
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  body?: string | Buffer;
+}
+
+export function sendRaw(baseUrl: string, request: FuzzRequest): Promise<HttpResult> {
   const { hostname, port } = new URL(baseUrl);
   const headers: http.OutgoingHttpHeaders = Object.fromEntries(
-    Object.entries(request.headers ?? {}).map(([name, value]) => [
-      name,
-      typeof value === "string" ? value : [...value],
-    ]),
+    Object.entries(request.headers ?? {}).flatMap(([name, value]) =>
+      value === undefined ? [] : [[name, typeof value === "string" ? value : [...value]]],
+    ),
   );
   const chunked = Object.keys(headers).some((name) => name.toLowerCase() === "transfer-encoding");
   if (request.body !== undefined && !chunked) {

@@ -7,9 +7,9 @@ import { contract, ErrorBodySchema, successOf, type RouteDefinition } from "@wxa
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { startTestApi, type HttpResult, type RawRequest, type TestApi } from "../test/harness.js";
+import { startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
 import { contentType, FUZZ_RUNS, headerValue, rawBody, tokenString } from "./arbitraries.js";
-import { sendRaw } from "./raw-http.js";
+import { sendRaw, type FuzzRequest } from "./raw-http.js";
 
 let api: TestApi;
 let real: { accessToken: string; refreshToken: string; userId: string };
@@ -37,7 +37,7 @@ function fieldNamesOf(route: RouteDefinition): string[] {
 /** The contract's promise for any request: no 5xx, the error body on 4xx, the success shape on success. */
 function expectContractAnswer(
   route: RouteDefinition | undefined,
-  request: RawRequest,
+  request: FuzzRequest,
   result: HttpResult,
 ): void {
   const context = `${request.method} ${request.path} -> ${result.status} ${result.text.slice(0, 200)}`;
@@ -56,7 +56,7 @@ function expectContractAnswer(
 
 async function sendAndCheck(
   route: RouteDefinition | undefined,
-  request: RawRequest,
+  request: FuzzRequest,
 ): Promise<HttpResult> {
   const result = await sendRaw(api.url, request);
   expectContractAnswer(route, request, result);
