@@ -4,8 +4,10 @@ import { MemoryStore } from "@wxauth/wechat";
 import { createStore, type CreateStoreOptions, type StoreHandle } from "./create-store.js";
 import { ResilientStore } from "./resilient-store.js";
 import {
+  PATIENT_COMMAND_TIMEOUT_MS,
   TEST_REDIS_URL,
   ThrowawayRedis,
+  deleteTestKeys,
   freePort,
   randomKeyPrefix,
   recordingLogger,
@@ -14,7 +16,12 @@ import {
 } from "./redis-test-support.js";
 
 // Short enough that a recovery is seen within a test, long enough not to flap.
-const FAST_RECOVERY: CreateStoreOptions = { maxReconnectDelayMs: 100, retryAfterMs: 200 };
+const PATIENT: CreateStoreOptions = { commandTimeoutMs: PATIENT_COMMAND_TIMEOUT_MS };
+const FAST_RECOVERY: CreateStoreOptions = {
+  ...PATIENT,
+  maxReconnectDelayMs: 100,
+  retryAfterMs: 200,
+};
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -70,12 +77,9 @@ describe("createStore", () => {
   it("uses Redis when it is up, and two instances see each other's writes", async () => {
     const keyPrefix = randomKeyPrefix();
     const raw = rawClient(TEST_REDIS_URL);
-    cleanups.push(async () => {
-      const keys = await raw.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await raw.del(...keys);
-    });
-    const first = await open(TEST_REDIS_URL, { keyPrefix });
-    const second = await open(TEST_REDIS_URL, { keyPrefix });
+    cleanups.push(() => deleteTestKeys(keyPrefix));
+    const first = await open(TEST_REDIS_URL, { ...PATIENT, keyPrefix });
+    const second = await open(TEST_REDIS_URL, { ...PATIENT, keyPrefix });
     expect(first.kind).toBe("redis");
     expect(first.store).toBeInstanceOf(ResilientStore);
 

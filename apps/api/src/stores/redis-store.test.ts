@@ -1,7 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RedisStore } from "./redis-store.js";
-import { TEST_REDIS_URL, randomKeyPrefix, requireRedis } from "./redis-test-support.js";
+import {
+  PATIENT_COMMAND_TIMEOUT_MS,
+  TEST_REDIS_URL,
+  deleteTestKeys,
+  randomKeyPrefix,
+  requireRedis,
+} from "./redis-test-support.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,16 +30,20 @@ describe("RedisStore", () => {
   beforeEach(async () => {
     keyPrefix = randomKeyPrefix();
     // Two stores, two connections: what two API instances would have.
-    store = new RedisStore({ url: TEST_REDIS_URL, keyPrefix });
-    other = new RedisStore({ url: TEST_REDIS_URL, keyPrefix });
+    const options = {
+      url: TEST_REDIS_URL,
+      keyPrefix,
+      commandTimeoutMs: PATIENT_COMMAND_TIMEOUT_MS,
+    };
+    store = new RedisStore(options);
+    other = new RedisStore(options);
     await Promise.all([store.connect(), other.connect()]);
     expect(store.isReady && other.isReady).toBe(true);
   });
 
   afterEach(async () => {
     await Promise.all([store.close(), other.close()]);
-    const keys = await raw.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await raw.del(...keys);
+    await deleteTestKeys(keyPrefix);
   });
 
   it("sets and gets values under its key prefix, with the TTL given", async () => {
@@ -72,7 +82,11 @@ describe("RedisStore", () => {
   });
 
   it("keeps stores with different prefixes apart", async () => {
-    const foreign = new RedisStore({ url: TEST_REDIS_URL, keyPrefix: randomKeyPrefix() });
+    const foreign = new RedisStore({
+      url: TEST_REDIS_URL,
+      keyPrefix: randomKeyPrefix(),
+      commandTimeoutMs: PATIENT_COMMAND_TIMEOUT_MS,
+    });
     await foreign.connect();
     try {
       await store.set("same-key", "mine", 60_000);

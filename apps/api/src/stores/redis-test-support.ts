@@ -5,11 +5,18 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import net from "node:net";
+import { Redis } from "ioredis";
 import type { StoreLogger } from "./resilient-store.js";
 
 export const TEST_REDIS_HOST = "127.0.0.1";
 export const TEST_REDIS_PORT = 6379;
 export const TEST_REDIS_URL = `redis://${TEST_REDIS_HOST}:${TEST_REDIS_PORT}`;
+
+/**
+ * For tests about something other than timeouts: on a loaded CI machine an event-loop stall longer
+ * than the production command timeout would read as a Redis outage and send writes to memory.
+ */
+export const PATIENT_COMMAND_TIMEOUT_MS = 5000;
 
 /** Sends one inline PING over a raw socket: true when a Redis answers PONG in time. */
 export function pingRedis(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
@@ -42,6 +49,17 @@ export async function requireRedis(): Promise<void> {
 /** A prefix no other test (or concurrent run) uses, so tests never see each other's keys. */
 export function randomKeyPrefix(): string {
   return `wxauth-test:${randomUUID()}:`;
+}
+
+/** Removes what a test left under its prefix in the shared Redis (some keys live for hours). */
+export async function deleteTestKeys(keyPrefix: string): Promise<void> {
+  const client = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await client.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+  } finally {
+    await client.quit();
+  }
 }
 
 export function freePort(): Promise<number> {

@@ -17,7 +17,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStore, type StoreHandle } from "./create-store.js";
 import {
+  PATIENT_COMMAND_TIMEOUT_MS,
   TEST_REDIS_URL,
+  deleteTestKeys,
   randomKeyPrefix,
   recordingLogger,
   requireRedis,
@@ -37,13 +39,18 @@ describe("two instances sharing Redis", () => {
   let sandbox: RunningSandbox;
   const handles: StoreHandle[] = [];
   let instances: WechatClient[];
+  const keyPrefix = randomKeyPrefix();
 
   beforeAll(async () => {
     await requireRedis();
     sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
-    const keyPrefix = randomKeyPrefix();
     for (let i = 0; i < 2; i++) {
-      handles.push(await createStore(TEST_REDIS_URL, recordingLogger(), { keyPrefix }));
+      handles.push(
+        await createStore(TEST_REDIS_URL, recordingLogger(), {
+          keyPrefix,
+          commandTimeoutMs: PATIENT_COMMAND_TIMEOUT_MS,
+        }),
+      );
     }
     instances = handles.map(
       ({ store }) =>
@@ -60,6 +67,7 @@ describe("two instances sharing Redis", () => {
   afterAll(async () => {
     await Promise.all(handles.map((handle) => handle.close()));
     await sandbox?.close();
+    await deleteTestKeys(keyPrefix);
   });
 
   it("fetch the access token once for a cold burst of 40 phone requests", async () => {
