@@ -172,7 +172,7 @@ describe("createStore", () => {
     const handle = await open(redis.url, {
       keyPrefix: randomKeyPrefix(),
       commandTimeoutMs: 200,
-      retryAfterMs: 300,
+      retryAfterMs: 1000,
     });
     await handle.store.set("k", "from-redis", 60_000);
 
@@ -183,10 +183,10 @@ describe("createStore", () => {
     const first = performance.now();
     // Memory never saw "k": the answer comes from the fallback.
     expect(await handle.store.get("k")).toBeNull();
-    expect(performance.now() - first).toBeLessThan(500);
+    expect(performance.now() - first).toBeLessThan(1000);
     const rest = performance.now();
     for (let i = 0; i < 50; i++) await handle.store.get("k");
-    expect(performance.now() - rest).toBeLessThan(100);
+    expect(performance.now() - rest).toBeLessThan(500);
     expect(errorsLogged(handle)).toHaveLength(1);
 
     await blocked;
