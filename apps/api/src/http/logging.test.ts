@@ -77,4 +77,16 @@ describe("logs", () => {
     expect(line).toContain("139****5678");
     expect(line).not.toContain("13800138000");
   });
+
+  it("a misconfigured deployment (WeChat 40013) is logged loudly, at error level", async () => {
+    const { code } = await api.loginCode();
+    await api.fail({ api: "jscode2session", errcode: 40013, times: 5 });
+    const result = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
+    expect(result.status).toBe(503);
+    const alarm = api.logs
+      .map((line) => JSON.parse(line) as { level: number; msg?: string })
+      .find((line) => line.level >= 50 && /operator action needed/.test(line.msg ?? ""));
+    expect(alarm).toBeDefined();
+    expect(api.logs.join("\n")).not.toContain(code);
+  });
 });
