@@ -8,16 +8,21 @@ import path from "node:path";
 import { API_ROOT } from "../config.js";
 
 const MAIN_JS = path.join(API_ROOT, "dist", "main.js");
-const SOURCE_DIR = path.join(API_ROOT, "src");
+/** The API's sources, and the built workspace packages tsup bundles into dist/main.js. */
+const INPUT_DIRS = [
+  path.join(API_ROOT, "src"),
+  path.join(API_ROOT, "..", "..", "packages", "contracts", "dist"),
+  path.join(API_ROOT, "..", "..", "packages", "wechat", "dist"),
+];
 
-/** The newest mtime of the sources that end up in dist (tests and generated code excluded). */
-function newestSourceMtime(dir: string): number {
+/** The newest mtime of the code that ends up in dist (tests and generated code excluded). */
+function newestInputMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== "generated") newest = Math.max(newest, newestSourceMtime(full));
-    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
+      if (entry.name !== "generated") newest = Math.max(newest, newestInputMtime(full));
+    } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith(".test.ts")) {
       newest = Math.max(newest, statSync(full).mtimeMs);
     }
   }
@@ -32,8 +37,9 @@ export function ensureBuilt(): void {
   } catch {
     // Not built yet.
   }
-  if (built < newestSourceMtime(SOURCE_DIR)) {
-    execFileSync("pnpm", ["exec", "tsup"], { cwd: API_ROOT, stdio: "ignore" });
+  if (built < Math.max(...INPUT_DIRS.map(newestInputMtime))) {
+    // Piped, so a failed build throws with its output.
+    execFileSync("pnpm", ["exec", "tsup"], { cwd: API_ROOT, stdio: "pipe" });
   }
 }
 
