@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// `pnpm dev`: the WeChat sandbox, the API, the H5 app and the mp-weixin watch build in one terminal.
+// Each part runs its own package's `dev` script; this file only decides the wiring between them
+// (ports, which WeChat to talk to) and says where everything is once it is up.
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+import concurrently from "concurrently";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+if (existsSync(join(root, ".env"))) process.loadEnvFile(join(root, ".env"));
+
+const SANDBOX_APPID = "wxsandbox0000000001";
+const env = process.env;
+const ports = {
+  sandbox: Number(env.DEV_SANDBOX_PORT ?? 3100),
+  api: Number(env.DEV_API_PORT ?? 3000),
+  h5: Number(env.DEV_H5_PORT ?? 5173),
+};
+const realWechat = Boolean(env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET);
+const urls = {
+  sandbox: `http://127.0.0.1:${ports.sandbox}`,
+  api: `http://localhost:${ports.api}`,
+  h5: `http://localhost:${ports.h5}`,
+  mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
+};
+
+// The packages the apps import must be built before their dev servers start.
+const build = spawnSync(
+  "pnpm",
+  ["turbo", "run", "build", "--filter=@wxauth/api^...", "--filter=@wxauth/miniapp^...", "--output-logs=errors-only"],
+  { cwd: root, stdio: "inherit" },
+);
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const h5Origins = [`http://localhost:${ports.h5}`, `http://127.0.0.1:${ports.h5}`].join(",");
+const miniappEnv = {
+  VITE_API_BASE_URL: urls.api,
+  ...(realWechat ? {} : { VITE_WECHAT_SANDBOX_URL: `http://localhost:${ports.sandbox}` }),
+  DEV_H5_PORT: String(ports.h5),
+};
+const parts = [
+  ...(realWechat
+    ? []
+    : [
+        {
+          name: "sandbox",
+          prefixColor: "magenta",
+          command: "pnpm --filter @wxauth/wechat-mock dev",
+          env: { PORT: String(ports.sandbox), HOST: "127.0.0.1", SANDBOX_ACCEPT_UNKNOWN_CODES: "1" },
+        },
+      ]),
+  {
+    name: "api",
+    prefixColor: "cyan",
+    command: "pnpm --filter @wxauth/api dev",
+    env: {
+      NODE_ENV: env.NODE_ENV ?? "development",
+      PORT: String(ports.api),
+      CORS_ORIGINS: env.CORS_ORIGINS ?? h5Origins,
+      ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox }),
+    },
+  },
+  { name: "h5", prefixColor: "green", command: "pnpm --filter @wxauth/miniapp dev", env: miniappEnv },
+  {
+    name: "mp-weixin",
+    prefixColor: "yellow",
+    command: "pnpm --filter @wxauth/miniapp dev:mp-weixin",
+    env: miniappEnv,
+  },
+];
+
+const { commands, result } = concurrently(parts, {
+  prefix: "name",
+  killOthers: ["failure"],
+  cwd: root,
+});
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopping = true;
+    for (const command of commands) command.kill(signal);
+  });
+}
+
+async function waitFor(check, timeoutMs = 180_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    if (await check().catch(() => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+const answers = (url) => () => fetch(url).then((response) => response.ok);
+
+const ready = await Promise.all([
+  realWechat ? true : waitFor(answers(`${urls.sandbox}/__dev/stats`)),
+  waitFor(answers(`${urls.api}/api/health`)),
+  waitFor(answers(urls.h5)),
+  waitFor(async () => existsSync(join(urls.mpWeixin, "app.json"))),
+]);
+if (!stopping) {
+  const mark = (ok) => (ok ? "ready " : "NOT UP");
+  console.log(
+    [
+      "",
+      "  wxauth dev is running",
+      realWechat
+        ? `  [ready ] WeChat          real WeChat, appid ${env.WECHAT_APPID} (no sandbox)`
+        : `  [${mark(ready[0])}] WeChat sandbox  ${urls.sandbox}`,
+      `  [${mark(ready[1])}] API             ${urls.api}   (docs: ${urls.api}/api/docs)`,
+      `  [${mark(ready[2])}] H5 app          ${urls.h5}`,
+      `  [${mark(ready[3])}] mp-weixin       ${urls.mpWeixin}   (import into WeChat DevTools)`,
+      "  Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+}
+
+try {
+  await result;
+} catch (closeEvents) {
+  // Children end with a signal when we stop them; that is a clean stop, anything else is not.
+  if (!stopping) {
+    const failed = closeEvents.filter((event) => event.exitCode !== 0);
+    console.error(`dev: ${failed.map((event) => event.command.name).join(", ")} stopped`);
+    process.exit(1);
+  }
+}
+process.exit(0);
