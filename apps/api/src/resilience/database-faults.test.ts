@@ -4,15 +4,20 @@
  * (never hang), and serve again without a restart once the fault clears.
  */
 import { existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
-import { ErrorBodySchema } from "@wxauth/contracts";
+import { ErrorBodySchema, RegistrationRequiredSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqlitePathOf } from "../db/client.js";
-import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import { SQLITE_BUSY_BUDGET_MS, sqlitePathOf } from "../db/client.js";
+import { hashOpaqueToken } from "../auth/opaque-tokens.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type HttpResult,
+  type TestApi,
+} from "../test/harness.js";
 import { reportFigure } from "./figures.js";
 import { holdWriteLock } from "./sqlite-fault.js";
 
-/** The SQLite busy timeout set in db/client.ts: how long a writer waits for a lock. */
-const BUSY_TIMEOUT_MS = 2000;
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
 const SLACK_MS = 2500;
 
@@ -59,7 +64,7 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
       };
       for (const [name, result] of Object.entries(writes)) {
         expectUnavailable(result);
-        expect(result.elapsedMs, name).toBeLessThan(BUSY_TIMEOUT_MS + SLACK_MS);
+        expect(result.elapsedMs, name).toBeLessThan(SQLITE_BUSY_BUDGET_MS + SLACK_MS);
       }
       reportFigure(
         "locked database, 503 latencies (ms)",
@@ -114,6 +119,67 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
     } finally {
       lock.release();
     }
+  });
+});
+
+/**
+ * Starts a registration, lets it take its ticket and wait on a slow WeChat, then locks the
+ * database so the final transaction (and the ticket's release) meet the lock. Resolves with the
+ * 503 once the lock has been released again.
+ */
+async function registrationRefusedByTheDatabase() {
+  const { code, openid } = await api.loginCode();
+  const { registrationTicket } = RegistrationRequiredSchema.parse(await api.login(code));
+  const phoneNumber = uniquePhoneNumber();
+  const ticketRow = () =>
+    api.deps.db.registrationTicket.findUniqueOrThrow({
+      where: { tokenHash: hashOpaqueToken(registrationTicket) },
+    });
+  const register = async () =>
+    api.request("POST", "/api/auth/wechat/register", {
+      body: { registrationTicket, phoneCode: await api.phoneCode(phoneNumber, openid) },
+    });
+
+  await api.fail({ api: "getuserphonenumber", delayMs: 1000 });
+  const pending = register();
+  await expect.poll(async () => (await ticketRow()).claimedUntil, { interval: 20 }).not.toBeNull();
+  const lock = holdWriteLock(databaseFile);
+  let refused: HttpResult;
+  try {
+    refused = await pending;
+  } finally {
+    lock.release();
+  }
+  return { openid, phoneNumber, refused, ticketRow, register };
+}
+
+describe("a registration the database refuses halfway (the lock arrives while WeChat answers)", () => {
+  it("answers 503, writes no account and leaves the ticket unused; the ticket redeems once its lease is over", async () => {
+    const { openid, phoneNumber, refused, ticketRow, register } =
+      await registrationRefusedByTheDatabase();
+    expectUnavailable(refused);
+    expect(await api.deps.db.user.findUnique({ where: { openid } })).toBeNull();
+    expect((await ticketRow()).usedAt).toBeNull();
+    expect(await api.deps.db.user.count({ where: { phone: null } })).toBe(0);
+
+    // Past any lease, well inside the ticket's 10 minutes.
+    api.clock.advance(60_000);
+    const retried = await register();
+    expect(retried.status).toBe(201);
+    const user = await api.deps.db.user.findUnique({ where: { openid } });
+    expect(user?.phone).toBe(`+86${phoneNumber}`);
+  });
+
+  // KNOWN BUG (reported; fix in auth/auth.service.ts): the failed redemption gives its lease back
+  // with a write on the same locked database, which fails too, so the ticket stays leased for
+  // WECHAT_TIMEOUT_MS + 10 s. The user's retry once the database is back is refused with 401
+  // REGISTRATION_TICKET_INVALID (retryable: false), which a client reads as "start over". Once
+  // fixed this turns red: make it `it`.
+  it.fails("the ticket redeems as soon as the database is back", async () => {
+    const { refused, register } = await registrationRefusedByTheDatabase();
+    expectUnavailable(refused);
+    const retried = await register();
+    expect(retried.status, retried.text).toBe(201);
   });
 });
 
