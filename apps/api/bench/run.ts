@@ -1,0 +1,323 @@
+/*
+ * `pnpm bench`: the built API under load next to Express hello, in one run on one machine.
+ * It prints figures; it fails only when the benchmark itself could not measure something.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import path from "node:path";
+import { contract } from "@wxauth/contracts";
+import type { RequestSpec } from "autocannon";
+import {
+  Pool,
+  mintLoginCode,
+  mintPhoneCode,
+  prepare,
+  registerUser,
+  registrationTicket,
+  type Urls,
+} from "./fixtures.js";
+import { CONNECTIONS, DURATION_S, WARMUP_S, measure, warmUp, type Figures } from "./load.js";
+import {
+  REPO_ROOT,
+  startApi,
+  startExpressHello,
+  startSandbox,
+  type ApiChild,
+} from "./processes.js";
+
+/** Returning users: their logins, /api/me calls and refresh chains spread over this many accounts. */
+const RETURNING_USERS = 100;
+const COLD_STARTS = 5;
+/** Pools are sized from the warm-up rate with this much headroom, and doubled if they run dry. */
+const POOL_HEADROOM = 1.5;
+const POOL_ATTEMPTS = 3;
+const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
+
+const write = (line = "") => process.stdout.write(`${line}\n`);
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+interface Row {
+  name: string;
+  figures: Figures;
+  /** The goal as a fraction of Express hello, and a p99 bound in ms, where the issue sets one. */
+  goal?: { ratio: number; p99Ms?: number };
+}
+
+const json = { "content-type": "application/json" };
+
+function post(pathname: string, body: () => string | undefined): RequestSpec {
+  return {
+    method: "POST",
+    path: pathname,
+    headers: json,
+    // A dry pool still sends a request (autocannon needs one), which the API refuses: it shows
+    // as non-2xx, and the pool's shortfall makes the run repeat with a bigger pool.
+    setupRequest: (request) => ({ ...request, body: body() ?? "{}" }),
+  };
+}
+
+/**
+ * Warm-up, then a measured run whose one-time inputs come from `supply(count)`. Pools that ran
+ * dry are refilled bigger and the run repeated, so every measured request had a fresh input.
+ */
+async function measureWithPool<T>(
+  api: ApiChild,
+  supply: (count: number) => Promise<T[]>,
+  warmUpCount: number,
+  request: (pool: Pool<T>) => RequestSpec,
+): Promise<Figures> {
+  const warm = new Pool(await supply(warmUpCount));
+  const warmRate = await warmUp(api.url, [request(warm)]);
+  let size = Math.ceil(warmRate * (warm.shortfall > 0 ? 2 : 1) * DURATION_S * POOL_HEADROOM) + 200;
+  for (let attempt = 1; ; attempt++) {
+    const pool = new Pool(await supply(size));
+    const figures = await measure(api.url, [request(pool)], api.process.pid ?? 0);
+    if (pool.shortfall === 0) return figures;
+    if (attempt === POOL_ATTEMPTS)
+      throw new Error(`the pool of ${size} ran dry ${POOL_ATTEMPTS} times`);
+    write(`  (a pool of ${size} ran dry; repeating with a bigger one)`);
+    size *= 2;
+  }
+}
+
+async function coldStartMs(env: Record<string, string>): Promise<number[]> {
+  // The first start migrates the new database; a restart is what a deploy or a crash costs.
+  await (await startApi(env)).stop();
+  const times: number[] = [];
+  for (let i = 0; i < COLD_STARTS; i++) {
+    const api = await startApi(env);
+    times.push(api.startupMs);
+    await api.stop();
+  }
+  return times;
+}
+
+function mpWeixinSize(): { totalBytes: number; mainBytes: number } | string {
+  if (process.env.BENCH_SKIP_MINIAPP === "1" || process.env.BENCH_CPU_PROF_DIR) {
+    return "skipped (BENCH_SKIP_MINIAPP or BENCH_CPU_PROF_DIR)";
+  }
+  execFileSync("pnpm", ["--filter", "@wxauth/miniapp", "build:mp-weixin"], {
+    cwd: REPO_ROOT,
+    stdio: "pipe",
+  });
+  const dir = path.join(REPO_ROOT, "apps", "miniapp", "dist", "build", "mp-weixin");
+  const du = (target: string) =>
+    Number(execFileSync("du", ["-sb", target], { encoding: "utf8" }).split("\t")[0]);
+  const appJson = JSON.parse(readFileSync(path.join(dir, "app.json"), "utf8")) as {
+    subPackages?: Array<{ root: string }>;
+    subpackages?: Array<{ root: string }>;
+  };
+  const subPackageRoots = [...(appJson.subPackages ?? []), ...(appJson.subpackages ?? [])].map(
+    (sub) => sub.root,
+  );
+  const totalBytes = du(dir);
+  const subBytes = subPackageRoots.reduce((sum, root) => sum + du(path.join(dir, root)), 0);
+  return { totalBytes, mainBytes: totalBytes - subBytes };
+}
+
+function table(rows: Row[], hello: Figures): string[] {
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  const header = [
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "err/non-2xx",
+    "peak RSS MB",
+    "x hello",
+    "goal",
+  ];
+  const lines = rows.map(({ name, figures, goal }) => {
+    const ratio = figures.requestsPerSecond / hello.requestsPerSecond;
+    let verdict = "";
+    if (goal) {
+      const met = ratio >= goal.ratio && (goal.p99Ms === undefined || figures.p99Ms <= goal.p99Ms);
+      verdict = `>= ${goal.ratio}${goal.p99Ms ? `, p99 <= ${goal.p99Ms}` : ""}: ${met ? "met" : "MISSED"}`;
+    }
+    return [
+      name,
+      figures.requestsPerSecond.toFixed(0),
+      String(figures.p50Ms),
+      String(figures.p99Ms),
+      `${figures.errors}/${figures.non2xx}`,
+      mb(figures.peakRssBytes),
+      ratio.toFixed(3),
+      verdict,
+    ];
+  });
+  const all = [header, ...lines];
+  const widths = header.map((_, column) =>
+    Math.max(...all.map((line) => (line[column] ?? "").length)),
+  );
+  const format = (line: string[]) =>
+    `| ${line.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [
+    format(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...lines.map(format),
+  ];
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  write(
+    `wxauth bench: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
+  );
+  write(
+    `${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per scenario, one at a time`,
+  );
+  write(`load average at start: ${load()}`);
+
+  const workDir = mkdtempSync(path.join(tmpdir(), "wxauth-bench-"));
+  const sandbox = await startSandbox();
+  const apiEnv = {
+    NODE_ENV: "development",
+    DATABASE_URL: `file:${path.join(workDir, "bench.db")}`,
+    JWT_SECRET: randomBytes(32).toString("base64url"),
+    WECHAT_API_BASE_URL: sandbox.url,
+    REGISTRATION_MODE: "phone",
+    // Every request comes from 127.0.0.1: the per-IP limit would measure 429s, not logins.
+    AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+    // One info line per request is a log shipper's load, not the API's; warn is what is measured.
+    LOG_LEVEL: "warn",
+  };
+  write("API env: LOG_LEVEL=warn, AUTH_RATE_LIMIT_PER_MINUTE=1000000, fresh SQLite in a temp dir");
+
+  // BENCH_CPU_PROF_DIR profiles the API under load; such a run skips cold starts and the miniapp.
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const children: Array<{ stop(): Promise<void> }> = [sandbox];
+  try {
+    const coldStarts = profileDir ? [] : await coldStartMs(apiEnv);
+    const api = await startApi(
+      apiEnv,
+      profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+    );
+    children.push(api);
+    const hello = await startExpressHello();
+    children.push(hello);
+    const urls: Urls = { api: api.url, sandbox: sandbox.url };
+
+    const returning = await prepare(RETURNING_USERS, (i) =>
+      registerUser(urls, `bench-returning-${i}`, String(13_800_000_000 + i)),
+    );
+    const openids = returning.map((_, i) => `bench-returning-${i}`);
+
+    write("measuring Express hello ...");
+    const helloRequest: RequestSpec = { method: "GET", path: "/hello" };
+    await warmUp(hello.url, [helloRequest]);
+    const helloFigures = await measure(hello.url, [helloRequest], hello.process.pid ?? 0);
+
+    write("measuring GET /api/me ...");
+    let meCalls = 0;
+    const meRequest: RequestSpec = {
+      method: "GET",
+      path: contract.getMe.path,
+      setupRequest: (request) => ({
+        ...request,
+        headers: {
+          authorization: `Bearer ${returning[meCalls++ % returning.length]?.accessToken}`,
+        },
+      }),
+    };
+    await warmUp(api.url, [meRequest]);
+    const me = await measure(api.url, [meRequest], api.process.pid ?? 0);
+
+    write("measuring returning-user login ...");
+    const login = await measureWithPool(
+      api,
+      (count) =>
+        prepare(count, (i) => mintLoginCode(sandbox.url, openids[i % openids.length] ?? "")),
+      Math.ceil(me.requestsPerSecond * WARMUP_S),
+      (pool) =>
+        post(contract.wechatLogin.path, () => {
+          const code = pool.take();
+          return code === undefined ? undefined : JSON.stringify({ code });
+        }),
+    );
+
+    write("measuring refresh (rotation chains) ...");
+    // Rotation spends a token: each answer's refresh token goes back for a later request.
+    const refreshTokens = returning.map((session) => session.refreshToken);
+    const refreshRequest: RequestSpec = {
+      ...post(contract.refreshSession.path, () => {
+        const refreshToken = refreshTokens.shift();
+        return refreshToken === undefined ? undefined : JSON.stringify({ refreshToken });
+      }),
+      onResponse: (status, body) => {
+        if (status === 200)
+          refreshTokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
+      },
+    };
+    await warmUp(api.url, [refreshRequest]);
+    const refresh = await measure(api.url, [refreshRequest], api.process.pid ?? 0);
+
+    write("measuring registration (a new user per request) ...");
+    let registered = 0;
+    const registration = await measureWithPool(
+      api,
+      (count) =>
+        prepare(count, async () => {
+          const n = registered++;
+          const openid = `bench-new-${n}`;
+          return {
+            registrationTicket: await registrationTicket(urls, openid),
+            phoneCode: await mintPhoneCode(sandbox.url, openid, String(13_900_000_000 + n)),
+          };
+        }),
+      Math.ceil(login.requestsPerSecond * WARMUP_S * POOL_HEADROOM) + 100,
+      (pool) =>
+        post(contract.wechatRegister.path, () => {
+          const next = pool.take();
+          return next === undefined ? undefined : JSON.stringify(next);
+        }),
+    );
+
+    const loadAfterLoad = load();
+    write("measuring mp-weixin package size ...");
+    const size = mpWeixinSize();
+
+    write();
+    write(`load average after the load runs: ${loadAfterLoad}`);
+    const rows: Row[] = [
+      { name: "Express 5 hello (ceiling)", figures: helloFigures },
+      { name: "GET /api/me", figures: me, goal: { ratio: 0.3 } },
+      { name: "login (returning user)", figures: login, goal: { ratio: 0.12, p99Ms: 25 } },
+      { name: "refresh (rotation)", figures: refresh },
+      { name: "registration (new user)", figures: registration },
+    ];
+    table(rows, helloFigures).forEach((line) => write(line));
+    write();
+    if (coldStarts.length > 0)
+      write(
+        `API cold start (process start to /api/health 200), median of ${COLD_STARTS}: ${median(coldStarts).toFixed(0)} ms ` +
+          `[${coldStarts.map((ms) => ms.toFixed(0)).join(", ")}]`,
+      );
+    if (typeof size === "string") write(`mp-weixin package: ${size}`);
+    else {
+      const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+      write(
+        `mp-weixin package: total ${kib(size.totalBytes)}, main package ${kib(size.mainBytes)} ` +
+          `(${((size.mainBytes / MAIN_PACKAGE_LIMIT_BYTES) * 100).toFixed(1)}% of WeChat's 2 MB limit)`,
+      );
+    }
+
+    const unmeasured = rows.filter((row) => row.figures.ok === 0).map((row) => row.name);
+    if (unmeasured.length > 0)
+      throw new Error(`no successful request in: ${unmeasured.join(", ")}`);
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error("bench failed:", error);
+  process.exit(1);
+});
