@@ -23,6 +23,8 @@ function uniPlatform(platform: "H5" | "MP_WEIXIN"): Plugin {
 
 export default defineConfig({
   test: {
+    // The browser and simulator journeys share one API and sandbox, and CI machines have few cores.
+    fileParallelism: false,
     projects: [
       {
         plugins: [uniPlatform("H5")],
@@ -35,6 +37,15 @@ export default defineConfig({
       {
         plugins: [uniPlatform("MP_WEIXIN")],
         test: { name: "unit-mp-weixin", include: ["test/unit/**/*.mp-weixin.test.ts"] },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
     ],
   },

@@ -1,0 +1,186 @@
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { expiredCopyOf } from "./tokens";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const SESSION_KEY = "wxauth.session";
+const PHONE_SCREEN = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  locale: "zh-CN",
+};
+const SCREENSHOT_DIR = fileURLToPath(new URL("../../dist/e2e-screenshots", import.meta.url));
+
+const stack = inject("stack");
+
+interface StoredSession {
+  accessToken: string;
+  refreshToken: string;
+}
+
+async function storedSession(page: Page): Promise<StoredSession | null> {
+  const raw = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+  if (!raw) return null;
+  // uni-h5 stores objects as {"type":"object","data":...}
+  return (JSON.parse(raw) as { data: StoredSession }).data;
+}
+
+async function statusText(page: Page): Promise<string> {
+  return (await page.locator("#login-status").textContent())?.trim() ?? "";
+}
+
+/** Every API call the page makes, as "METHOD /path STATUS". */
+function recordApiCalls(page: Page): string[] {
+  const calls: string[] = [];
+  page.on("response", (response) => {
+    const url = new URL(response.url());
+    if (url.origin === stack.apiUrl && response.request().method() !== "OPTIONS") {
+      calls.push(`${response.request().method()} ${url.pathname} ${response.status()}`);
+    }
+  });
+  return calls;
+}
+
+describe("H5 build in Chromium against the real API and the WeChat sandbox", () => {
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let calls: string[];
+
+  /** A new tab in the same browser profile: the app starts from scratch, storage is kept. */
+  async function launchApp(): Promise<void> {
+    await page?.close();
+    page = await context.newPage();
+    calls = recordApiCalls(page);
+    await page.goto(stack.h5Url);
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
+    }
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    // One browser profile, one WeChat test user: each test continues the same user's story.
+    context = await browser.newContext(PHONE_SCREEN);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("registers a new user: agreement, phone button, dev sheet, then the profile", async () => {
+    await launchApp();
+    await page.locator("#agree-terms").waitFor();
+    expect(await statusText(page)).toContain("首次使用");
+    expect(calls).toEqual(["POST /api/auth/wechat/login 200"]);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-login.png") });
+
+    // The phone button stays inert until the agreement is ticked.
+    await page.locator("#phone-login").click();
+    expect(await page.locator("#dev-phone-input").count()).toBe(0);
+
+    await page.locator("#agree-terms").click();
+    await page.locator("#phone-login").click();
+    await page.locator("#dev-phone-input input").fill("13800138000");
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-dev-phone-sheet.png") });
+    await page.locator("#dev-phone-confirm").click();
+
+    await page.waitForURL(/pages\/me\/me/);
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("138****8000");
+    expect(calls).toContain("POST /api/auth/wechat/register 201");
+    expect(calls.filter((call) => call.includes("/register"))).toHaveLength(1);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-profile.png") });
+  });
+
+  it("keeps the session across a reload", async () => {
+    calls.length = 0;
+    await page.reload();
+    await page.waitForURL(/pages\/me\/me/);
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("138****8000");
+    await expect.poll(() => calls).toContain("GET /api/me 200");
+    expect(calls.some((call) => call.includes("/api/auth/wechat/login"))).toBe(false);
+  });
+
+  it("refreshes an expired access token without the user noticing", async () => {
+    const session = await storedSession(page);
+    if (!session) throw new Error("no stored session");
+    const expired = expiredCopyOf(session.accessToken, stack.jwtSecret);
+    const tampered = JSON.stringify({ type: "object", data: { ...session, accessToken: expired } });
+    await page.evaluate(({ key, value }) => localStorage.setItem(key, value), {
+      key: SESSION_KEY,
+      value: tampered,
+    });
+    calls.length = 0;
+    await page.reload();
+
+    await page.waitForURL(/pages\/me\/me/);
+    await expect
+      .poll(() => calls)
+      .toEqual(["GET /api/me 401", "POST /api/auth/refresh 200", "GET /api/me 200"]);
+    expect(await page.locator("#profile-phone").textContent()).toBe("138****8000");
+    const rotated = await storedSession(page);
+    expect(rotated?.accessToken).not.toBe(expired);
+    expect(rotated?.refreshToken).not.toBe(session.refreshToken);
+  });
+
+  it("logs out: the server session is revoked and the login page waits for a tap", async () => {
+    const session = await storedSession(page);
+    calls.length = 0;
+    await page.locator("#logout").click();
+    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    expect(calls).toContain("POST /api/auth/logout 204");
+    expect(await storedSession(page)).toBeNull();
+
+    // The revoked refresh token no longer works.
+    const refresh = await fetch(`${stack.apiUrl}/api/auth/refresh`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refreshToken: session?.refreshToken }),
+    });
+    expect(refresh.status).toBe(401);
+  });
+
+  it("signs a returning user in silently at the next launch", async () => {
+    await launchApp();
+    await page.waitForURL(/pages\/me\/me/);
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("138****8000");
+    expect(calls[0]).toBe("POST /api/auth/wechat/login 200");
+    expect(calls.some((call) => call.includes("/register"))).toBe(false);
+  });
+
+  it("after logout, one tap on the login button signs the same user in again", async () => {
+    await page.locator("#logout").click();
+    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    calls.length = 0;
+    await page.locator("#login-retry").click();
+    await page.waitForURL(/pages\/me\/me/);
+    expect(calls[0]).toBe("POST /api/auth/wechat/login 200");
+  });
+
+  it("opens the agreement pages from the login page", async () => {
+    context = await browser.newContext(PHONE_SCREEN);
+    await launchApp(); // a new browser profile is a new WeChat user: registration required
+    await page.locator("#agree-terms").waitFor();
+    await page.getByText("《用户协议》").click();
+    await page.waitForURL(/pages\/legal\/user-agreement/);
+    await expect.poll(() => page.getByText("一、协议的范围").count()).toBe(1);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-user-agreement.png") });
+    await page.goBack();
+    await page.getByText("《隐私政策》").click();
+    await page.waitForURL(/pages\/legal\/privacy-policy/);
+    await expect.poll(() => page.getByText("一、我们收集的信息").count()).toBe(1);
+  });
+});

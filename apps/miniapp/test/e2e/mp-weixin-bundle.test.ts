@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, inject, it } from "vitest";
+
+const { mpWeixinDir } = inject("stack");
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(file) : [file];
+  });
+}
+
+/** WeChat's limit for the main package. */
+const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
+
+describe("dist/build/mp-weixin", () => {
+  const files = filesUnder(mpWeixinDir);
+
+  it("contains no trace of the H5 WeChat bridge", () => {
+    const offenders = files.filter((file) => {
+      const text = readFileSync(file, "utf8");
+      return text.includes("__dev/") || text.includes("dev-phone") || text.includes("localStorage");
+    });
+    expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
+  });
+
+  it("imports into WeChat DevTools: project.config.json, pages and the privacy check", () => {
+    const projectConfig = JSON.parse(
+      readFileSync(path.join(mpWeixinDir, "project.config.json"), "utf8"),
+    ) as { appid: string; compileType: string; setting: { urlCheck: boolean } };
+    expect(projectConfig).toMatchObject({
+      compileType: "miniprogram",
+      setting: { urlCheck: false },
+    });
+    expect(projectConfig.appid).toBe(process.env.VITE_WECHAT_APPID || "touristappid");
+
+    const appJson = JSON.parse(readFileSync(path.join(mpWeixinDir, "app.json"), "utf8")) as {
+      pages: string[];
+      __usePrivacyCheck__: boolean;
+    };
+    expect(appJson.pages).toEqual([
+      "pages/login/login",
+      "pages/me/me",
+      "pages/legal/user-agreement",
+      "pages/legal/privacy-policy",
+    ]);
+    expect(appJson.__usePrivacyCheck__).toBe(true);
+  });
+
+  it("uses the getPhoneNumber button with privacy consent in the same tap", () => {
+    const wxml = readFileSync(path.join(mpWeixinDir, "wechat/PhoneButton.wxml"), "utf8");
+    expect(wxml).toContain('open-type="getPhoneNumber|agreePrivacyAuthorization"');
+    expect(wxml).toContain("bindgetphonenumber=");
+    const profile = readFileSync(path.join(mpWeixinDir, "pages/me/me.wxml"), "utf8");
+    expect(profile).toContain('open-type="chooseAvatar"');
+    expect(profile).toContain('type="nickname"');
+  });
+
+  it("stays far below WeChat's 2 MB main-package limit", () => {
+    const totalBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+    console.warn(
+      `dist/build/mp-weixin: ${(totalBytes / 1024).toFixed(1)} KB in ${files.length} files`,
+    );
+    expect(totalBytes).toBeLessThan(MAIN_PACKAGE_LIMIT_BYTES / 4);
+  });
+});

@@ -1,0 +1,114 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, inject, it } from "vitest";
+import {
+  createMiniProgram,
+  installWechatRuntime,
+  textOf,
+  type SimulatedComponent,
+} from "./wechat-runtime";
+
+const stack = inject("stack");
+const SESSION_KEY = "wxauth.session";
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}; requests so far: ${runtime.requests.join(", ")}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The <button> inside a page's PhoneButton component (">>>" crosses into the component). */
+function phoneButtonOf(page: SimulatedComponent, id: string): SimulatedComponent {
+  const button = page.querySelector(`.register >>> #${id}`);
+  if (!button) throw new Error(`no #${id} inside the phone button component`);
+  return button;
+}
+
+/**
+ * The simulator renders built-in components without their properties, so the button's state is
+ * read from the class bound to the same expression as its `disabled`.
+ */
+const isDisabled = (button: SimulatedComponent) => button.dom.className.includes("btn-disabled");
+
+const runtime = installWechatRuntime({
+  apiUrl: stack.apiUrl,
+  sandboxUrl: stack.sandboxUrl,
+  // WeChat-shaped: 28 characters starting with "o".
+  openid: `o${randomBytes(20).toString("base64url").slice(0, 27)}`,
+});
+
+describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate", () => {
+  const miniProgram = createMiniProgram(stack.mpWeixinDir);
+  let profile: SimulatedComponent;
+
+  it("new user: silent login, agreement, one getPhoneNumber tap, then the profile", async () => {
+    miniProgram.launch();
+    const login = miniProgram.open("pages/login/login");
+    await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    expect(runtime.requests).toEqual(["POST /api/auth/wechat/login 200"]);
+
+    const phoneButton = phoneButtonOf(login, "phone-login");
+    expect(isDisabled(phoneButton)).toBe(true);
+    login.querySelector("#agree-terms")?.dispatchEvent("tap");
+    await until(() => !isDisabled(phoneButton), "the phone button to enable");
+
+    // Declining shows the way forward and sends nothing.
+    phoneButton.dispatchEvent("getphonenumber", {
+      detail: { errMsg: "getPhoneNumber:fail user deny" },
+    });
+    await until(() => textOf(login, "#login-status").includes("再次点击"), "the decline message");
+    expect(runtime.requests).toHaveLength(1);
+
+    // A double tap delivers two events; only one registration may go out.
+    const code = await runtime.phoneCode("13912345678");
+    const detail = { errMsg: "getPhoneNumber:ok", code };
+    phoneButton.dispatchEvent("getphonenumber", { detail });
+    phoneButton.dispatchEvent("getphonenumber", { detail });
+    await until(() => runtime.navigations.includes("/pages/me/me"), "reLaunch to the profile");
+    expect(runtime.requests).toEqual([
+      "POST /api/auth/wechat/login 200",
+      "POST /api/auth/wechat/register 201",
+    ]);
+    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { phone: "+8613912345678" } });
+
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
+    await until(() => runtime.requests.includes("GET /api/me 200"), "GET /api/me");
+  });
+
+  it("restores the stored session at the next launch", async () => {
+    const requestsBefore = runtime.requests.length;
+    const navigationsBefore = runtime.navigations.length;
+    miniProgram.launch();
+    miniProgram.open("pages/login/login");
+    await until(() => runtime.navigations.length > navigationsBefore, "a navigation");
+    expect(runtime.navigations.at(-1)).toBe("/pages/me/me");
+    expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
+  });
+
+  it("returning user: after logout, the next launch signs in silently without a tap", async () => {
+    profile.querySelector("#logout")?.dispatchEvent("tap");
+    await until(
+      () => runtime.navigations.at(-1) === "/pages/login/login?signedOut=1",
+      "reLaunch to login",
+    );
+    expect(runtime.requests).toContain("POST /api/auth/logout 204");
+    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+
+    const requestsBefore = runtime.requests.length;
+    miniProgram.launch();
+    miniProgram.open("pages/login/login");
+    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "reLaunch to the profile");
+    expect(runtime.requests.slice(requestsBefore)).toEqual(["POST /api/auth/wechat/login 200"]);
+
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
+  });
+});
