@@ -136,6 +136,16 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     expect(rotated?.refreshToken).not.toBe(session.refreshToken);
   });
 
+  it("saves the nickname with PATCH /api/me", async () => {
+    calls.length = 0;
+    await page.locator("#profile-nickname input").fill("小明");
+    await page.locator("#save-profile").click();
+    await expect.poll(() => page.locator("#profile-status").textContent()).toBe("已保存");
+    expect(calls).toEqual(["PATCH /api/me 200"]);
+    await page.reload();
+    await expect.poll(() => page.locator(".identity-name").textContent()).toBe("小明");
+  });
+
   it("logs out: the server session is revoked and the login page waits for a tap", async () => {
     const session = await storedSession(page);
     calls.length = 0;
@@ -168,6 +178,18 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await page.locator("#login-retry").click();
     await page.waitForURL(/pages\/me\/me/);
     expect(calls[0]).toBe("POST /api/auth/wechat/login 200");
+  });
+
+  it("rebinds the phone number through the phone button and the dev sheet", async () => {
+    calls.length = 0;
+    await page.locator("#rebind-phone").click();
+    await page.locator("#dev-phone-input input").fill("13700137000");
+    await page.locator("#dev-phone-confirm").click();
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("137****7000");
+    expect(calls.filter((call) => call.includes("/api/me/phone"))).toEqual([
+      "POST /api/me/phone 200",
+    ]);
+    expect(await page.locator("#profile-status").textContent()).toBe("手机号已更换");
   });
 
   it("opens the agreement pages from the login page", async () => {
