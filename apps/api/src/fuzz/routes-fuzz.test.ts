@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
 import { contentType, FUZZ_RUNS, headerValue, rawBody, tokenString } from "./arbitraries.js";
-import { sendRaw, type FuzzRequest } from "./raw-http.js";
 
 let api: TestApi;
 let real: { accessToken: string; refreshToken: string; userId: string };
@@ -25,6 +24,14 @@ beforeAll(async () => {
   };
 });
 afterAll(() => api.close());
+
+/** A request as the generators build it (readonly tuples, absent headers). */
+interface FuzzRequest {
+  method: string;
+  path: string;
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  body?: string | Buffer;
+}
 
 const routes = Object.entries(contract) as Array<[string, RouteDefinition]>;
 
@@ -58,7 +65,15 @@ async function sendAndCheck(
   route: RouteDefinition | undefined,
   request: FuzzRequest,
 ): Promise<HttpResult> {
-  const result = await sendRaw(api.url, request);
+  const result = await api.raw({
+    ...request,
+    // Generated records leave headers out; arrays become duplicated header lines.
+    headers: Object.fromEntries(
+      Object.entries(request.headers ?? {}).flatMap(([name, value]) =>
+        value === undefined ? [] : [[name, typeof value === "string" ? value : [...value]]],
+      ),
+    ),
+  });
   expectContractAnswer(route, request, result);
   return result;
 }
@@ -241,7 +256,7 @@ describe("ill-formed UTF-16 (a lone surrogate) in a string field", () => {
 // Once fixed this turns red: make it `it`.
 describe("requests Node's HTTP parser refuses", () => {
   it.fails("headers over the 16 kB limit get the error body", async () => {
-    const result = await sendRaw(api.url, {
+    const result = await api.raw({
       method: "GET",
       path: "/api/health",
       headers: { "x-padding": "p".repeat(20_000) },
