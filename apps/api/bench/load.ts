@@ -3,7 +3,7 @@
  * is not counted. Peak RSS is taken from the process under load over the measured stretch only.
  */
 import autocannon, { type RequestSpec, type Result } from "autocannon";
-import { peakRssMeter } from "./processes.js";
+import { processMeter } from "./processes.js";
 
 export const CONNECTIONS = 50;
 export const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -18,6 +18,8 @@ export interface Figures {
   non2xx: number;
   ok: number;
   peakRssBytes: number;
+  /** CPU time the server process spent per answered request, in ms. */
+  cpuMsPerRequest: number;
 }
 
 function run(url: string, requests: RequestSpec[], durationS: number): Promise<Result> {
@@ -36,8 +38,9 @@ export async function warmUp(url: string, requests: RequestSpec[]): Promise<numb
 }
 
 export async function measure(url: string, requests: RequestSpec[], pid: number): Promise<Figures> {
-  const rss = peakRssMeter(pid);
+  const meter = processMeter(pid);
   const result = await run(url, requests, DURATION_S);
+  const usage = meter.stop();
   return {
     // Only 2xx answers count: a fast stream of errors is not throughput.
     requestsPerSecond: result["2xx"] / (result.duration || DURATION_S),
@@ -46,6 +49,7 @@ export async function measure(url: string, requests: RequestSpec[], pid: number)
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     ok: result["2xx"],
-    peakRssBytes: rss.stop(),
+    peakRssBytes: usage.peakRssBytes,
+    cpuMsPerRequest: usage.cpuMs / Math.max(1, result.requests.total),
   };
 }

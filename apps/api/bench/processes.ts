@@ -125,12 +125,26 @@ export async function startApi(
   return { url, startupMs, process: launched.child, output: launched.output, stop: launched.stop };
 }
 
+/** CPU time (user + system) a process has used so far, in ms; /proc counts in 1/100 s ticks. */
+function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+export interface ProcessUsage {
+  peakRssBytes: number;
+  cpuMs: number;
+}
+
 /**
- * Peak resident memory of a process over a stretch of time. Writing "5" to clear_refs resets the
- * kernel's high-water mark (VmHWM), so each scenario gets its own peak; where that is refused,
- * VmRSS is sampled instead.
+ * What a process used over a stretch of time: its CPU time (which, unlike throughput, does not
+ * depend on what else the machine is running) and its peak resident memory. Writing "5" to
+ * clear_refs resets the kernel's high-water mark (VmHWM), so each stretch gets its own peak;
+ * where that is refused, VmRSS is sampled instead.
  */
-export function peakRssMeter(pid: number): { stop(): number } {
+export function processMeter(pid: number): { stop(): ProcessUsage } {
   const status = () => readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (field: string) =>
     Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())?.[1] ?? 0);
@@ -140,13 +154,14 @@ export function peakRssMeter(pid: number): { stop(): number } {
   } catch {
     highWaterReset = false;
   }
+  const cpuAtStart = cpuTimeMs(pid);
   let sampled = kib("VmRSS");
   const sampler = setInterval(() => (sampled = Math.max(sampled, kib("VmRSS"))), 100);
   return {
     stop() {
       clearInterval(sampler);
       const peakKib = highWaterReset ? Math.max(kib("VmHWM"), sampled) : sampled;
-      return peakKib * 1024;
+      return { peakRssBytes: peakKib * 1024, cpuMs: cpuTimeMs(pid) - cpuAtStart };
     },
   };
 }

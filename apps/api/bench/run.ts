@@ -131,8 +131,10 @@ function table(rows: Row[], hello: Figures): string[] {
     "p99 ms",
     "err/non-2xx",
     "peak RSS MB",
+    "CPU ms/req",
     "x hello",
-    "goal",
+    "x hello (CPU)",
+    "goal (req/s ratio)",
   ];
   const lines = rows.map(({ name, figures, goal }) => {
     const ratio = figures.requestsPerSecond / hello.requestsPerSecond;
@@ -148,7 +150,9 @@ function table(rows: Row[], hello: Figures): string[] {
       String(figures.p99Ms),
       `${figures.errors}/${figures.non2xx}`,
       mb(figures.peakRssBytes),
+      figures.cpuMsPerRequest.toFixed(3),
       ratio.toFixed(3),
+      (hello.cpuMsPerRequest / figures.cpuMsPerRequest).toFixed(3),
       verdict,
     ];
   });

@@ -1,0 +1,84 @@
+/*
+ * `tsx bench/profile-top.ts <file.cpuprofile> [rows]`: where a V8 CPU profile spent its time,
+ * by function (self time) and by package, so a bench run's profile reads without DevTools.
+ */
+import { readFileSync } from "node:fs";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const [file, rowsArg] = process.argv.slice(2);
+if (!file) {
+  console.error("usage: tsx bench/profile-top.ts <file.cpuprofile> [rows]");
+  process.exit(2);
+}
+const rows = Number(rowsArg ?? 30);
+const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+
+const nodesById = new Map(profile.nodes.map((node) => [node.id, node]));
+const selfUs = new Map<number, number>();
+profile.samples.forEach((id, i) => {
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+const totalUs = [...selfUs.values()].reduce((sum, us) => sum + us, 0);
+
+/** "express", "@prisma/client", "node:internal", "dist/main.js" (the API's own bundle). */
+function owner(url: string): string {
+  const modules = url.lastIndexOf("node_modules/");
+  if (modules >= 0) {
+    const rest = url.slice(modules + "node_modules/".length).split("/");
+    return rest[0]?.startsWith("@") ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
+  }
+  if (url.startsWith("node:")) return "node:internal";
+  if (url === "") return "(native/VM)";
+  return url.replace(/^.*\/apps\//, "apps/");
+}
+
+const byFunction = new Map<string, number>();
+const byOwner = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const frame = nodesById.get(id)?.callFrame;
+  if (!frame) continue;
+  const where = frame.url ? `${owner(frame.url)}:${frame.lineNumber + 1}` : "";
+  const name = `${frame.functionName || "(anonymous)"} ${where}`.trim();
+  byFunction.set(name, (byFunction.get(name) ?? 0) + us);
+  byOwner.set(owner(frame.url), (byOwner.get(owner(frame.url)) ?? 0) + us);
+}
+
+const print = (title: string, entries: Map<string, number>) => {
+  process.stdout.write(`\n${title} (total ${(totalUs / 1e6).toFixed(2)} s)\n`);
+  [...entries]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, rows)
+    .forEach(([name, us]) =>
+      process.stdout.write(`${((us / totalUs) * 100).toFixed(1).padStart(5)}%  ${name}\n`),
+    );
+};
+// Inclusive: a sample counts once for every package on its stack (pino-http's own work and what
+// it calls), which self time alone spreads over node internals.
+const parentOf = new Map<number, number>();
+for (const node of profile.nodes)
+  for (const child of node.children ?? []) parentOf.set(child, node.id);
+const inclusive = new Map<string, number>();
+profile.samples.forEach((id, i) => {
+  const owners = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    const url = nodesById.get(at)?.callFrame.url ?? "";
+    if (url) owners.add(owner(url));
+  }
+  for (const name of owners)
+    inclusive.set(name, (inclusive.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+
+print("self time by package", byOwner);
+print("inclusive time by package", inclusive);
+print("self time by function", byFunction);
