@@ -18,7 +18,9 @@ const ports = {
   api: Number(env.DEV_API_PORT ?? 3000),
   h5: Number(env.DEV_H5_PORT ?? 5173),
 };
-const realWechat = Boolean(env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET);
+const realWechat = Boolean(
+  env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET,
+);
 const urls = {
   sandbox: `http://127.0.0.1:${ports.sandbox}`,
   api: `http://localhost:${ports.api}`,
@@ -29,14 +31,21 @@ const urls = {
 // The packages the apps import must be built before their dev servers start.
 const build = spawnSync(
   "pnpm",
-  ["turbo", "run", "build", "--filter=@wxauth/api^...", "--filter=@wxauth/miniapp^...", "--output-logs=errors-only"],
+  [
+    "turbo",
+    "run",
+    "build",
+    "--filter=@wxauth/api^...",
+    "--filter=@wxauth/miniapp^...",
+    "--output-logs=errors-only",
+  ],
   { cwd: root, stdio: "inherit" },
 );
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const h5Origins = [`http://localhost:${ports.h5}`, `http://127.0.0.1:${ports.h5}`].join(",");
 const miniappEnv = {
-  VITE_API_BASE_URL: urls.api,
+  VITE_API_BASE_URL: env.VITE_API_BASE_URL ?? urls.api,
   ...(realWechat ? {} : { VITE_WECHAT_SANDBOX_URL: `http://localhost:${ports.sandbox}` }),
   DEV_H5_PORT: String(ports.h5),
 };
@@ -48,7 +57,11 @@ const parts = [
           name: "sandbox",
           prefixColor: "magenta",
           command: "pnpm --filter @wxauth/wechat-mock dev",
-          env: { PORT: String(ports.sandbox), HOST: "127.0.0.1", SANDBOX_ACCEPT_UNKNOWN_CODES: "1" },
+          env: {
+            PORT: String(ports.sandbox),
+            HOST: "127.0.0.1",
+            SANDBOX_ACCEPT_UNKNOWN_CODES: "1",
+          },
         },
       ]),
   {
@@ -62,7 +75,12 @@ const parts = [
       ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox }),
     },
   },
-  { name: "h5", prefixColor: "green", command: "pnpm --filter @wxauth/miniapp dev", env: miniappEnv },
+  {
+    name: "h5",
+    prefixColor: "green",
+    command: "pnpm --filter @wxauth/miniapp dev",
+    env: miniappEnv,
+  },
   {
     name: "mp-weixin",
     prefixColor: "yellow",
