@@ -93,6 +93,35 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
   });
 
+  it("rebinds the phone from the profile with one getPhoneNumber tap", async () => {
+    const button = profile.querySelector(".card >>> #rebind-phone");
+    if (!button) throw new Error("no #rebind-phone");
+    const code = await runtime.phoneCode("13600136000");
+    button.dispatchEvent("getphonenumber", { detail: { errMsg: "getPhoneNumber:ok", code } });
+    await until(() => textOf(profile, "#profile-phone") === "136****6000", "the new masked phone");
+    expect(runtime.requests).toContain("POST /api/me/phone 200");
+    expect(textOf(profile, "#profile-status")).toBe("手机号已更换");
+  });
+
+  // Known gap, pinned: wx.request has no PATCH, so the mini program sends PATCH /api/me as POST
+  // with X-HTTP-Method-Override: PATCH, which the API does not read yet (it answers 404). When it
+  // does, this test starts failing: drop `.fails`.
+  it.fails("saves the nickname through POST + X-HTTP-Method-Override", async () => {
+    profile
+      .querySelector("#profile-nickname")
+      ?.dispatchEvent("input", { detail: { value: "小明" } });
+    const save = profile.querySelector("#save-profile");
+    if (!save) throw new Error("no #save-profile");
+    await until(() => !isDisabled(save), "the save button to enable");
+    save.dispatchEvent("tap");
+    await until(
+      () => runtime.requests.some((call) => call.startsWith("POST /api/me ")),
+      "the save",
+    );
+    expect(runtime.requests).toContain("POST /api/me 200");
+    expect(textOf(profile, "#profile-status")).toBe("已保存");
+  });
+
   it("returning user: after logout, the next launch signs in silently without a tap", async () => {
     profile.querySelector("#logout")?.dispatchEvent("tap");
     await until(
@@ -109,6 +138,6 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     expect(runtime.requests.slice(requestsBefore)).toEqual(["POST /api/auth/wechat/login 200"]);
 
     profile = miniProgram.open("pages/me/me");
-    await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
+    await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
   });
 });
