@@ -8,6 +8,8 @@ import fc from "fast-check";
 
 /** Runs per property: small enough for CI on 2 cores, FUZZ_RUNS for a long soak. */
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? "") || 150;
+/** A property's time limit (room for a loaded machine) grows with FUZZ_RUNS, so a soak is not cut off. */
+export const FUZZ_TIMEOUT_MS = 60_000 * Math.max(1, FUZZ_RUNS / 150);
 
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
 const BASE64URL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

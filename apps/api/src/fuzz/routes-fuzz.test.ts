@@ -5,10 +5,19 @@
  */
 import { contract, ErrorBodySchema, successOf, type RouteDefinition } from "@wxauth/contracts";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
 import { startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
-import { contentType, FUZZ_RUNS, headerValue, rawBody, tokenString } from "./arbitraries.js";
+import {
+  contentType,
+  FUZZ_RUNS,
+  FUZZ_TIMEOUT_MS,
+  headerValue,
+  rawBody,
+  tokenString,
+} from "./arbitraries.js";
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 let api: TestApi;
 let real: { accessToken: string; refreshToken: string; userId: string };

@@ -6,10 +6,10 @@
  */
 import { TokenPairSchema, UserSchema, type TokenPair } from "@wxauth/contracts";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
 import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
-import { FUZZ_RUNS } from "./arbitraries.js";
+import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./arbitraries.js";
 
 const GRACE_S = 10;
 const GRACE_MS = GRACE_S * 1000;
@@ -17,6 +17,8 @@ const GRACE_MS = GRACE_S * 1000;
 const RUNS = Math.max(20, Math.ceil(FUZZ_RUNS / 5));
 /** The requests of one run take real time, which the manual clock adds to its offset. */
 const REAL_TIME_ROOM_MS = 2_000;
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 let api: TestApi;
 let userId: string;
