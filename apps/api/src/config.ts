@@ -46,6 +46,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
     .optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).optional(),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_ALGORITHM: z.enum(["HS256", "RS256", "ES256"]).default("HS256"),
   JWT_PRIVATE_KEY: z.string().optional(),
@@ -74,6 +75,8 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   redisUrl: string | undefined;
+  /** Namespaces every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string | undefined;
   jwt: {
     algorithm: "HS256" | "RS256" | "ES256";
     /** Also the root of the at-rest encryption keys (HKDF, one label per use). */
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwt: {
       algorithm: e.JWT_ALGORITHM,
       secret: e.JWT_SECRET ?? DEV_JWT_SECRET,

@@ -46,7 +46,9 @@ export async function buildDependencies(
   const db = overrides.db ?? (await createDatabase(config.databaseUrl));
   const storeHandle = overrides.store
     ? { store: overrides.store, close: async () => {} }
-    : await createStore(config.redisUrl, logger.child({ component: "store" }));
+    : await createStore(config.redisUrl, logger.child({ component: "store" }), {
+        keyPrefix: config.redisKeyPrefix,
+      });
   const { store } = storeHandle;
   const data = createDataAccess(db);
   const wechat = new WechatClient({

@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.js";
 import { PrismaClient } from "../generated/sqlite/client.js";
 import { API_ROOT } from "../config.js";
 
@@ -30,12 +32,21 @@ export function sqlitePathOf(databaseUrl: string): string {
  */
 export const SQLITE_BUSY_BUDGET_MS = 2000;
 
+/*
+ * PostgreSQL timeouts: a database that stops answering must cost a request a bounded wait, then a
+ * 503, never a hang. Connecting gets 2 s (a refused connection fails at once anyway). A statement
+ * gets 5 s on the client's clock, which covers a server that no longer answers at all, unlike a
+ * server-side statement_timeout.
+ */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 2000;
+export const POSTGRES_QUERY_TIMEOUT_MS = 5000;
+
+export function isPostgresDatabaseUrl(databaseUrl: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl);
+}
+
 export async function createDatabase(databaseUrl: string): Promise<Database> {
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    // The seam for scale-out: a `postgresql://` URL selects @prisma/adapter-pg and the client
-    // generated from prisma/postgres/schema.prisma.
-    throw new Error("PostgreSQL support is not wired yet: set DATABASE_URL to a file: URL");
-  }
+  if (isPostgresDatabaseUrl(databaseUrl)) return createPostgresDatabase(databaseUrl);
   const filename = sqlitePathOf(databaseUrl);
   mkdirSync(path.dirname(filename), { recursive: true });
   const factory = new PrismaBetterSQLite3({
@@ -53,6 +64,21 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
   await prisma.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
   return prisma;
+}
+
+/**
+ * PostgreSQL through node-postgres' pool. Unlike SQLite it needs no statement gate: every
+ * interactive transaction holds its own pooled connection, and the server isolates them.
+ */
+function createPostgresDatabase(connectionString: string): Database {
+  const adapter = new PrismaPg({
+    connectionString,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
+  });
+  // The PostgreSQL schema mirrors the SQLite one model for model (src/db/schemas.test.ts), so the
+  // generated clients have the same API; their types differ only in provider-specific internals.
+  return new PostgresPrismaClient({ adapter }) as unknown as Database;
 }
 
 /**
