@@ -1,15 +1,50 @@
 import { defineConfig } from "vitest/config";
 
+/*
+ * The suite runs twice, once per database: project `sqlite` gives each suite a SQLite file, project
+ * `postgres` a PostgreSQL database (see src/test/harness.ts). `vitest run --project sqlite` runs one.
+ */
+
+/** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
+const SQLITE_ONLY = [
+  "src/db/client.sqlite.test.ts",
+  "src/resilience/database-faults.test.ts",
+  "src/resilience/scratch.test.ts",
+  // Runs the built API on a SQLite file of its own, whatever the project.
+  "src/resilience/sigterm-drain.test.ts",
+];
+
+/**
+ * Suites that touch no database through the harness, or that run on PostgreSQL (and Redis) of their
+ * own accord: once is enough, in the PostgreSQL project.
+ */
+const ONCE = [
+  "src/config.test.ts",
+  "src/auth/at-rest-cipher.test.ts",
+  "src/db/schemas.test.ts",
+  "src/stores/**",
+  "src/scale-out/**",
+];
+
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts"],
     globalSetup: ["src/test/global-setup.ts"],
-    // Real HTTP, a sandbox and a SQLite file per suite: give slow machines room.
+    // Real HTTP, a sandbox and a database per suite: give slow machines room.
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
     // The machine has 2 cores shared with other work.
     maxWorkers: 2,
     minWorkers: 1,
+    projects: [
+      {
+        extends: true,
+        test: { name: "sqlite", include: ["src/**/*.test.ts"], exclude: ONCE },
+      },
+      {
+        extends: true,
+        test: { name: "postgres", include: ["src/**/*.test.ts"], exclude: SQLITE_ONLY },
+      },
+    ],
   },
 });

@@ -1,6 +1,7 @@
 /*
- * Boots the WeChat sandbox and the API (real HTTP, both on port 0) on a fresh SQLite file, with
- * helpers for the flows tests need. Fault, fuzz and bench suites reuse it.
+ * Boots the WeChat sandbox and the API (real HTTP, both on port 0) on a fresh database, with
+ * helpers for the flows tests need. Fault, fuzz and bench suites reuse it. The vitest project picks
+ * the database: a SQLite file (project `sqlite`) or a PostgreSQL database (project `postgres`).
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
@@ -25,6 +26,7 @@ import type { Clock } from "../clock.js";
 import { loadConfig, type Config, type Env } from "../config.js";
 import { buildDependencies, type Dependencies, type DependencyOverrides } from "../dependencies.js";
 import { createLogger } from "../http/logger.js";
+import { createTestDatabase, dropTestDatabase, uniqueTestDatabaseName } from "./postgres.js";
 
 /** A clock tests can move forward (ticket expiry, token expiry, grace windows). */
 export class ManualClock implements Clock {
@@ -110,7 +112,7 @@ export function expectErrorBody(result: HttpResult, code: ErrorCode): ErrorBody 
  * and a body is framed with Content-Length unless the headers ask for chunked encoding (Node would
  * otherwise write a GET's body as bare bytes, which a server reads as a broken second request).
  */
-function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
+export function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
   const { hostname, port } = new URL(baseUrl);
   const headers: http.OutgoingHttpHeaders = { ...request.headers };
   const chunked = Object.keys(headers).some((name) => name.toLowerCase() === "transfer-encoding");
@@ -149,22 +151,51 @@ function send(baseUrl: string, request: RawRequest): Promise<HttpResult> {
   });
 }
 
+export interface SuiteDatabase {
+  kind: "sqlite" | "postgres";
+  url: string;
+  /** Deletes the database; close every client on it first. */
+  drop(): Promise<void>;
+}
+
+/** The database this test run is about, of the project's kind, fresh and migrated. */
+export async function createSuiteDatabase(): Promise<SuiteDatabase> {
+  const testDatabase = inject("testDatabase");
+  if (testDatabase.kind === "postgres") {
+    const name = uniqueTestDatabaseName(testDatabase.template);
+    const url = await createTestDatabase(name, testDatabase.template);
+    return { kind: "postgres", url, drop: () => dropTestDatabase(name) };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-test-"));
+  const databaseFile = path.join(dir, "api.db");
+  copyFileSync(inject("templateDatabase"), databaseFile);
+  return {
+    kind: "sqlite",
+    url: `file:${databaseFile}`,
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The kind of database the harness gives suites in this project. */
+export function suiteDatabaseKind(): SuiteDatabase["kind"] {
+  return inject("testDatabase").kind;
+}
+
 /**
  * Starts a sandbox and an API. `env` overrides the test configuration (same names as the real
  * environment); `captureLogs` records the API's log lines at `info` level or the given one;
- * `overrides` swaps dependencies (a broken database, say).
+ * `overrides` swaps dependencies (a broken database, say). A DATABASE_URL in `env` is used as is
+ * (and left in place on close); otherwise the API gets a fresh database of the project's kind.
  */
 export async function startTestApi(
   options: { env?: Env; captureLogs?: boolean | string; overrides?: DependencyOverrides } = {},
 ): Promise<TestApi> {
   const sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
-  const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-test-"));
-  const databaseFile = path.join(dir, "api.db");
-  copyFileSync(inject("templateDatabase"), databaseFile);
+  const database = options.env?.DATABASE_URL ? undefined : await createSuiteDatabase();
 
   const config = loadConfig({
     NODE_ENV: "test",
-    DATABASE_URL: `file:${databaseFile}`,
+    DATABASE_URL: database?.url,
     WECHAT_API_BASE_URL: sandbox.url,
     WECHAT_TIMEOUT_MS: "3000",
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
@@ -258,7 +289,7 @@ export async function startTestApi(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.close();
       await sandbox.close();
-      rmSync(dir, { recursive: true, force: true });
+      await database?.drop();
     },
   };
   return api;

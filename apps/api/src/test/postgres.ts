@@ -1,0 +1,84 @@
+/*
+ * Test databases on the shared PostgreSQL: one migrated template per run, and a copy of it per
+ * suite (`CREATE DATABASE ... TEMPLATE`, a file copy inside the server, far cheaper than migrating).
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+export const TEST_POSTGRES_HOST = "127.0.0.1";
+export const TEST_POSTGRES_PORT = 5432;
+
+/** The URL of `database` on the shared test server (user postgres, trust auth). */
+export function testPostgresUrl(database: string): string {
+  return `postgresql://postgres@${TEST_POSTGRES_HOST}:${TEST_POSTGRES_PORT}/${database}`;
+}
+
+const ADMIN_URL = testPostgresUrl("postgres");
+
+/** Every database the tests create starts with this, so a crashed run's leftovers are recognisable. */
+export const TEST_DATABASE_PREFIX = "wxauth_test_";
+
+/** Runs `work` on a connection to the server's `postgres` database. */
+export async function withAdminConnection<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Throws the error every PostgreSQL test shows when the shared server is missing: fail, never skip. */
+export async function requirePostgres(): Promise<void> {
+  try {
+    await withAdminConnection((client) => client.query("SELECT 1"));
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is required at ${TEST_POSTGRES_HOST}:${TEST_POSTGRES_PORT} (user postgres, trust auth) ` +
+        `for the PostgreSQL test run, and connecting failed: ${(error as Error).message}. ` +
+        "Start one (e.g. `pg_ctlcluster 15 main start`), or run the SQLite half alone with " +
+        "`pnpm --filter @wxauth/api exec vitest run --project sqlite`.",
+      { cause: error },
+    );
+  }
+}
+
+/** A database name no other suite, process or concurrent run uses, starting with `prefix`. */
+export function uniqueTestDatabaseName(prefix = TEST_DATABASE_PREFIX): string {
+  return `${prefix}${process.pid}_${randomBytes(4).toString("hex")}`;
+}
+
+function quoted(identifier: string): string {
+  if (!/^[a-z0-9_]+$/.test(identifier)) throw new Error(`unexpected database name ${identifier}`);
+  return `"${identifier}"`;
+}
+
+/** Creates a database, empty or as a copy of `template`, and returns its URL. */
+export async function createTestDatabase(name: string, template?: string): Promise<string> {
+  await withAdminConnection((client) =>
+    client.query(
+      `CREATE DATABASE ${quoted(name)}${template ? ` TEMPLATE ${quoted(template)}` : ""}`,
+    ),
+  );
+  return testPostgresUrl(name);
+}
+
+/** Drops a database, ending any connection a crashed suite left open on it. */
+export async function dropTestDatabase(name: string): Promise<void> {
+  await withAdminConnection((client) =>
+    client.query(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`),
+  );
+}
+
+/** Drops every database whose name starts with `prefix` (a run's leftovers). */
+export async function dropTestDatabasesStartingWith(prefix: string): Promise<void> {
+  const names = await withAdminConnection(async (client) => {
+    const result = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+      [prefix],
+    );
+    return result.rows.map((row) => row.datname);
+  });
+  for (const name of names) await dropTestDatabase(name);
+}
