@@ -7,6 +7,7 @@ import { docsRouter } from "./docs/docs.router.js";
 import { healthRouter } from "./health/health.router.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
 import { httpLogger } from "./http/logger.js";
+import { methodOverride } from "./http/method-override.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { usersRouter } from "./users/users.router.js";
@@ -25,13 +26,14 @@ export function createApp(deps: Dependencies): express.Express {
   app.set("trust proxy", config.trustProxy);
 
   app.use(requestId);
+  app.use(methodOverride);
   app.use(httpLogger(logger));
   app.use(helmet());
   app.use(
     cors({
       origin: config.corsOrigins,
       methods: ["GET", "POST", "PATCH"],
-      allowedHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+      allowedHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-HTTP-Method-Override"],
       exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
       maxAge: 600,
     }),

@@ -17,6 +17,13 @@ import {
 export type HttpMethod = "GET" | "POST" | "PATCH";
 
 /**
+ * WeChat's `wx.request` cannot send PATCH (its methods are OPTIONS, GET, HEAD, POST, PUT, DELETE,
+ * TRACE, CONNECT). The mini program sends a PATCH route as POST with this header naming PATCH, and
+ * the API routes it as PATCH. No other method can be overridden.
+ */
+export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
+
+/**
  * One route of the API as plain data. `responses` holds the success status and its body
  * (`null` for an empty body); `errors` lists every error code the route can answer with, each of
  * which is sent with its catalog status and the shared error body.

@@ -66,6 +66,28 @@ describe("PATCH /api/me", () => {
     expectErrorBody(result, "VALIDATION_FAILED");
   });
 
+  it("accepts POST + X-HTTP-Method-Override: PATCH, since wx.request cannot send PATCH", async () => {
+    const session = await api.register();
+    const result = await api.request("POST", "/api/me", {
+      token: session.accessToken,
+      headers: { "X-HTTP-Method-Override": "PATCH" },
+      body: { nickname: "小程序用户" },
+    });
+    expect(result.status).toBe(200);
+    expect(UserSchema.parse(result.body).nickname).toBe("小程序用户");
+  });
+
+  it("honours no other override: the header cannot turn a POST into a GET", async () => {
+    const session = await api.register();
+    const result = await api.request("POST", "/api/me", {
+      token: session.accessToken,
+      headers: { "X-HTTP-Method-Override": "GET" },
+      body: { nickname: "x" },
+    });
+    expect(result.status).toBe(404);
+    expectErrorBody(result, "NOT_FOUND");
+  });
+
   it("needs a token", async () => {
     const result = await api.request("PATCH", "/api/me", { body: { nickname: "x" } });
     expect(result.status).toBe(401);
