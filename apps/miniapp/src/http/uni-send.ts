@@ -1,11 +1,8 @@
-import type { HttpMethod } from "@wxauth/contracts";
+import { METHOD_OVERRIDE_HEADER, type HttpMethod } from "@wxauth/contracts";
 import type { Send } from "./client";
 import { TransportError } from "./errors";
 
 const REQUEST_TIMEOUT_MS = 15_000;
-
-/** The header an API reads as the real method of a POST (a common convention, e.g. Google APIs). */
-export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
 
 // uni-h5 sends PATCH (its HTTP_METHODS list has it) although uni's typings copy wx.request's list.
 type WireMethod = UniApp.RequestOptions["method"];

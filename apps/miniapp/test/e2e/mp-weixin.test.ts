@@ -103,10 +103,9 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     expect(textOf(profile, "#profile-status")).toBe("手机号已更换");
   });
 
-  // Known gap, pinned: wx.request has no PATCH, so the mini program sends PATCH /api/me as POST
-  // with X-HTTP-Method-Override: PATCH, which the API does not read yet (it answers 404). When it
-  // does, this test starts failing: drop `.fails`.
-  it.fails("saves the nickname through POST + X-HTTP-Method-Override", async () => {
+  // wx.request has no PATCH: the mini program sends PATCH /api/me as POST with
+  // X-HTTP-Method-Override: PATCH, and the API routes it as PATCH.
+  it("saves the nickname through POST + X-HTTP-Method-Override", async () => {
     profile
       .querySelector("#profile-nickname")
       ?.dispatchEvent("input", { detail: { value: "小明" } });
