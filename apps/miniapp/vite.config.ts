@@ -1,11 +1,13 @@
 import uni from "@dcloudio/vite-plugin-uni";
 import { defineConfig, loadEnv } from "vite";
+import { noVendorBeacon } from "./build/no-vendor-beacon";
 import { wechatAppidFromEnv } from "./build/wechat-appid";
 
 export default defineConfig(({ mode }) => {
   const env = { ...loadEnv(mode, process.cwd(), "VITE_"), ...process.env };
   return {
-    plugins: [uni(), wechatAppidFromEnv(env.VITE_WECHAT_APPID)],
-    server: { port: 5173, strictPort: true },
+    plugins: [noVendorBeacon(), uni(), wechatAppidFromEnv(env.VITE_WECHAT_APPID)],
+    // `pnpm dev` moves the port with DEV_H5_PORT; the API allows this origin through CORS_ORIGINS.
+    server: { port: Number(env.DEV_H5_PORT ?? 5173), strictPort: true },
   };
 });

@@ -25,6 +25,11 @@ describe("dist/build/mp-weixin", () => {
     expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
   });
 
+  it("makes no request to a third party (uni-app's CDN image preload is compiled out)", () => {
+    const offenders = files.filter((file) => readFileSync(file, "utf8").includes("preloadAssets"));
+    expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
+  });
+
   it("imports into WeChat DevTools: project.config.json, pages and the privacy check", () => {
     const projectConfig = JSON.parse(
       readFileSync(path.join(mpWeixinDir, "project.config.json"), "utf8"),
