@@ -42,9 +42,17 @@ export class ThrowawayPostgres {
     const binDir = serverBinDir();
     const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-pg-"));
     if (process.getuid?.() === 0) {
-      const { stdout } = await run("id", ["-u", "postgres"]);
-      const { stdout: gid } = await run("id", ["-g", "postgres"]);
-      chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
+      const [uid, gid] = await Promise.all([
+        run("id", ["-u", "postgres"]),
+        run("id", ["-g", "postgres"]),
+      ]).catch((error: unknown) => {
+        throw new Error(
+          "The PostgreSQL outage tests run as root, so they start the throwaway cluster as the " +
+            "`postgres` user (initdb refuses root), and there is no such user.",
+          { cause: error },
+        );
+      });
+      chownSync(dir, Number(uid.stdout.trim()), Number(gid.stdout.trim()));
     }
     const cluster = new ThrowawayPostgres(binDir, dir, await freePort());
     await cluster.exec("initdb", [
