@@ -14,6 +14,7 @@ import {
   sessionReply,
   wechatError,
 } from "../test/fake-wechat.js";
+import type { WechatClient } from "../src/index.js";
 import { clientOf, closeStores, failureOf } from "../test/helpers.js";
 
 let fake: FakeWechat;
@@ -204,6 +205,26 @@ describe("code2Session", () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(error).toMatchObject({ kind: "network", errcode: -1, retryable: true });
     expect(error.errmsg).toBe("network error: ECONNREFUSED");
+  });
+});
+
+describe("a code that is not well-formed UTF-16 (a lone surrogate)", () => {
+  // It has no UTF-8 form: encodeURIComponent throws a URIError on it, which must never escape.
+  it.each([
+    ["code2Session", (client: WechatClient) => client.code2Session("abc\ud800")],
+    ["getPhoneNumber", (client: WechatClient) => client.getPhoneNumber("\udc00abc", "openid-1")],
+  ])("%s refuses it as an invalid code, without calling WeChat", async (_name, call) => {
+    const { client } = clientOf(fake);
+    const error = await failureOf(call(client));
+    expect(error).toMatchObject({ kind: "wechat", errcode: 40029, retryable: false });
+    expect(error.errmsg).toContain("not well-formed");
+    for (const path of Object.values(PATHS)) expect(fake.count(path), path).toBe(0);
+  });
+
+  it("a well-formed surrogate pair is an ordinary code", async () => {
+    const { client } = clientOf(fake);
+    const code = `${freshCode()}-\u{1F600}`;
+    expect((await client.code2Session(code)).openid).toBe(`openid-${code}`);
   });
 });
 

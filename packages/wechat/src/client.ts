@@ -6,6 +6,7 @@ import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js"
 import { MemoryStore } from "./memory-store.js";
 import { type WechatRequest, WechatTransport } from "./transport.js";
 import type {
+  WechatApiName,
   WechatClientOptions,
   WechatLogger,
   WechatPhoneNumber,
@@ -16,6 +17,29 @@ export const DEFAULT_BASE_URL = "https://api.weixin.qq.com";
 
 const NOOP = () => {};
 const SILENT_LOGGER: WechatLogger = { debug: NOOP, info: NOOP, warn: NOOP, error: NOOP };
+
+/**
+ * A lone surrogate: what String.prototype.isWellFormed (ES2024, past this project's lib) refuses.
+ * Such a string has no UTF-8 form, so it can be neither put in a URL (encodeURIComponent throws a
+ * URIError) nor be a code WeChat issued.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** WeChat's errcode for a code it did not issue ("invalid code"), on both code-taking APIs. */
+const ERRCODE_INVALID_CODE = 40029;
+
+/** Refuses, before any network call, a code that cannot be one WeChat issued. */
+function assertWellFormedCode(api: WechatApiName, code: string): void {
+  if (!LONE_SURROGATE.test(code)) return;
+  // WeChat's own answer to a code it never issued, so callers treat it like any invalid code.
+  throw new WechatApiError({
+    api,
+    kind: "wechat",
+    errcode: ERRCODE_INVALID_CODE,
+    errmsg: "invalid code: not well-formed UTF-16 (a lone surrogate); not sent to WeChat",
+    retryable: false,
+  });
+}
 
 const SessionReplySchema = z.object({
   openid: z.string().min(1),
@@ -102,6 +126,7 @@ export class WechatClient {
    * twice reaches WeChat once; both callers get the same result.
    */
   async code2Session(code: string): Promise<WechatSession> {
+    assertWellFormedCode("jscode2session", code);
     const budget = new CallBudget("jscode2session", this.timeoutMs);
     try {
       return await this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
@@ -115,6 +140,7 @@ export class WechatClient {
    * that the code was issued to that user.
    */
   async getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+    assertWellFormedCode("getuserphonenumber", code);
     const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
     try {
       const body = JSON.stringify({ code, openid });
