@@ -6,14 +6,12 @@ import type { Dependencies } from "./dependencies.js";
 import { docsRouter } from "./docs/docs.router.js";
 import { healthRouter } from "./health/health.router.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
+import { jsonBody } from "./http/json-body.js";
 import { httpLogger } from "./http/logger.js";
 import { methodOverride } from "./http/method-override.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { usersRouter } from "./users/users.router.js";
-
-/** Bodies are tiny JSON objects (codes, tokens, a nickname); anything bigger is refused early. */
-export const BODY_LIMIT = "16kb";
 
 /** The Express app. It never listens: main.ts and the tests do. */
 export function createApp(deps: Dependencies): express.Express {
@@ -39,7 +37,7 @@ export function createApp(deps: Dependencies): express.Express {
     }),
   );
   app.use("/api/auth", authRateLimit(deps.store, config.authRateLimitPerMinute));
-  app.use(express.json({ limit: BODY_LIMIT, type: ["application/json", "application/*+json"] }));
+  app.use(jsonBody());
 
   app.use(healthRouter(deps));
   app.use(authRouter(deps));

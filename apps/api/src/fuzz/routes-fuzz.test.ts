@@ -223,29 +223,24 @@ describe("paths and methods outside the contract", () => {
 /**
  * A lone surrogate ("\ud800") is valid JSON but not a well-formed string: it cannot be encoded as
  * UTF-8 (for a URL, a database column). Every string field must refuse it with 400, not fail 500.
- * The fuzzer found the first two; the rest pin the behaviour route by route.
+ * The fuzzer found the first two (a URIError in packages/wechat, a string SQLite refused); the
+ * JSON body parser now refuses such strings for every route (http/json-body.ts).
  */
 describe("ill-formed UTF-16 (a lone surrogate) in a string field", () => {
   const loneSurrogate = '"\\ud800"';
-  const cases: Array<[string, string, string, boolean]> = [
-    // KNOWN BUG: packages/wechat builds the jscode2session query with encodeURIComponent, which
-    // throws URIError on it -> 500.
-    ["wechatLogin", "code", "", true],
-    // KNOWN BUG: SQLite refuses to store it (PrismaClientUnknownRequestError) -> 500.
-    ["updateMe", "nickname", "", true],
-    ["updateMe", "avatarUrl", "", false],
-    ["wechatRegister", "registrationTicket", ',"phoneCode":"x"', false],
-    ["wechatRegister", "phoneCode", `,"registrationTicket":"${"t".repeat(43)}"`, false],
-    ["refreshSession", "refreshToken", "", false],
-    ["logout", "refreshToken", "", false],
-    ["bindPhone", "phoneCode", "", false],
+  const cases: Array<[string, string, string]> = [
+    ["wechatLogin", "code", ""],
+    ["updateMe", "nickname", ""],
+    ["updateMe", "avatarUrl", ""],
+    ["wechatRegister", "registrationTicket", ',"phoneCode":"x"'],
+    ["wechatRegister", "phoneCode", `,"registrationTicket":"${"t".repeat(43)}"`],
+    ["refreshSession", "refreshToken", ""],
+    ["logout", "refreshToken", ""],
+    ["bindPhone", "phoneCode", ""],
   ];
-  for (const [name, field, rest, knownBug] of cases) {
+  for (const [name, field, rest] of cases) {
     const route = (contract as Record<string, RouteDefinition>)[name];
-    // Once the known bugs are fixed these turn red: make them `it`. The fix for all of them at
-    // once: a `reviver` on express.json in app.ts that refuses strings failing isWellFormed().
-    const test = knownBug ? it.fails : it;
-    test(`${name}.${field} answers 4xx with the error body`, async () => {
+    it(`${name}.${field} answers 4xx with the error body`, async () => {
       if (!route) throw new Error(`no route ${name}`);
       const result = await sendAndCheck(route, {
         method: route.method,

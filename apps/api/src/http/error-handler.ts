@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, appErrorFromWechat } from "../errors.js";
+import { IllFormedStringError } from "./json-body.js";
 
 /** What body-parser and Express put on their own errors. */
 interface HttpishError {
@@ -37,6 +38,9 @@ export function toAppError(error: unknown, logger: Logger): AppError {
     }
     return appError;
   }
+  // body-parser keeps the reviver's error and marks it a parse failure: tell the client which.
+  if (error instanceof IllFormedStringError)
+    return new AppError("VALIDATION_FAILED", error.message);
   const type = (error as HttpishError | null)?.type;
   if (type === "entity.parse.failed") {
     return new AppError("VALIDATION_FAILED", "The body is not valid JSON.");

@@ -94,6 +94,27 @@ describe("bad-input battery: never a 5xx, every 4xx with the error body", () => 
     expect(expectErrorBody(result, "VALIDATION_FAILED").error.message).toMatch(/not valid JSON/);
   });
 
+  it("refuses a string that is not well-formed UTF-16 and keeps surrogate pairs", async () => {
+    const session = await api.register();
+    const nickname = (value: string) =>
+      api.raw({
+        method: "PATCH",
+        path: "/api/me",
+        headers: { ...json, authorization: `Bearer ${session.accessToken}` },
+        body: `{"nickname":"${value}"}`,
+      });
+    const loneSurrogate = await nickname("a\\udc00b");
+    expect(loneSurrogate.status).toBe(400);
+    expect(expectErrorBody(loneSurrogate, "VALIDATION_FAILED").error.message).toMatch(
+      /not well-formed UTF-16/,
+    );
+    expectWellFormedError(loneSurrogate);
+    // An emoji is a well-formed pair, escaped or not.
+    const pair = await nickname("\\ud83d\\ude00 \u{1F600}");
+    expect(pair.status, pair.text).toBe(200);
+    expect((pair.body as { nickname: string }).nickname).toBe("\u{1F600} \u{1F600}");
+  });
+
   it("names the failing field", async () => {
     const result = await api.request("POST", "/api/auth/wechat/register", {
       body: { phoneCode: "x" },
