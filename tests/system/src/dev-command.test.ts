@@ -1,0 +1,160 @@
+/**
+ * `pnpm dev` on a fresh clone: the sandbox, the API, the H5 app and the mp-weixin watch build come up
+ * from one command, a sandbox login goes through the API, and Ctrl-C stops all of it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  AuthenticatedSessionSchema,
+  RegistrationRequiredSchema,
+  WechatLoginResponseSchema,
+} from "@wxauth/contracts";
+import {
+  SandboxLoginCodeResponseSchema,
+  SandboxPhoneCodeResponseSchema,
+} from "@wxauth/contracts/sandbox";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const mpWeixinDir = join(repo, "apps/miniapp/dist/dev/mp-weixin");
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolveClosed) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolveClosed(false);
+    });
+    socket.once("error", () => resolveClosed(true));
+  });
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+describe("pnpm dev", () => {
+  const urls = { sandbox: "", api: "", h5: "" };
+  const ports = { sandbox: 0, api: 0, h5: 0 };
+  let dev: ChildProcess;
+  let dataDir = "";
+  let output = "";
+  let exitCode: number | null | undefined;
+  let markExited: () => void = () => {};
+  const exited = new Promise<void>((resolveExit) => (markExited = resolveExit));
+
+  beforeAll(async () => {
+    Object.assign(ports, {
+      sandbox: await freePort(),
+      api: await freePort(),
+      h5: await freePort(),
+    });
+    urls.sandbox = `http://127.0.0.1:${ports.sandbox}`;
+    urls.api = `http://127.0.0.1:${ports.api}`;
+    urls.h5 = `http://localhost:${ports.h5}`;
+    dataDir = mkdtempSync(join(tmpdir(), "wxauth-dev-test-"));
+    rmSync(mpWeixinDir, { recursive: true, force: true });
+    dev = spawn("pnpm", ["dev"], {
+      cwd: repo,
+      detached: true, // its own process group, so the test can press "Ctrl-C" on all of it
+      env: {
+        ...process.env,
+        DEV_SANDBOX_PORT: String(ports.sandbox),
+        DEV_API_PORT: String(ports.api),
+        DEV_H5_PORT: String(ports.h5),
+        DATABASE_URL: `file:${join(dataDir, "dev.db")}`,
+        FORCE_COLOR: "0",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    dev.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    dev.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    dev.once("exit", (code) => {
+      exitCode = code;
+      markExited();
+    });
+
+    const deadline = Date.now() + 240_000;
+    while (!output.includes("Ctrl-C stops everything")) {
+      if (exitCode !== undefined) throw new Error(`pnpm dev exited early:\n${output.slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`pnpm dev did not come up:\n${output.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 300_000);
+
+  afterAll(() => {
+    if (exitCode === undefined && dev?.pid) process.kill(-dev.pid, "SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("says where each of the four parts is, all ready", () => {
+    const banner = output.slice(output.indexOf("wxauth dev is running"));
+    expect(banner).toMatch(/\[ready \] WeChat sandbox/);
+    expect(banner).toMatch(/\[ready \] API/);
+    expect(banner).toMatch(/\[ready \] H5 app/);
+    expect(banner).toMatch(/\[ready \] mp-weixin/);
+    expect(banner).not.toContain("NOT UP");
+  });
+
+  it("serves the H5 app and writes the mp-weixin build for WeChat DevTools", async () => {
+    const page = await fetch(urls.h5);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    const appJson = JSON.parse(readFileSync(join(mpWeixinDir, "app.json"), "utf8")) as {
+      pages: string[];
+    };
+    expect(appJson.pages).toEqual(expect.arrayContaining(["pages/login/login", "pages/me/me"]));
+    expect(existsSync(join(mpWeixinDir, "project.config.json"))).toBe(true);
+  });
+
+  it("logs a new user in through the sandbox and registers them with a phone", async () => {
+    const minted = await postJson(`${urls.sandbox}/__dev/login-code`, {});
+    const { code, openid } = SandboxLoginCodeResponseSchema.parse(minted.body);
+    const login = await postJson(`${urls.api}/api/auth/wechat/login`, { code });
+    expect(login.status).toBe(200);
+    const ticket = RegistrationRequiredSchema.parse(WechatLoginResponseSchema.parse(login.body));
+    const phone = await postJson(`${urls.sandbox}/__dev/phone-code`, {
+      phoneNumber: "13800138000",
+      openid,
+    });
+    const register = await postJson(`${urls.api}/api/auth/wechat/register`, {
+      registrationTicket: ticket.registrationTicket,
+      phoneCode: SandboxPhoneCodeResponseSchema.parse(phone.body).code,
+    });
+    expect(register.status).toBe(201);
+    expect(AuthenticatedSessionSchema.parse(register.body).user.phone).toBe("+8613800138000");
+  });
+
+  it("stops everything on Ctrl-C", async () => {
+    process.kill(-dev.pid!, "SIGINT");
+    const stoppedInTime = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 30_000)),
+    ]);
+    expect(stoppedInTime, output.slice(-2000)).toBe(true);
+    for (const port of Object.values(ports)) {
+      expect(await portIsClosed(port), `port ${port} still open`).toBe(true);
+    }
+  });
+});
