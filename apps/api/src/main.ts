@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { applyMigrations } from "./db/migrate.js";
 import { buildDependencies } from "./dependencies.js";
 import { startHousekeeping } from "./housekeeping.js";
+import { answerParserErrors } from "./http/client-error.js";
 import { createLogger } from "./http/logger.js";
 
 /** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const stopHousekeeping = startHousekeeping(deps);
 
   const server: Server = app.listen(config.port, config.host);
+  answerParserErrors(server, logger);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

@@ -45,6 +45,7 @@ describe("error catalog", () => {
       RATE_LIMITED: 429,
       NOT_FOUND: 404,
       PAYLOAD_TOO_LARGE: 413,
+      REQUEST_HEADER_TOO_LARGE: 431,
       SERVICE_UNAVAILABLE: 503,
       INTERNAL: 500,
     });

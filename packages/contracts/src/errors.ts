@@ -91,6 +91,11 @@ export const errorCatalog = {
     retryable: false,
     message: { zh: "请求内容过大", en: "The request body is too large." },
   },
+  REQUEST_HEADER_TOO_LARGE: {
+    status: 431,
+    retryable: false,
+    message: { zh: "请求头过大", en: "The request headers are too large." },
+  },
   SERVICE_UNAVAILABLE: {
     status: 503,
     retryable: true,

@@ -43,6 +43,7 @@ export interface RouteDefinition {
 const COMMON_ERRORS = [
   "NOT_FOUND",
   "PAYLOAD_TOO_LARGE",
+  "REQUEST_HEADER_TOO_LARGE",
   "SERVICE_UNAVAILABLE",
   "INTERNAL",
 ] as const;

@@ -253,13 +253,11 @@ describe("ill-formed UTF-16 (a lone surrogate) in a string field", () => {
   }
 });
 
-// KNOWN BUG (reported): errors Node's HTTP parser raises before Express sees the request (headers
-// over its 16 kB limit, a malformed request line) are answered by Node's default `clientError`
-// handler: a bare "431" or "400" with no body. The fix is a `clientError` listener on the server
-// (main.ts, and the harness) that writes the contract's error body before closing the socket.
-// Once fixed this turns red: make it `it`.
+// Was a bug: errors Node's HTTP parser raises before Express sees the request (headers over its
+// 16 kB limit, a malformed request line) got Node's default answer, a bare "431" or "400" with no
+// body. A `clientError` listener (http/client-error.ts) now writes the contract's error body.
 describe("requests Node's HTTP parser refuses", () => {
-  it.fails("headers over the 16 kB limit get the error body", async () => {
+  it("headers over the 16 kB limit get the error body", async () => {
     const result = await api.raw({
       method: "GET",
       path: "/api/health",

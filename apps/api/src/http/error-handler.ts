@@ -60,20 +60,35 @@ export function toAppError(error: unknown, logger: Logger): AppError {
   return new AppError("INTERNAL", undefined, { cause: error });
 }
 
-export function sendError(res: Response, error: AppError): void {
-  const body: ErrorBody = {
-    error: {
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-      requestId: String(res.req.id ?? ""),
-    },
-  };
-  if (error.code === "UNAUTHORIZED") res.setHeader("WWW-Authenticate", 'Bearer realm="wxauth"');
-  if (error.code === "SERVICE_UNAVAILABLE" || error.code === "WECHAT_UNAVAILABLE") {
-    if (error.retryable && !res.hasHeader("Retry-After")) res.setHeader("Retry-After", "1");
+/** What an AppError is answered with, wherever it is answered from (Express, or the raw socket). */
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+}
+
+export function errorResponseOf(error: AppError, requestId: string): ErrorResponse {
+  const headers: Record<string, string> = {};
+  if (error.code === "UNAUTHORIZED") headers["WWW-Authenticate"] = 'Bearer realm="wxauth"';
+  if (
+    error.retryable &&
+    (error.code === "SERVICE_UNAVAILABLE" || error.code === "WECHAT_UNAVAILABLE")
+  ) {
+    headers["Retry-After"] = "1";
   }
-  res.status(error.status).json(body);
+  const body: ErrorBody = {
+    error: { code: error.code, message: error.message, retryable: error.retryable, requestId },
+  };
+  return { status: error.status, headers, body };
+}
+
+export function sendError(res: Response, error: AppError): void {
+  const { status, headers, body } = errorResponseOf(error, String(res.req.id ?? ""));
+  // A header already set says more (the rate limiter's own Retry-After).
+  for (const [name, value] of Object.entries(headers)) {
+    if (!res.hasHeader(name)) res.setHeader(name, value);
+  }
+  res.status(status).json(body);
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

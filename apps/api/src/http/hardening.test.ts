@@ -1,4 +1,6 @@
 import { ErrorBodySchema, HealthResponseSchema } from "@wxauth/contracts";
+import { once } from "node:events";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expectErrorBody,
@@ -206,6 +208,55 @@ describe("HTTP basics", () => {
     const result = await api.request("GET", "/api/health");
     expect(result.status).toBe(200);
     expect(HealthResponseSchema.parse(result.body)).toEqual({ status: "ok" });
+  });
+});
+
+describe("requests Node's HTTP parser refuses before Express sees them", () => {
+  /** Writes `request` on a bare socket and reads the whole answer, which must close the socket. */
+  async function rawExchange(request: string): Promise<HttpResult> {
+    const socket = net.connect(Number(new URL(api.url).port), "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.end(request);
+    await once(socket, "close");
+    const text = Buffer.concat(chunks).toString("utf8");
+    const [head = "", body = ""] = text.split("\r\n\r\n");
+    const [statusLine = "", ...headerLines] = head.split("\r\n");
+    const headers = Object.fromEntries(
+      headerLines.map((line) => {
+        const colon = line.indexOf(":");
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+      }),
+    );
+    return {
+      status: Number(statusLine.split(" ")[1]),
+      headers,
+      text: body,
+      body: body ? (JSON.parse(body) as unknown) : undefined,
+    };
+  }
+
+  it("headers over 16 kB get 431 REQUEST_HEADER_TOO_LARGE with the error body and a request id", async () => {
+    const result = await rawExchange(
+      `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Padding: ${"p".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(result.status).toBe(431);
+    expectErrorBody(result, "REQUEST_HEADER_TOO_LARGE");
+    expectWellFormedError(result);
+    expect(result.headers["content-type"]).toMatch(/^application\/json/);
+  });
+
+  it("a malformed request gets 400 VALIDATION_FAILED with the error body and a request id", async () => {
+    const result = await rawExchange("GET /api/health HTTP/1.1\r\nHost x\r\n\r\n");
+    expect(result.status).toBe(400);
+    expect(expectErrorBody(result, "VALIDATION_FAILED").error.message).toMatch(
+      /not well-formed HTTP/,
+    );
+    expectWellFormedError(result);
+  });
+
+  it("keeps serving afterwards", async () => {
+    expect((await api.request("GET", "/api/health")).status).toBe(200);
   });
 });
 

@@ -25,6 +25,7 @@ import { createApp } from "../app.js";
 import type { Clock } from "../clock.js";
 import { loadConfig, type Config, type Env } from "../config.js";
 import { buildDependencies, type Dependencies, type DependencyOverrides } from "../dependencies.js";
+import { answerParserErrors } from "../http/client-error.js";
 import { createLogger } from "../http/logger.js";
 import { createTestDatabase, dropTestDatabase, uniqueTestDatabaseName } from "./postgres.js";
 
@@ -217,6 +218,7 @@ export async function startTestApi(
   const clock = new ManualClock();
   const deps = await buildDependencies(config, logger, { clock, ...options.overrides });
   const server = createApp(deps).listen(0, "127.0.0.1");
+  answerParserErrors(server, logger);
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
