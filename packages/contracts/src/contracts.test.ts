@@ -13,7 +13,9 @@ import {
   generateOpenApiDocument,
   maskPhone,
   successOf,
+  type RouteDefinition,
 } from "./index.js";
+import { openApiPathOf } from "./openapi.js";
 
 describe("error catalog", () => {
   it("gives every code an HTTP error status and both messages", () => {
@@ -124,20 +126,79 @@ describe("route table", () => {
     expect(successOf(contract.wechatRegister).status).toBe(201);
     expect(successOf(contract.logout)).toEqual({ status: 204, schema: null });
   });
+
+  it("gives a route a JSON body or a file upload, never both", () => {
+    for (const [name, route] of Object.entries(contract) as [string, RouteDefinition][]) {
+      expect(route.body !== undefined && route.upload !== undefined, name).toBe(false);
+    }
+  });
+
+  it("describes the avatar upload as wx.uploadFile sends it, and the avatar as a file", () => {
+    const upload: RouteDefinition = contract.uploadAvatar;
+    expect(upload).toMatchObject({ method: "POST", path: "/api/me/avatar", auth: true });
+    expect(upload.upload).toEqual({
+      contentType: "multipart/form-data",
+      field: "file",
+      mediaTypes: ["image/jpeg", "image/png", "image/webp"],
+      maxBytes: 1024 * 1024,
+    });
+    expect(upload.errors).toEqual(
+      expect.arrayContaining(["UNAUTHORIZED", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE"]),
+    );
+    expect(successOf(upload)).toEqual({ status: 200, schema: UserSchema });
+
+    const avatar: RouteDefinition = contract.getAvatar;
+    expect(avatar).toMatchObject({ method: "GET", auth: false });
+    expect(successOf(avatar)).toEqual({ status: 200, schema: null });
+    expect(avatar.download?.mediaTypes).toEqual(upload.upload?.mediaTypes);
+    expect(avatar.errors).toContain("NOT_FOUND");
+  });
 });
 
 describe("OpenAPI document", () => {
+  interface Operation {
+    operationId: string;
+    parameters?: Array<{ name: string; in: string; required: boolean }>;
+    requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+    responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+  }
   const doc = generateOpenApiDocument() as {
     openapi: string;
-    paths: Record<string, Record<string, { operationId: string }>>;
+    paths: Record<string, Record<string, Operation>>;
     components: { schemas: Record<string, unknown> };
   };
+  const operation = (route: RouteDefinition) =>
+    doc.paths[openApiPathOf(route.path)]?.[route.method.toLowerCase()];
 
   it("is OpenAPI 3.1 and lists every route of the contract", () => {
     expect(doc.openapi).toBe("3.1.0");
     for (const [name, route] of Object.entries(contract)) {
-      expect(doc.paths[route.path]?.[route.method.toLowerCase()]?.operationId).toBe(name);
+      expect(operation(route)?.operationId).toBe(name);
     }
+  });
+
+  it("writes path parameters the OpenAPI way and declares them", () => {
+    expect(openApiPathOf("/api/avatars/:avatarId")).toBe("/api/avatars/{avatarId}");
+    expect(doc.paths).not.toHaveProperty("/api/avatars/:avatarId");
+    expect(operation(contract.getAvatar)?.parameters).toEqual([
+      { name: "avatarId", in: "path", required: true, schema: { type: "string" } },
+    ]);
+  });
+
+  it("gives the avatar upload a multipart body with one binary file field", () => {
+    const content = operation(contract.uploadAvatar)?.requestBody?.content;
+    expect(Object.keys(content ?? {})).toEqual(["multipart/form-data"]);
+    expect(content?.["multipart/form-data"]?.schema).toEqual({
+      type: "object",
+      required: ["file"],
+      properties: { file: { type: "string", format: "binary" } },
+    });
+  });
+
+  it("answers the avatar as image bytes, not JSON", () => {
+    const content = operation(contract.getAvatar)?.responses["200"]?.content;
+    expect(Object.keys(content ?? {})).toEqual(["image/jpeg", "image/png", "image/webp"]);
+    expect(content?.["image/png"]?.schema).toEqual({ type: "string", format: "binary" });
   });
 
   it("has no dangling $ref", () => {

@@ -30,12 +30,20 @@ function refOrInline(schema: z.ZodType, io: "input" | "output"): JsonSchema {
 function operationOf(name: string, route: RouteDefinition): JsonSchema {
   const responses: Record<string, JsonSchema> = {};
   for (const [status, schema] of Object.entries(route.responses)) {
-    responses[status] = schema
-      ? {
-          description: "Success",
-          content: { "application/json": { schema: refOrInline(schema, "output") } },
-        }
-      : { description: "Success, no body" };
+    if (schema) {
+      responses[status] = {
+        description: "Success",
+        content: { "application/json": { schema: refOrInline(schema, "output") } },
+      };
+    } else if (route.download) {
+      const file = { schema: { type: "string", format: "binary" } };
+      responses[status] = {
+        description: "Success: the file's bytes",
+        content: Object.fromEntries(route.download.mediaTypes.map((type) => [type, file])),
+      };
+    } else {
+      responses[status] = { description: "Success, no body" };
+    }
   }
   const errorsByStatus = new Map<number, ErrorCode[]>();
   for (const code of route.errors) {
@@ -50,28 +58,68 @@ function operationOf(name: string, route: RouteDefinition): JsonSchema {
       content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorBody" } } },
     };
   }
+  const parameters = pathParametersOf(route.path).map((parameter) => ({
+    name: parameter,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const requestBody = requestBodyOf(route);
   return {
     operationId: name,
     summary: route.summary,
     ...(route.auth ? { security: [{ bearerAuth: [] }] } : {}),
-    ...(route.body
-      ? {
-          requestBody: {
-            required: true,
-            content: { "application/json": { schema: refOrInline(route.body, "input") } },
-          },
-        }
-      : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(requestBody ? { requestBody } : {}),
     responses,
   };
+}
+
+function requestBodyOf(route: RouteDefinition): JsonSchema | undefined {
+  if (route.body) {
+    return {
+      required: true,
+      content: { "application/json": { schema: refOrInline(route.body, "input") } },
+    };
+  }
+  if (route.upload) {
+    const { contentType, field, mediaTypes, maxBytes } = route.upload;
+    return {
+      required: true,
+      description: `One file in the \`${field}\` field: ${mediaTypes.join(", ")} (told by its bytes), at most ${maxBytes} bytes.`,
+      content: {
+        [contentType]: {
+          schema: {
+            type: "object",
+            required: [field],
+            properties: { [field]: { type: "string", format: "binary" } },
+          },
+          encoding: { [field]: { contentType: mediaTypes.join(", ") } },
+        },
+      },
+    };
+  }
+  return undefined;
+}
+
+const PATH_PARAMETER = /:(\w+)/g;
+
+function pathParametersOf(path: string): string[] {
+  return [...path.matchAll(PATH_PARAMETER)].map((match) => match[1] as string);
+}
+
+/** Express's `/api/avatars/:avatarId` as OpenAPI's `/api/avatars/{avatarId}`. */
+export function openApiPathOf(path: string): string {
+  return path.replace(PATH_PARAMETER, "{$1}");
 }
 
 /** The OpenAPI 3.1 document of the API, generated from the contract. */
 export function generateOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const [name, route] of Object.entries(contract) as [string, RouteDefinition][]) {
-    paths[route.path] ??= {};
-    paths[route.path]![route.method.toLowerCase()] = operationOf(name, route);
+    const path = openApiPathOf(route.path);
+    paths[path] ??= {};
+    paths[path]![route.method.toLowerCase()] = operationOf(name, route);
   }
   const components: Record<string, JsonSchema> = {};
   for (const [schema, name] of namedSchemas) {

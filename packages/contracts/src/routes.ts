@@ -23,19 +23,45 @@ export type HttpMethod = "GET" | "POST" | "PATCH";
  */
 export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
 
+/** The image types an avatar may be. The API tells them by their leading bytes, never by name. */
+export const AVATAR_MEDIA_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
+export type AvatarMediaType = (typeof AVATAR_MEDIA_TYPES)[number];
+
 /**
- * One route of the API as plain data. `responses` holds the success status and its body
- * (`null` for an empty body); `errors` lists every error code the route can answer with, each of
- * which is sent with its catalog status and the shared error body.
+ * A body that is one file in `multipart/form-data`, which is what `wx.uploadFile` and
+ * `uni.uploadFile` send (they cannot send JSON with a file in it).
+ */
+export interface FileUpload {
+  contentType: "multipart/form-data";
+  /** The form field holding the file: `name` in `uni.uploadFile`. */
+  field: string;
+  mediaTypes: readonly string[];
+  /** Larger files are refused with 413 PAYLOAD_TOO_LARGE. */
+  maxBytes: number;
+}
+
+/** A success body that is the bytes of a file, sent with its own media type, not JSON. */
+export interface FileDownload {
+  mediaTypes: readonly string[];
+}
+
+/**
+ * One route of the API as plain data. `responses` holds the success status and its JSON body
+ * (`null` when there is none: an empty body, or the file of `download`); `errors` lists every error
+ * code the route can answer with, each of which is sent with its catalog status and the shared
+ * error body. A route takes a JSON `body` or a file `upload`, never both.
  */
 export interface RouteDefinition {
   method: HttpMethod;
+  /** Express syntax: `:name` is a path parameter. */
   path: `/api/${string}`;
   summary: string;
   /** Whether the route needs `Authorization: Bearer <accessToken>`. */
   auth: boolean;
   body?: z.ZodType;
+  upload?: FileUpload;
   responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
+  download?: FileDownload;
   errors: readonly ErrorCode[];
 }
 
@@ -124,6 +150,30 @@ export const contract = {
     body: BindPhoneRequestSchema,
     responses: { 200: UserSchema },
     errors: ["UNAUTHORIZED", ...BODY_ERRORS, "PHONE_ALREADY_BOUND", ...WECHAT_ERRORS],
+  },
+  uploadAvatar: {
+    method: "POST",
+    path: "/api/me/avatar",
+    summary:
+      "Upload a new avatar (JPEG, PNG or WebP) for the signed-in user; avatarUrl then serves it",
+    auth: true,
+    upload: {
+      contentType: "multipart/form-data",
+      field: "file",
+      mediaTypes: AVATAR_MEDIA_TYPES,
+      maxBytes: 1024 * 1024,
+    },
+    responses: { 200: UserSchema },
+    errors: ["UNAUTHORIZED", ...BODY_ERRORS],
+  },
+  getAvatar: {
+    method: "GET",
+    path: "/api/avatars/:avatarId",
+    summary: "An uploaded avatar image. Public, and cacheable forever: each upload gets a new id",
+    auth: false,
+    responses: { 200: null },
+    download: { mediaTypes: AVATAR_MEDIA_TYPES },
+    errors: COMMON_ERRORS,
   },
   health: {
     method: "GET",
