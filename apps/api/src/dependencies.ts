@@ -24,7 +24,7 @@ export interface Dependencies {
   sessions: Sessions;
   auth: AuthService;
   users: UsersService;
-  /** Closes the database and the store. */
+  /** Stops background work, then closes the database and the store. */
   close(): Promise<void>;
 }
 
@@ -93,6 +93,7 @@ export async function buildDependencies(
     auth,
     users,
     async close() {
+      auth.close();
       await Promise.allSettled([data.close(), storeHandle.close()]);
     },
   };

@@ -51,10 +51,14 @@ export function createRegistrationTicketsRepository(db: Database | DatabaseTrans
       }
     },
 
-    /** Gives a claimed ticket back after a failed redemption, so the user can try again. */
-    async release(id: string): Promise<void> {
+    /**
+     * Gives a claimed ticket back after a failed redemption, so the user can try again. Only the
+     * lease taken until `leaseUntil` is given back: a late release (one retried after its lease
+     * ran out) must not end the lease of a redemption that claimed the ticket since.
+     */
+    async release(id: string, leaseUntil: Date): Promise<void> {
       await db.registrationTicket.updateMany({
-        where: { id, usedAt: null },
+        where: { id, usedAt: null, claimedUntil: leaseUntil },
         data: { claimedUntil: null },
       });
     },

@@ -170,12 +170,12 @@ describe("a registration the database refuses halfway (the lock arrives while We
     expect(user?.phone).toBe(`+86${phoneNumber}`);
   });
 
-  // KNOWN BUG (reported; fix in auth/auth.service.ts): the failed redemption gives its lease back
-  // with a write on the same locked database, which fails too, so the ticket stays leased for
-  // WECHAT_TIMEOUT_MS + 10 s. The user's retry once the database is back is refused with 401
-  // REGISTRATION_TICKET_INVALID (retryable: false), which a client reads as "start over". Once
-  // fixed this turns red: make it `it`.
-  it.fails("the ticket redeems as soon as the database is back", async () => {
+  // Was a bug: the failed redemption gives its lease back with a write on the same locked
+  // database, which failed too, so the ticket stayed leased for WECHAT_TIMEOUT_MS + 10 s and the
+  // user's retry once the database was back got 401 REGISTRATION_TICKET_INVALID ("start over").
+  // auth.service.ts now owes the release: it retries it in the background, and the retry of the
+  // same ticket gives it back first.
+  it("the ticket redeems as soon as the database is back", async () => {
     const { refused, register } = await registrationRefusedByTheDatabase();
     expectUnavailable(refused);
     const retried = await register();
