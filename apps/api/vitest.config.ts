@@ -9,7 +9,6 @@ import { defineConfig } from "vitest/config";
 const SQLITE_ONLY = [
   "src/db/client.sqlite.test.ts",
   "src/resilience/database-faults.test.ts",
-  "src/resilience/scratch.test.ts",
   // Runs the built API on a SQLite file of its own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",
 ];
