@@ -63,22 +63,31 @@ const print = (title: string, entries: Map<string, number>) => {
       process.stdout.write(`${((us / totalUs) * 100).toFixed(1).padStart(5)}%  ${name}\n`),
     );
 };
-// Inclusive: a sample counts once for every package on its stack (pino-http's own work and what
+// Inclusive: a sample counts once for every package (and function) on its stack (pino-http's own work and what
 // it calls), which self time alone spreads over node internals.
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes)
   for (const child of node.children ?? []) parentOf.set(child, node.id);
 const inclusive = new Map<string, number>();
+const inclusiveByFunction = new Map<string, number>();
 profile.samples.forEach((id, i) => {
   const owners = new Set<string>();
+  const functions = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
-    const url = nodesById.get(at)?.callFrame.url ?? "";
-    if (url) owners.add(owner(url));
+    const frame = nodesById.get(at)?.callFrame;
+    if (!frame?.url) continue;
+    owners.add(owner(frame.url));
+    functions.add(
+      `${frame.functionName || "(anonymous)"} ${owner(frame.url)}:${frame.lineNumber + 1}`,
+    );
   }
-  for (const name of owners)
-    inclusive.set(name, (inclusive.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const us = profile.timeDeltas[i] ?? 0;
+  for (const name of owners) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+  for (const name of functions)
+    inclusiveByFunction.set(name, (inclusiveByFunction.get(name) ?? 0) + us);
 });
 
 print("self time by package", byOwner);
 print("inclusive time by package", inclusive);
 print("self time by function", byFunction);
+print("inclusive time by function", inclusiveByFunction);
