@@ -23,6 +23,7 @@ const ONCE = [
   "src/db/schemas.test.ts",
   "src/stores/**",
   "src/scale-out/**",
+  "src/test/**",
 ];
 
 export default defineConfig({

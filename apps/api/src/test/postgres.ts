@@ -19,8 +19,11 @@ const ADMIN_URL = testPostgresUrl("postgres");
 export const TEST_DATABASE_PREFIX = "wxauth_test_";
 
 /** Runs `work` on a connection to the server's `postgres` database. */
-export async function withAdminConnection<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+export async function withAdminConnection<T>(
+  work: (client: pg.Client) => Promise<T>,
+  adminUrl = ADMIN_URL,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
   await client.connect();
   try {
     return await work(client);
@@ -29,13 +32,19 @@ export async function withAdminConnection<T>(work: (client: pg.Client) => Promis
   }
 }
 
-/** Throws the error every PostgreSQL test shows when the shared server is missing: fail, never skip. */
-export async function requirePostgres(): Promise<void> {
+/** Throws the error every PostgreSQL test shows when the server is missing: fail, never skip. */
+export async function requirePostgres(
+  host = TEST_POSTGRES_HOST,
+  port = TEST_POSTGRES_PORT,
+): Promise<void> {
   try {
-    await withAdminConnection((client) => client.query("SELECT 1"));
+    await withAdminConnection(
+      (client) => client.query("SELECT 1"),
+      `postgresql://postgres@${host}:${port}/postgres`,
+    );
   } catch (error) {
     throw new Error(
-      `PostgreSQL is required at ${TEST_POSTGRES_HOST}:${TEST_POSTGRES_PORT} (user postgres, trust auth) ` +
+      `PostgreSQL is required at ${host}:${port} (user postgres, trust auth) ` +
         `for the PostgreSQL test run, and connecting failed: ${(error as Error).message}. ` +
         "Start one (e.g. `pg_ctlcluster 15 main start`), or run the SQLite half alone with " +
         "`pnpm --filter @wxauth/api exec vitest run --project sqlite`.",
