@@ -2,6 +2,7 @@ import cors from "cors";
 import express from "express";
 import helmet from "helmet";
 import { authRouter } from "./auth/auth.router.js";
+import { avatarsRouter } from "./avatars/avatars.router.js";
 import type { Dependencies } from "./dependencies.js";
 import { docsRouter } from "./docs/docs.router.js";
 import { healthRouter } from "./health/health.router.js";
@@ -42,6 +43,7 @@ export function createApp(deps: Dependencies): express.Express {
   app.use(healthRouter(deps));
   app.use(authRouter(deps));
   app.use(usersRouter(deps));
+  app.use(avatarsRouter(deps));
   app.use(docsRouter());
 
   app.use(notFound);

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
 import { AT_REST_LABELS, AtRestCipher } from "./auth/at-rest-cipher.js";
 import { createAuthService, type AuthService } from "./auth/auth.service.js";
+import { createAvatarsService, type AvatarsService } from "./avatars/avatars.service.js";
 import { createSessions, type Sessions } from "./auth/sessions.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
@@ -24,6 +25,7 @@ export interface Dependencies {
   sessions: Sessions;
   auth: AuthService;
   users: UsersService;
+  avatars: AvatarsService;
   /** Stops background work, then closes the database and the store. */
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function buildDependencies(
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
   const users = createUsersService({ data, wechat });
+  const avatars = createAvatarsService({ data });
   return {
     config,
     logger,
@@ -92,6 +95,7 @@ export async function buildDependencies(
     sessions,
     auth,
     users,
+    avatars,
     async close() {
       auth.close();
       await Promise.allSettled([data.close(), storeHandle.close()]);

@@ -1,6 +1,7 @@
 import { createRefreshTokensRepository } from "../auth/refresh-tokens.repository.js";
 import { createRegistrationTicketsRepository } from "../auth/registration-tickets.repository.js";
 import { createWechatSessionsRepository } from "../auth/wechat-sessions.repository.js";
+import { createAvatarsRepository } from "../avatars/avatars.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
 import type { Database, DatabaseTransaction } from "./client.js";
 import { isUniqueViolation } from "./errors.js";
@@ -10,6 +11,7 @@ function transactionalRepositories(db: Database | DatabaseTransaction) {
   return {
     users: createUsersRepository(db),
     registrationTickets: createRegistrationTicketsRepository(db),
+    avatars: createAvatarsRepository(db),
   };
 }
 export type TransactionalRepositories = ReturnType<typeof transactionalRepositories>;

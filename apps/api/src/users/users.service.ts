@@ -63,7 +63,7 @@ async function freeUnionid(users: UsersRepository, unionid: string | null): Prom
 }
 
 /** A valid token for a deleted account: the client must sign in again. */
-const accountGone = () => new AppError("UNAUTHORIZED", "The account no longer exists.");
+export const accountGone = () => new AppError("UNAUTHORIZED", "The account no longer exists.");
 
 export function createUsersService(deps: { data: DataAccess; wechat: WechatClient }) {
   const { data, wechat } = deps;
