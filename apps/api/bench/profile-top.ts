@@ -63,8 +63,9 @@ const print = (title: string, entries: Map<string, number>) => {
       process.stdout.write(`${((us / totalUs) * 100).toFixed(1).padStart(5)}%  ${name}\n`),
     );
 };
-// Inclusive: a sample counts once for every package (and function) on its stack (pino-http's own work and what
-// it calls), which self time alone spreads over node internals.
+// Inclusive: a sample counts once for every package and function on its stack, so a middleware's
+// cost includes what it calls (which self time alone spreads over node internals). Express calls
+// the next middleware from inside the previous one: subtract, do not read each one alone.
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes)
   for (const child of node.children ?? []) parentOf.set(child, node.id);
