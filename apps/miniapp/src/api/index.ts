@@ -10,5 +10,7 @@ export const api = {
   getMe: () => http.call("getMe", undefined),
   updateMe: (body: RequestBody<"updateMe">) => http.call("updateMe", body),
   bindPhone: (body: RequestBody<"bindPhone">) => http.call("bindPhone", body),
+  /** `filePath` is a local temp file, e.g. what chooseAvatar hands over. */
+  uploadAvatar: (filePath: string) => http.upload("uploadAvatar", filePath),
   health: () => http.call("health", undefined),
 };

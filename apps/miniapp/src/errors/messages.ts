@@ -1,4 +1,4 @@
-import { errorCatalog, type ErrorCode } from "@wxauth/contracts";
+import { contract, errorCatalog, type ErrorCode } from "@wxauth/contracts";
 import { ApiError, TransportError, type TransportFailure } from "../http/errors";
 import type { PhoneFailure } from "../wechat/phone";
 import { WechatLoginError } from "../wechat/errors";
@@ -37,15 +37,23 @@ const phoneCodeMessages: Partial<Record<ErrorCode, string>> = {
   WECHAT_CODE_USED: "手机号验证已失效，请再次点击按钮",
 };
 
+/** What an avatar upload's refusals mean for the image the user picked, and what to pick instead. */
+const avatarMessages: Partial<Record<ErrorCode, string>> = {
+  VALIDATION_FAILED: "头像需为 JPG、PNG 或 WebP 格式的图片，请重新选择",
+  PAYLOAD_TOO_LARGE: `头像图片不能超过 ${contract.uploadAvatar.upload.maxBytes / 1024 / 1024} MB，请重新选择`,
+};
+
+const contextMessages = { phone: phoneCodeMessages, avatar: avatarMessages };
+
 export function describeFailure(
   error: unknown,
-  context: "login" | "phone" = "login",
+  context: "login" | "phone" | "avatar" = "login",
 ): FailureNotice {
   if (error instanceof ApiError) {
-    const phoneMessage = context === "phone" ? phoneCodeMessages[error.code] : undefined;
+    const contextMessage = context === "login" ? undefined : contextMessages[context][error.code];
     return {
-      message: phoneMessage ?? apiErrorMessage(error.code),
-      retryable: phoneMessage !== undefined || error.retryable,
+      message: contextMessage ?? apiErrorMessage(error.code),
+      retryable: contextMessage !== undefined || error.retryable,
     };
   }
   if (error instanceof TransportError) {

@@ -2,6 +2,8 @@ import {
   contract,
   ErrorBodySchema,
   successOf,
+  type Contract,
+  type FileUpload,
   type HttpMethod,
   type RequestBody,
   type RouteDefinition,
@@ -26,6 +28,19 @@ export interface HttpResponse {
 /** Sends one request; rejects with a TransportError when no answer arrives. */
 export type Send = (request: HttpRequest) => Promise<HttpResponse>;
 
+/** A local file sent as multipart/form-data, the way `uni.uploadFile` sends it. */
+export interface FileRequest {
+  url: string;
+  header: Record<string, string>;
+  /** A temp path from chooseAvatar or chooseImage (`wxfile://…`, `http://tmp/…`, `blob:…`). */
+  filePath: string;
+  /** The form field the route reads the file from. */
+  field: string;
+}
+
+/** Uploads one file; rejects with a TransportError when no answer arrives. */
+export type SendFile = (request: FileRequest) => Promise<HttpResponse>;
+
 /** What the client needs from the session it authenticates with. */
 export interface SessionPort {
   accessToken(): string | null;
@@ -39,12 +54,23 @@ export interface SessionPort {
 export interface HttpClientOptions {
   baseUrl: string;
   send: Send;
+  sendFile: SendFile;
   session: SessionPort;
 }
 
+/** The routes whose body is a file upload rather than JSON. */
+export type UploadRouteName = {
+  [K in RouteName]: Contract[K] extends { upload: FileUpload } ? K : never;
+}[RouteName];
+
 export interface HttpClient {
   call<K extends RouteName>(name: K, body: RequestBody<K>): Promise<SuccessBody<K>>;
+  /** Uploads the local file at `filePath` to a route that takes one. */
+  upload<K extends UploadRouteName>(name: K, filePath: string): Promise<SuccessBody<K>>;
 }
+
+/** What a request carries: a JSON body (or none), or a local file. */
+type Payload = { body: unknown } | { filePath: string };
 
 function parseResponse(route: RouteDefinition, response: HttpResponse): unknown {
   const success = successOf(route);
@@ -70,28 +96,46 @@ function parseResponse(route: RouteDefinition, response: HttpResponse): unknown 
 /**
  * The one client of the API. Authenticated routes carry the access token; when the API answers
  * 401 UNAUTHORIZED, exactly one refresh runs, requests that arrive meanwhile wait for it, and every
- * request that was refused is replayed once with the new token.
+ * request that was refused is replayed once with the new token. JSON requests and file uploads go
+ * through the same session handling; only the transport differs.
  */
-export function createHttpClient({ baseUrl, send, session }: HttpClientOptions): HttpClient {
+export function createHttpClient({
+  baseUrl,
+  send,
+  sendFile,
+  session,
+}: HttpClientOptions): HttpClient {
   const origin = baseUrl.replace(/\/+$/, "");
   let refreshInFlight: Promise<void> | null = null;
 
-  async function sendRoute<K extends RouteName>(
-    name: K,
-    body: RequestBody<K>,
+  async function sendRoute(
+    route: RouteDefinition,
+    payload: Payload,
     accessToken: string | null,
-  ): Promise<SuccessBody<K>> {
-    const route: RouteDefinition = contract[name];
+  ): Promise<unknown> {
+    const url = origin + route.path;
     const header: Record<string, string> = { accept: "application/json" };
-    if (body !== undefined) header["content-type"] = "application/json";
     if (accessToken) header.authorization = `Bearer ${accessToken}`;
-    const response = await send({
-      url: origin + route.path,
-      method: route.method,
-      header,
-      ...(body !== undefined ? { data: body } : {}),
-    });
-    return parseResponse(route, response) as SuccessBody<K>;
+    let response: HttpResponse;
+    if ("filePath" in payload) {
+      if (!route.upload) throw new Error(`${route.method} ${route.path} takes no file`);
+      // The transport sets the multipart content type and its boundary.
+      response = await sendFile({
+        url,
+        header,
+        filePath: payload.filePath,
+        field: route.upload.field,
+      });
+    } else {
+      if (payload.body !== undefined) header["content-type"] = "application/json";
+      response = await send({
+        url,
+        method: route.method,
+        header,
+        ...(payload.body !== undefined ? { data: payload.body } : {}),
+      });
+    }
+    return parseResponse(route, response);
   }
 
   function refreshTokens(): Promise<void> {
@@ -106,7 +150,8 @@ export function createHttpClient({ baseUrl, send, session }: HttpClientOptions):
             requestId: "",
           });
         }
-        session.refreshed(await sendRoute("refreshSession", { refreshToken }, null));
+        const tokens = await sendRoute(contract.refreshSession, { body: { refreshToken } }, null);
+        session.refreshed(tokens as TokenPair);
       } catch (error) {
         // A network blip or a retryable answer (rate limit, 503) keeps the session for a retry;
         // only a refused refresh token ends it.
@@ -119,20 +164,25 @@ export function createHttpClient({ baseUrl, send, session }: HttpClientOptions):
     return refreshInFlight;
   }
 
-  async function call<K extends RouteName>(name: K, body: RequestBody<K>): Promise<SuccessBody<K>> {
-    if (!contract[name].auth) return sendRoute(name, body, null);
+  async function exchange(route: RouteDefinition, payload: Payload): Promise<unknown> {
+    if (!route.auth) return sendRoute(route, payload, null);
     if (refreshInFlight) await refreshInFlight;
     const accessToken = session.accessToken();
     try {
-      return await sendRoute(name, body, accessToken);
+      return await sendRoute(route, payload, accessToken);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
       // Refused with a token another request has already replaced: just replay with the new one.
       if (session.accessToken() === accessToken) await refreshTokens();
       else if (refreshInFlight) await refreshInFlight;
-      return sendRoute(name, body, session.accessToken());
+      return sendRoute(route, payload, session.accessToken());
     }
   }
 
-  return { call };
+  return {
+    call: async <K extends RouteName>(name: K, body: RequestBody<K>) =>
+      (await exchange(contract[name], { body })) as SuccessBody<K>,
+    upload: async <K extends UploadRouteName>(name: K, filePath: string) =>
+      (await exchange(contract[name], { filePath })) as SuccessBody<K>,
+  };
 }

@@ -2,6 +2,7 @@ import { useAuthStore } from "../stores/auth";
 import { reLaunchToLogin } from "../navigation";
 import { createHttpClient } from "./client";
 import { uniSend } from "./uni-send";
+import { uniUpload } from "./uni-upload";
 
 export { ApiError, TransportError, type TransportFailure } from "./errors";
 export type { HttpClient } from "./client";
@@ -11,6 +12,7 @@ export const API_BASE_URL = import.meta.env.VITE_API_BASE_URL || "http://localho
 export const http = createHttpClient({
   baseUrl: API_BASE_URL,
   send: uniSend,
+  sendFile: uniUpload,
   session: {
     accessToken: () => useAuthStore().accessToken,
     refreshToken: () => useAuthStore().refreshToken,

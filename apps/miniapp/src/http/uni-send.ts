@@ -2,7 +2,15 @@ import { METHOD_OVERRIDE_HEADER, type HttpMethod } from "@wxauth/contracts";
 import type { Send } from "./client";
 import { TransportError } from "./errors";
 
-const REQUEST_TIMEOUT_MS = 15_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+/** A uni `fail` callback's errMsg as the TransportError it means. */
+export function transportErrorOf(failure: { errMsg: string }): TransportError {
+  return new TransportError(
+    /timeout/i.test(failure.errMsg) ? "timeout" : "network",
+    failure.errMsg,
+  );
+}
 
 // uni-h5 sends PATCH (its HTTP_METHODS list has it) although uni's typings copy wx.request's list.
 type WireMethod = UniApp.RequestOptions["method"];
@@ -30,12 +38,6 @@ export const uniSend: Send = ({ url, method, header, data }) =>
       timeout: REQUEST_TIMEOUT_MS,
       dataType: "json",
       success: (response) => resolve({ statusCode: response.statusCode, data: response.data }),
-      fail: (failure) =>
-        reject(
-          new TransportError(
-            /timeout/i.test(failure.errMsg) ? "timeout" : "network",
-            failure.errMsg,
-          ),
-        ),
+      fail: (failure) => reject(transportErrorOf(failure)),
     });
   });

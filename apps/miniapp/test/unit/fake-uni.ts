@@ -8,22 +8,32 @@ export interface UniRequestCall {
   data: unknown;
 }
 
+/** One uni.uploadFile call as the app made it. */
+export interface UniUploadCall {
+  url: string;
+  header: Record<string, string>;
+  filePath: string;
+  name: string;
+}
+
 export type ScriptedAnswer = { statusCode: number; data: unknown } | { fail: string };
 export type RequestScript = (call: UniRequestCall) => ScriptedAnswer | Promise<ScriptedAnswer>;
 
 export interface FakeUni {
   storage: Map<string, unknown>;
   requests: UniRequestCall[];
+  uploads: UniUploadCall[];
   reLaunches: string[];
   script: RequestScript;
 }
 
 /**
  * A stand-in for the `uni` global with the behaviour the app relies on: synchronous JSON storage
- * that answers "" for a missing key (as uni does), uni.request answered by a test script, reLaunch.
+ * that answers "" for a missing key (as uni does), uni.request and uni.uploadFile answered by a test
+ * script, reLaunch.
  */
 export function installFakeUni(script: RequestScript = () => ({ fail: "request:fail no script" })) {
-  const fake: FakeUni = { storage: new Map(), requests: [], reLaunches: [], script };
+  const fake: FakeUni = { storage: new Map(), requests: [], uploads: [], reLaunches: [], script };
   const uni = {
     getStorageSync: (key: string) =>
       fake.storage.has(key) ? JSON.parse(JSON.stringify(fake.storage.get(key))) : "",
@@ -52,6 +62,35 @@ export function installFakeUni(script: RequestScript = () => ({ fail: "request:f
               data: answer.data as string,
               header: {},
               cookies: [],
+            });
+          }
+        });
+    },
+    /** Answered by the same script, seen as a POST whose data is the file; the body comes back as text, as uploadFile gives it. */
+    uploadFile: (options: UniApp.UploadFileOption) => {
+      const upload: UniUploadCall = {
+        url: options.url,
+        header: { ...(options.header as Record<string, string>) },
+        filePath: options.filePath ?? "",
+        name: options.name ?? "",
+      };
+      fake.uploads.push(upload);
+      const call: UniRequestCall = {
+        url: upload.url,
+        method: "POST",
+        header: upload.header,
+        data: { filePath: upload.filePath, name: upload.name },
+      };
+      fake.requests.push(call);
+      void Promise.resolve()
+        .then(() => fake.script(call))
+        .then((answer) => {
+          if ("fail" in answer) {
+            options.fail?.({ errMsg: answer.fail.replace(/^request:/, "uploadFile:") });
+          } else {
+            options.success?.({
+              statusCode: answer.statusCode,
+              data: typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data),
             });
           }
         });

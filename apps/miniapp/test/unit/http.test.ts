@@ -44,11 +44,20 @@ function scriptApi(uni: FakeUni) {
       }
       return { statusCode: 200, data: user };
     }
+    if (path === "/api/me/avatar") {
+      if (call.header.authorization !== `Bearer ${api.validAccessToken}`) {
+        return errorBody("UNAUTHORIZED");
+      }
+      return { statusCode: 200, data: { ...user, avatarUrl: AVATAR_URL } };
+    }
     if (path === "/api/auth/wechat/login") return errorBody("WECHAT_CODE_INVALID");
     return errorBody("NOT_FOUND");
   };
   return api;
 }
+
+const AVATAR_URL = "https://api.example.com/api/avatars/7d6c5a1e-0f4b-4c8e-9a51-2b3c4d5e6f70";
+const CHOSEN_AVATAR = "wxfile://tmp_3b8f0c2a9d.jpg";
 
 const meCalls = (uni: FakeUni) => uni.requests.filter((call) => call.url.endsWith("/api/me"));
 
@@ -198,6 +207,98 @@ describe("http", () => {
     await expect(api.updateMe({ nickname: "小明" })).resolves.toMatchObject({ nickname: "小明" });
     expect(uni.requests[0]).toMatchObject({ method: "PATCH", data: { nickname: "小明" } });
     expect(uni.requests[0]?.header["x-http-method-override"]).toBeUndefined();
+  });
+});
+
+describe("http uploads", () => {
+  let uni: FakeUni;
+  let server: ReturnType<typeof scriptApi>;
+
+  beforeEach(() => {
+    uni = installFakeUni();
+    server = scriptApi(uni);
+    setActivePinia(createPinia());
+    useAuthStore().startSession(session(1));
+  });
+
+  it("uploads the file with uni.uploadFile to the base URL, with the Bearer token", async () => {
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).resolves.toEqual({
+      ...user,
+      avatarUrl: AVATAR_URL,
+    });
+    expect(uni.uploads).toEqual([
+      {
+        url: `${API_BASE_URL}/api/me/avatar`,
+        header: { accept: "application/json", authorization: "Bearer access-token-1" },
+        filePath: CHOSEN_AVATAR,
+        name: "file",
+      },
+    ]);
+    // uploadFile sets the multipart type and boundary itself; a JSON type would break the body.
+    expect(uni.uploads[0]?.header["content-type"]).toBeUndefined();
+  });
+
+  it("refreshes once on a 401 and replays the upload with the new token", async () => {
+    server.validAccessToken = null;
+    const gate = deferred<void>();
+    server.refreshGate = gate.promise;
+
+    const calls = Promise.all([api.uploadAvatar(CHOSEN_AVATAR), api.getMe()]);
+    await waitUntil(() => server.refreshCalls === 1 && uni.uploads.length === 1);
+    gate.resolve();
+
+    await expect(calls).resolves.toEqual([{ ...user, avatarUrl: AVATAR_URL }, user]);
+    expect(server.refreshCalls).toBe(1);
+    expect(uni.uploads.map((upload) => upload.header.authorization)).toEqual([
+      "Bearer access-token-1",
+      "Bearer access-token-2",
+    ]);
+    expect(uni.uploads[1]?.filePath).toBe(CHOSEN_AVATAR);
+  });
+
+  it("logs out when the refresh behind a refused upload is refused", async () => {
+    server.validAccessToken = null;
+    server.refreshAnswer = errorBody("REFRESH_TOKEN_INVALID");
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      code: "REFRESH_TOKEN_INVALID",
+    });
+    expect(useAuthStore().isSignedIn).toBe(false);
+    expect(uni.reLaunches).toEqual(["/pages/login/login"]);
+  });
+
+  it("maps the upload's error body (which uploadFile gives as text) to ApiError", async () => {
+    uni.script = () => errorBody("PAYLOAD_TOO_LARGE");
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      name: "ApiError",
+      code: "PAYLOAD_TOO_LARGE",
+      status: 413,
+    });
+  });
+
+  it("validates the answer with the contract's User schema", async () => {
+    uni.script = () => ({ statusCode: 200, data: { ...user, avatarUrl: 42 } });
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      name: "TransportError",
+      failure: "invalid_response",
+    });
+    uni.script = () => ({ statusCode: 502, data: "<html>Bad Gateway</html>" });
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      name: "TransportError",
+      failure: "invalid_response",
+    });
+  });
+
+  it("reports a failed or timed-out upload as TransportError", async () => {
+    uni.script = () => ({ fail: "request:fail timeout" });
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      name: "TransportError",
+      failure: "timeout",
+    });
+    uni.script = () => ({ fail: "request:fail url not in domain list" });
+    await expect(api.uploadAvatar(CHOSEN_AVATAR)).rejects.toMatchObject({
+      name: "TransportError",
+      failure: "network",
+    });
   });
 });
 

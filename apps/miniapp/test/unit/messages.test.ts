@@ -36,6 +36,18 @@ describe("error messages", () => {
     );
   });
 
+  it("tells what image to pick instead when an avatar upload is refused", () => {
+    expect(describeFailure(apiError("VALIDATION_FAILED"), "avatar").message).toContain(
+      "JPG、PNG 或 WebP",
+    );
+    expect(describeFailure(apiError("PAYLOAD_TOO_LARGE"), "avatar").message).toContain(
+      "不能超过 1 MB",
+    );
+    expect(describeFailure(apiError("UNAUTHORIZED"), "avatar").message).toBe(
+      errorCatalog.UNAUTHORIZED.message.zh,
+    );
+  });
+
   it.each([
     [new TransportError("network", "request:fail"), "网络连接失败"],
     [new TransportError("timeout", "request:fail timeout"), "超时"],
