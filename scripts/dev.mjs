@@ -28,20 +28,23 @@ const urls = {
   mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
 };
 
-// The packages the apps import must be built before their dev servers start.
-const build = spawnSync(
-  "pnpm",
-  [
-    "turbo",
-    "run",
-    "build",
-    "--filter=@wxauth/api^...",
-    "--filter=@wxauth/miniapp^...",
-    "--output-logs=errors-only",
-  ],
-  { cwd: root, stdio: "inherit" },
-);
-if (build.status !== 0) process.exit(build.status ?? 1);
+// The packages the apps import, and the API's Prisma clients, must exist before the dev servers
+// start. A caller that has just built everything (the dev-command test, under turbo) skips this.
+if (env.DEV_SKIP_BUILD !== "1") {
+  const build = spawnSync(
+    "pnpm",
+    [
+      "turbo",
+      "run",
+      "build",
+      "--filter=@wxauth/api...",
+      "--filter=@wxauth/miniapp^...",
+      "--output-logs=errors-only",
+    ],
+    { cwd: root, stdio: "inherit" },
+  );
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 const h5Origins = [`http://localhost:${ports.h5}`, `http://127.0.0.1:${ports.h5}`].join(",");
 const miniappEnv = {

@@ -83,6 +83,9 @@ describe("pnpm dev", () => {
         DEV_API_PORT: String(ports.api),
         DEV_H5_PORT: String(ports.h5),
         DATABASE_URL: `file:${join(dataDir, "dev.db")}`,
+        // turbo built every package before this test (its ^build); a second build here would
+        // rewrite the API's generated Prisma clients under the API's own running tests.
+        DEV_SKIP_BUILD: "1",
         FORCE_COLOR: "0",
       },
       stdio: ["ignore", "pipe", "pipe"],
