@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { solidPng } from "./png";
 import { expiredCopyOf } from "./tokens";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -144,6 +145,30 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     expect(calls).toEqual(["PATCH /api/me 200"]);
     await page.reload();
     await expect.poll(() => page.locator(".identity-name").textContent()).toBe("小明");
+  });
+
+  it("uploads a chosen avatar at once and shows it from the API", async () => {
+    const avatar = solidPng(64, 64, [7, 193, 96]);
+    calls.length = 0;
+    // H5 has no chooseAvatar button: the same button opens the device's image picker.
+    const chooser = page.waitForEvent("filechooser");
+    await page.locator("#choose-avatar").click();
+    await (await chooser).setFiles({ name: "avatar.png", mimeType: "image/png", buffer: avatar });
+
+    await expect.poll(() => page.locator("#profile-status").textContent()).toBe("头像已更新");
+    expect(calls.filter((call) => call.startsWith("POST"))).toEqual(["POST /api/me/avatar 200"]);
+    const shown = page.locator("#profile-avatar img");
+    const src = await shown.getAttribute("src");
+    expect(src).toMatch(new RegExp(`^${stack.apiUrl}/api/avatars/[0-9a-f-]{36}$`));
+    // The browser really loads and displays the served image (a cross-origin <img>, no token).
+    await expect.poll(() => calls).toContain(`GET ${new URL(src!).pathname} 200`);
+    await expect.poll(() => shown.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64);
+    const served = await fetch(src!);
+    expect(Buffer.from(await served.arrayBuffer()).equals(avatar)).toBe(true);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-profile-avatar.png") });
+
+    await page.reload();
+    await expect.poll(() => page.locator("#profile-avatar img").getAttribute("src")).toBe(src);
   });
 
   it("logs out: the server session is revoked and the login page waits for a tap", async () => {

@@ -58,8 +58,17 @@ describe("dist/build/mp-weixin", () => {
     expect(wxml).toContain('open-type="getPhoneNumber|agreePrivacyAuthorization"');
     expect(wxml).toContain("bindgetphonenumber=");
     const profile = readFileSync(path.join(mpWeixinDir, "pages/me/me.wxml"), "utf8");
-    expect(profile).toContain('open-type="chooseAvatar"');
     expect(profile).toContain('type="nickname"');
+  });
+
+  it("picks the avatar with WeChat's chooseAvatar button, not H5's image picker", () => {
+    const wxml = readFileSync(path.join(mpWeixinDir, "wechat/AvatarButton.wxml"), "utf8");
+    expect(wxml).toContain('open-type="chooseAvatar"');
+    expect(wxml).toContain("bindchooseavatar=");
+    const script = readFileSync(path.join(mpWeixinDir, "wechat/AvatarButton.js"), "utf8");
+    expect(script).not.toContain("chooseImage");
+    const profile = readFileSync(path.join(mpWeixinDir, "pages/me/me.json"), "utf8");
+    expect(profile).toContain("wechat/AvatarButton");
   });
 
   it("stays far below WeChat's 2 MB main-package limit", () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { UserSchema } from "@wxauth/contracts";
 import { describe, expect, inject, it } from "vitest";
+import { solidPng } from "./png";
 import {
   createMiniProgram,
   installWechatRuntime,
@@ -101,6 +103,25 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the new masked phone");
     expect(runtime.requests).toContain("POST /api/me/phone 200");
     expect(textOf(profile, "#profile-status")).toBe("手机号已更换");
+  });
+
+  it("uploads the avatar chosen with chooseAvatar and keeps the served URL", async () => {
+    const button = profile.querySelector(".header >>> #choose-avatar");
+    if (!button) throw new Error("no #choose-avatar");
+    const avatar = solidPng(32, 32, [25, 137, 250]);
+    button.dispatchEvent("chooseavatar", {
+      detail: { avatarUrl: runtime.tempFile(avatar, "png") },
+    });
+    await until(() => textOf(profile, "#profile-status") === "头像已更新", "the upload");
+    expect(runtime.requests.filter((call) => call.includes("/avatar"))).toEqual([
+      "POST /api/me/avatar 200",
+    ]);
+    const { user } = runtime.storage.get(SESSION_KEY) as { user: unknown };
+    const { avatarUrl } = UserSchema.parse(user);
+    expect(avatarUrl).toMatch(new RegExp(`^${stack.apiUrl}/api/avatars/[0-9a-f-]{36}$`));
+    const served = await fetch(avatarUrl!);
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await served.arrayBuffer()).equals(avatar)).toBe(true);
   });
 
   // wx.request has no PATCH: the mini program sends PATCH /api/me as POST with

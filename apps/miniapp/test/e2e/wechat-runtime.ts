@@ -1,7 +1,8 @@
 /*
  * What WeChat gives the compiled mini program, for miniprogram-simulate: `wx` with login codes
- * from the WeChat sandbox, wx.request forwarded to the real API over HTTP, storage, and
- * navigation recorded for the test to follow (the simulator renders one page at a time).
+ * from the WeChat sandbox, wx.request and wx.uploadFile forwarded to the real API over HTTP, temp
+ * files, storage, and navigation recorded for the test to follow (the simulator renders one page at
+ * a time).
  */
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -52,8 +53,10 @@ export interface WechatRuntime {
   storage: Map<string, unknown>;
   /** wx.reLaunch / wx.navigateTo targets, in order. */
   navigations: string[];
-  /** "METHOD /path STATUS" of every wx.request. */
+  /** "METHOD /path STATUS" of every wx.request and wx.uploadFile. */
   requests: string[];
+  /** A temp file as chooseAvatar hands it over: its `wxfile://` path, readable by wx.uploadFile. */
+  tempFile(bytes: Buffer, extension: string): string;
   /** A getPhoneNumber phone code for this user, as the sandbox mints it. */
   phoneCode(phoneNumber: string): Promise<string>;
 }
@@ -63,11 +66,23 @@ export function installWechatRuntime(options: {
   sandboxUrl: string;
   openid: string;
 }): WechatRuntime {
+  const tempFiles = new Map<string, Buffer>();
+  /** The real API's URL for a URL of the built app, refused as WeChat does outside its domain list. */
+  const apiUrlOf = (url: string, api: string): string => {
+    if (!url.startsWith(BUILT_API_BASE_URL))
+      throw new Error(`${api}:fail url not in domain list: ${url}`);
+    return options.apiUrl + url.slice(BUILT_API_BASE_URL.length);
+  };
   const runtime: WechatRuntime = {
     openid: options.openid,
     storage: new Map(),
     navigations: [],
     requests: [],
+    tempFile: (bytes, extension) => {
+      const filePath = `wxfile://tmp_${tempFiles.size + 1}.${extension}`;
+      tempFiles.set(filePath, bytes);
+      return filePath;
+    },
     phoneCode: async (phoneNumber) =>
       SandboxPhoneCodeResponseSchema.parse(
         await postJson(options.sandboxUrl + sandboxRoutes.phoneCode, {
@@ -110,10 +125,7 @@ export function installWechatRuntime(options: {
       settle(call, async () => {
         const method = call.method ?? "GET";
         if (!WX_REQUEST_METHODS.includes(method)) throw new Error("request:fail invalid method");
-        if (!call.url.startsWith(BUILT_API_BASE_URL)) {
-          throw new Error(`request:fail url not in domain list: ${call.url}`);
-        }
-        const url = options.apiUrl + call.url.slice(BUILT_API_BASE_URL.length);
+        const url = apiUrlOf(call.url, "request");
         const response = await fetch(url, {
           method,
           headers: call.header,
@@ -130,6 +142,34 @@ export function installWechatRuntime(options: {
           }
         }
         return { statusCode: response.status, data, header: Object.fromEntries(response.headers) };
+      });
+      return { abort: () => undefined };
+    },
+    // Sends multipart/form-data like WeChat: the file under `name`, plus any formData fields.
+    uploadFile: (
+      call: Callbacks<{ statusCode: number; data: string; errMsg: string }> & {
+        url: string;
+        filePath: string;
+        name: string;
+        header?: Record<string, string>;
+        formData?: Record<string, string>;
+      },
+    ) => {
+      settle(call, async () => {
+        const url = apiUrlOf(call.url, "uploadFile");
+        const bytes = tempFiles.get(call.filePath);
+        if (!bytes) throw new Error(`uploadFile:fail file not found: ${call.filePath}`);
+        const form = new FormData();
+        for (const [name, value] of Object.entries(call.formData ?? {})) form.append(name, value);
+        form.append(call.name, new Blob([new Uint8Array(bytes)]), path.basename(call.filePath));
+        const response = await fetch(url, { method: "POST", headers: call.header, body: form });
+        runtime.requests.push(`POST ${new URL(url).pathname} ${response.status}`);
+        // wx.uploadFile hands the body over as text, whatever it is.
+        return {
+          statusCode: response.status,
+          data: await response.text(),
+          errMsg: "uploadFile:ok",
+        };
       });
       return { abort: () => undefined };
     },
