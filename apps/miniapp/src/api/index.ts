@@ -1,7 +1,10 @@
 import type { RequestBody } from "@wxauth/contracts";
 import { http } from "../http";
 
-/** One function per contract route; bodies and answers are typed by the contract. */
+/**
+ * One function per contract route; bodies and answers are typed by the contract. getAvatar has
+ * none: it serves image bytes, which an <image> loads from the user's avatarUrl.
+ */
 export const api = {
   wechatLogin: (body: RequestBody<"wechatLogin">) => http.call("wechatLogin", body),
   wechatRegister: (body: RequestBody<"wechatRegister">) => http.call("wechatRegister", body),
