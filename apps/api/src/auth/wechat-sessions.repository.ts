@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { Database, DatabaseTransaction } from "../db/client.js";
+import { directSqlOf } from "../db/direct-sql.js";
 
 export interface WechatSessionWrite {
   openid: string;
@@ -7,10 +9,35 @@ export interface WechatSessionWrite {
   obtainedAt: Date;
 }
 
+/** Every sign-in saves its session: one statement on the direct path (db/direct-sql.ts). */
+const UPSERT_SQL = `INSERT INTO wechat_sessions
+  (id, openid, unionid, session_key_ciphertext, obtained_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (openid) DO UPDATE SET unionid = excluded.unionid,
+    session_key_ciphertext = excluded.session_key_ciphertext,
+    obtained_at = excluded.obtained_at, updated_at = excluded.updated_at
+  RETURNING id`;
+
 export function createWechatSessionsRepository(db: Database | DatabaseTransaction) {
+  // Looked up per call: PostgreSQL's adapter connects on the first query, not at construction.
+  const direct = () => directSqlOf(db);
   return {
     /** Keeps the latest session of an openid; resolves the row id. */
     async save(session: WechatSessionWrite): Promise<string> {
+      const sql = direct();
+      if (sql) {
+        const now = new Date();
+        const [row] = await sql.query(UPSERT_SQL, [
+          randomUUID(),
+          session.openid,
+          session.unionid,
+          session.sessionKeyCiphertext,
+          session.obtainedAt,
+          now,
+          now,
+        ]);
+        return String(row?.id);
+      }
       const { id } = await db.wechatSession.upsert({
         where: { openid: session.openid },
         create: session,

@@ -5,6 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.js";
 import { PrismaClient } from "../generated/sqlite/client.js";
 import { API_ROOT } from "../config.js";
+import { attachDirectSql } from "./direct-sql.js";
 
 /**
  * The Prisma client the repositories use. The PostgreSQL client is generated from a schema that
@@ -58,7 +59,9 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
     // at once instead and let the gate wait asynchronously.
     timeout: 0,
   });
-  const prisma = new PrismaClient({ adapter: serializeTransactions(factory) });
+  const prisma: PrismaClient = new PrismaClient({
+    adapter: serializeTransactions(factory, (adapter) => attachDirectSql(prisma, adapter)),
+  });
   // WAL lets readers in other processes (tests, tooling) work while we write; NORMAL sync is
   // durable across application crashes in WAL mode and much faster than FULL.
   await prisma.$queryRawUnsafe("PRAGMA journal_mode = WAL");
@@ -76,9 +79,16 @@ function createPostgresDatabase(connectionString: string): Database {
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
     query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
   });
+  const connect = adapter.connect.bind(adapter);
+  adapter.connect = async () => {
+    const connected = await connect();
+    attachDirectSql(prisma, connected);
+    return connected;
+  };
   // The PostgreSQL schema mirrors the SQLite one model for model (src/db/schemas.test.ts), so the
   // generated clients have the same API; their types differ only in provider-specific internals.
-  return new PostgresPrismaClient({ adapter }) as unknown as Database;
+  const prisma = new PostgresPrismaClient({ adapter }) as unknown as Database;
+  return prisma;
 }
 
 /**
@@ -96,7 +106,10 @@ function createPostgresDatabase(connectionString: string): Database {
  * - COMMIT and ROLLBACK are sent by Prisma itself (`usePhantomQuery: false`); the transaction
  *   object only has to give the gate back.
  */
-export function serializeTransactions(factory: PrismaBetterSQLite3): AdapterFactory {
+export function serializeTransactions(
+  factory: PrismaBetterSQLite3,
+  onConnect: (gated: SqliteAdapter) => void = () => {},
+): AdapterFactory {
   const gate = new Gate();
   const connect = async (): Promise<SqliteAdapter> => {
     const adapter = await factory.connect();
@@ -121,6 +134,7 @@ export function serializeTransactions(factory: PrismaBetterSQLite3): AdapterFact
       dispose: () => adapter.dispose(),
     };
     if (adapter.getConnectionInfo) gated.getConnectionInfo = () => adapter.getConnectionInfo!();
+    onConnect(gated);
     return gated;
   };
   return { provider: factory.provider, adapterName: factory.adapterName, connect };
