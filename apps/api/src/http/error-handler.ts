@@ -98,7 +98,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const appError = toAppError(error, req.log ?? logger);
-    // pino-http attaches res.err to the request's log line.
+    // The request's log line (http/logger.ts) carries res.err.
     if (appError.status >= 500) res.err = error instanceof Error ? error : new Error(String(error));
     sendError(res, appError);
   };
