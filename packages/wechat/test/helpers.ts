@@ -16,7 +16,9 @@ export function clientOf(fake: FakeWechat, overrides: Partial<WechatClientOption
     appid: FAKE_APPID,
     secret: FAKE_SECRET,
     baseUrl: fake.baseUrl,
-    timeoutMs: 2000,
+    // Generous: these tests are about behaviour, not timing (timing tests set their own budget),
+    // and must not fail because a loaded CI machine was slow.
+    timeoutMs: 10_000,
     logger,
     ...overrides,
     store,
