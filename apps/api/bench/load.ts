@@ -22,24 +22,37 @@ export interface Figures {
   cpuMsPerRequest: number;
 }
 
-function run(url: string, requests: RequestSpec[], durationS: number): Promise<Result> {
+function run(
+  url: string,
+  requests: RequestSpec[],
+  durationS: number,
+  connections: number,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    autocannon(
-      { url, connections: CONNECTIONS, duration: durationS, timeout: 10, requests },
-      (error, result) => (error ? reject(error) : resolve(result)),
+    autocannon({ url, connections, duration: durationS, timeout: 10, requests }, (error, result) =>
+      error ? reject(error) : resolve(result),
     );
   });
 }
 
 /** A warm-up, not counted; its request rate sizes the pools of the measured run. */
-export async function warmUp(url: string, requests: RequestSpec[]): Promise<number> {
-  const result = await run(url, requests, WARMUP_S);
+export async function warmUp(
+  url: string,
+  requests: RequestSpec[],
+  connections = CONNECTIONS,
+): Promise<number> {
+  const result = await run(url, requests, WARMUP_S, connections);
   return result.requests.total / WARMUP_S;
 }
 
-export async function measure(url: string, requests: RequestSpec[], pid: number): Promise<Figures> {
+export async function measure(
+  url: string,
+  requests: RequestSpec[],
+  pid: number,
+  connections = CONNECTIONS,
+): Promise<Figures> {
   const meter = processMeter(pid);
-  const result = await run(url, requests, DURATION_S);
+  const result = await run(url, requests, DURATION_S, connections);
   const usage = meter.stop();
   return {
     // Only 2xx answers count: a fast stream of errors is not throughput.

@@ -72,13 +72,14 @@ async function measureWithPool<T>(
   supply: (count: number) => Promise<T[]>,
   warmUpCount: number,
   request: (pool: Pool<T>) => RequestSpec,
+  connections = CONNECTIONS,
 ): Promise<Figures> {
   const warm = new Pool(await supply(warmUpCount));
-  const warmRate = await warmUp(api.url, [request(warm)]);
+  const warmRate = await warmUp(api.url, [request(warm)], connections);
   let size = Math.ceil(warmRate * (warm.shortfall > 0 ? 2 : 1) * DURATION_S * POOL_HEADROOM) + 200;
   for (let attempt = 1; ; attempt++) {
     const pool = new Pool(await supply(size));
-    const figures = await measure(api.url, [request(pool)], api.process.pid ?? 0);
+    const figures = await measure(api.url, [request(pool)], api.process.pid ?? 0, connections);
     if (pool.shortfall === 0) return figures;
     if (attempt === POOL_ATTEMPTS)
       throw new Error(`the pool of ${size} ran dry ${POOL_ATTEMPTS} times`);
@@ -234,16 +235,29 @@ async function main(): Promise<void> {
     const me = await measure(api.url, [meRequest], api.process.pid ?? 0);
 
     write("measuring returning-user login ...");
+    const loginCodes = (count: number) =>
+      prepare(count, (i) => mintLoginCode(sandbox.url, openids[i % openids.length] ?? ""));
+    const loginRequest = (pool: Pool<string>) =>
+      post(contract.wechatLogin.path, () => {
+        const code = pool.take();
+        return code === undefined ? undefined : JSON.stringify({ code });
+      });
     const login = await measureWithPool(
       api,
-      (count) =>
-        prepare(count, (i) => mintLoginCode(sandbox.url, openids[i % openids.length] ?? "")),
+      loginCodes,
       Math.ceil(me.requestsPerSecond * WARMUP_S),
-      (pool) =>
-        post(contract.wechatLogin.path, () => {
-          const code = pool.take();
-          return code === undefined ? undefined : JSON.stringify({ code });
-        }),
+      loginRequest,
+    );
+    // At 50 connections a login waits for the 49 ahead of it (latency = connections / rate);
+    // one connection shows what a login itself takes.
+    write("measuring returning-user login, one connection ...");
+    const loginAlone = await measureWithPool(
+      api,
+      loginCodes,
+      // One connection cannot outrun fifty: the warm-up pool of the 50-connection rate is enough.
+      Math.ceil(login.requestsPerSecond * WARMUP_S),
+      loginRequest,
+      1,
     );
 
     write("measuring refresh (rotation chains) ...");
@@ -293,6 +307,7 @@ async function main(): Promise<void> {
       { name: "Express 5 hello (ceiling)", figures: helloFigures },
       { name: "GET /api/me", figures: me, goal: { ratio: 0.3 } },
       { name: "login (returning user)", figures: login, goal: { ratio: 0.12, p99Ms: 25 } },
+      { name: "login, 1 connection", figures: loginAlone },
       { name: "refresh (rotation)", figures: refresh },
       { name: "registration (new user)", figures: registration },
     ];
