@@ -1,7 +1,15 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { API_ROOT } from "../config.js";
+
+/**
+ * How many times a start-up retries when another instance holds the migration lock. Prisma waits
+ * 10 s for PostgreSQL's advisory lock and then gives up (P1002); instances that start together
+ * wait their turn instead of crashing, and find nothing left to apply.
+ */
+const LOCK_ATTEMPTS = 6;
 
 /**
  * Applies pending migrations with `prisma migrate deploy`, through the Prisma CLI and
@@ -9,6 +17,20 @@ import { API_ROOT } from "../config.js";
  * config picks the schema and migrations from DATABASE_URL.
  */
 export async function applyMigrations(databaseUrl: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const { exitCode, output } = await migrateDeploy(databaseUrl);
+    if (exitCode === 0) return;
+    const lockedByAnother = /advisory lock/i.test(output);
+    if (!lockedByAnother || attempt === LOCK_ATTEMPTS) {
+      throw new Error(`prisma migrate deploy failed (exit ${exitCode}):\n${output}`);
+    }
+    await sleep(250 * attempt);
+  }
+}
+
+async function migrateDeploy(
+  databaseUrl: string,
+): Promise<{ exitCode: number | null; output: string }> {
   const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
   const output: Buffer[] = [];
   const exitCode = await new Promise<number | null>((resolve, reject) => {
@@ -31,9 +53,5 @@ export async function applyMigrations(databaseUrl: string): Promise<void> {
     child.on("error", reject);
     child.on("close", resolve);
   });
-  if (exitCode !== 0) {
-    throw new Error(
-      `prisma migrate deploy failed (exit ${exitCode}):\n${Buffer.concat(output).toString("utf8")}`,
-    );
-  }
+  return { exitCode, output: Buffer.concat(output).toString("utf8") };
 }
