@@ -41,6 +41,9 @@ export async function bindWechatAccountToPhone(
     return byOpenid.phone === phone ? byOpenid : users.update(byOpenid.id, { phone });
   }
   if (byPhone) {
+    // Seen only when a concurrent registration of this same WeChat user committed between the two
+    // reads above (READ COMMITTED): the account is already theirs.
+    if (byPhone.openid === identity.openid) return byPhone;
     if (byPhone.openid !== null) throw new AppError("PHONE_ALREADY_BOUND");
     const unionid = byPhone.unionid ?? (await freeUnionid(users, identity.unionid));
     return users.update(byPhone.id, { openid: identity.openid, unionid });
