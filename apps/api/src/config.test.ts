@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEV_JWT_SECRET, SANDBOX_APPID, loadConfig } from "./config.js";
+import { SANDBOX_APPID } from "@wxauth/contracts/sandbox";
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from "./config.js";
 
 const productionBase = {
   NODE_ENV: "production",

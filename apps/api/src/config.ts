@@ -1,5 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { SANDBOX_APPID, SANDBOX_SECRET } from "@wxauth/contracts/sandbox";
 import { z } from "zod";
 
 /** apps/api, whether this runs from src/ (tsx, vitest) or from the bundled dist/main.js. */
@@ -7,9 +8,6 @@ export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 /** A development-only secret. Production refuses to start with it (or without any secret). */
 export const DEV_JWT_SECRET = "wxauth-dev-only-jwt-secret-never-use-in-production";
-/** The WeChat sandbox's credentials (apps/wechat-mock), the development defaults. */
-export const SANDBOX_APPID = "wxsandbox0000000001";
-export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
 const DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173";
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -1,6 +1,5 @@
 /** The dev appid/secret the sandbox accepts by default; the API's dev defaults use the same pair. */
-export const SANDBOX_APPID = "wxsandbox0000000001";
-export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
+export { SANDBOX_APPID, SANDBOX_SECRET } from "@wxauth/contracts/sandbox";
 
 /**
  * The one openid every never-minted login code maps to when `acceptUnknownCodes` is on.

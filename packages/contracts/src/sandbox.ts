@@ -4,6 +4,13 @@ import { z } from "zod";
  * The dev-control wire of the WeChat sandbox (apps/wechat-mock). It is a separate entry point
  * (`@wxauth/contracts/sandbox`) so that production bundles never contain these paths.
  */
+/**
+ * The dev appid and secret the sandbox accepts by default, and the API's development defaults.
+ * Production refuses both (apps/api/src/config.ts).
+ */
+export const SANDBOX_APPID = "wxsandbox0000000001";
+export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
+
 export const sandboxRoutes = {
   loginCode: "/__dev/login-code",
   phoneCode: "/__dev/phone-code",
