@@ -5,7 +5,13 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.js";
 import { PrismaClient } from "../generated/sqlite/client.js";
 import { API_ROOT } from "../config.js";
-import { attachDirectSql } from "./direct-sql.js";
+import {
+  attachDirectSql,
+  directSqlOver,
+  directSqlOverSqlite,
+  type SqliteConnection,
+  type SqliteGate,
+} from "./direct-sql.js";
 
 /**
  * The Prisma client the repositories use. The PostgreSQL client is generated from a schema that
@@ -60,7 +66,9 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
     timeout: 0,
   });
   const prisma: PrismaClient = new PrismaClient({
-    adapter: serializeTransactions(factory, (adapter) => attachDirectSql(prisma, adapter)),
+    adapter: serializeTransactions(factory, (connection, gate) =>
+      attachDirectSql(prisma, directSqlOverSqlite(connection, gate)),
+    ),
   });
   // WAL lets readers in other processes (tests, tooling) work while we write; NORMAL sync is
   // durable across application crashes in WAL mode and much faster than FULL.
@@ -82,7 +90,7 @@ function createPostgresDatabase(connectionString: string): Database {
   const connect = adapter.connect.bind(adapter);
   adapter.connect = async () => {
     const connected = await connect();
-    attachDirectSql(prisma, connected);
+    attachDirectSql(prisma, directSqlOver(connected));
     return connected;
   };
   // The PostgreSQL schema mirrors the SQLite one model for model (src/db/schemas.test.ts), so the
@@ -108,9 +116,23 @@ function createPostgresDatabase(connectionString: string): Database {
  */
 export function serializeTransactions(
   factory: PrismaBetterSQLite3,
-  onConnect: (gated: SqliteAdapter) => void = () => {},
+  onConnect: (connection: SqliteConnection, gate: SqliteGate) => void = () => {},
 ): AdapterFactory {
   const gate = new Gate();
+  const directGate: SqliteGate = {
+    statement: (run) => retryWhileBusy(() => gate.run(async () => run())),
+    transaction: (begin) =>
+      retryWhileBusy(async () => {
+        const release = await gate.acquire();
+        try {
+          begin();
+        } catch (error) {
+          release();
+          throw error;
+        }
+        return release;
+      }),
+  };
   const connect = async (): Promise<SqliteAdapter> => {
     const adapter = await factory.connect();
     const gated: SqliteAdapter = {
@@ -134,10 +156,23 @@ export function serializeTransactions(
       dispose: () => adapter.dispose(),
     };
     if (adapter.getConnectionInfo) gated.getConnectionInfo = () => adapter.getConnectionInfo!();
-    onConnect(gated);
+    onConnect(connectionOf(adapter), directGate);
     return gated;
   };
   return { provider: factory.provider, adapterName: factory.adapterName, connect };
+}
+
+/**
+ * The better-sqlite3 connection inside Prisma's adapter, for the direct path (db/direct-sql.ts).
+ * The adapter keeps it as its `client` field without declaring it; a Prisma upgrade that moves it
+ * fails every start here, loudly, rather than leaving the hot path on a slower second route.
+ */
+function connectionOf(adapter: SqliteAdapter): SqliteConnection {
+  const client = (adapter as unknown as { client?: Partial<SqliteConnection> }).client;
+  if (typeof client?.prepare !== "function") {
+    throw new Error("@prisma/adapter-better-sqlite3 no longer exposes its connection as `client`");
+  }
+  return client as SqliteConnection;
 }
 
 function transactionOn(adapter: SqliteAdapter, release: () => void): SqliteTransaction {

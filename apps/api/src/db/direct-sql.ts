@@ -5,12 +5,14 @@ import type { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
  * then interprets it, with no plan cache (that arrived in Prisma 7.4). On this project's hardware
  * that is about 1 ms per findUnique against 0.15 ms for the same SELECT sent to the driver
  * adapter, and it capped /api/me and login well below their throughput goals (docs/benchmarks.md).
- * The few statements every sign-in and every /api/me runs therefore go to the driver adapter
- * directly, through the same gate and busy retry as Prisma's own statements. Everything else,
- * and everything inside a transaction client, stays on Prisma.
+ * The few statements every sign-in and every /api/me runs therefore skip Prisma: on PostgreSQL
+ * they go to the driver adapter, on SQLite to the adapter's better-sqlite3 connection with
+ * statements prepared once (Prisma's SQLite adapter prepares every statement anew), through the
+ * same gate and busy retry as Prisma's own statements. Everything else, and everything inside a
+ * transaction client, stays on Prisma.
  */
 
-/** What both driver adapters (better-sqlite3, pg) offer, as far as this module uses it. */
+/** What a driver adapter offers, as far as the PostgreSQL direct path uses it. */
 export type DriverAdapter = Pick<
   Awaited<ReturnType<PrismaBetterSQLite3["connect"]>>,
   "provider" | "queryRaw" | "executeRaw" | "startTransaction"
@@ -120,6 +122,7 @@ function statementsOn(queryable: Queryable): SqlStatements {
   };
 }
 
+/** The PostgreSQL direct path: statements through the pg driver adapter and its pool. */
 export function directSqlOver(adapter: DriverAdapter): DirectSql {
   return {
     ...statementsOn(adapter),
@@ -132,7 +135,7 @@ export function directSqlOver(adapter: DriverAdapter): DirectSql {
       }
       const statements = statementsOn(transaction);
       // Like Prisma with `usePhantomQuery: false`: COMMIT and ROLLBACK are sent as statements,
-      // and commit()/rollback() only hand the connection (on SQLite, the gate) back.
+      // and commit()/rollback() only hand the pooled connection back.
       try {
         const result = await work(statements);
         await statements.execute("COMMIT", []);
@@ -147,11 +150,105 @@ export function directSqlOver(adapter: DriverAdapter): DirectSql {
   };
 }
 
+/** better-sqlite3's connection, as far as the SQLite direct path uses it. */
+export interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+interface SqliteStatement {
+  readonly reader: boolean;
+  safeIntegers(toggle: boolean): SqliteStatement;
+  all(...args: unknown[]): unknown[];
+  run(...args: unknown[]): { changes: number };
+}
+
+/** SQLite's one connection, shared with Prisma: db/client.ts queues statements behind transactions. */
+export interface SqliteGate {
+  /** Runs a statement when no transaction holds the connection, retrying while another process holds the lock. */
+  statement<T>(run: () => T): Promise<T>;
+  /** Holds the connection for a transaction begun with `begin`; resolves the hand-back. */
+  transaction(begin: () => void): Promise<() => void>;
+}
+
+/** Values as Prisma's SQLite adapter binds them, so that Prisma reads back what this path writes. */
+const sqliteValue = (value: SqlValue) =>
+  value instanceof Date ? value.toISOString().replace("Z", "+00:00") : value;
+
+/** A better-sqlite3 error as Prisma's adapter would have classified it (see `translated`). */
+function translatedSqliteError(error: unknown): DirectSqlError {
+  const failure = error as { code?: unknown; message?: unknown };
+  const code = typeof failure?.code === "string" ? failure.code : undefined;
+  const kind =
+    code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
+      ? "UniqueConstraintViolation"
+      : code === "SQLITE_BUSY"
+        ? "SocketTimeout"
+        : code === undefined
+          ? "DatabaseNotReachable"
+          : undefined;
+  const originalMessage = typeof failure?.message === "string" ? failure.message : String(error);
+  return new DirectSqlError({ kind, originalCode: code, originalMessage });
+}
+
+/**
+ * The SQLite direct path: each distinct statement is prepared once and kept. The statements are
+ * this module's callers' constants, a handful in all; the cap only guards against a caller that
+ * one day builds SQL from data.
+ */
+export function directSqlOverSqlite(connection: SqliteConnection, gate: SqliteGate): DirectSql {
+  const prepared = new Map<string, SqliteStatement>();
+  const statement = (sql: string): SqliteStatement => {
+    let found = prepared.get(sql);
+    if (!found) {
+      if (prepared.size >= 64) prepared.clear();
+      // Numbers, not BigInts, as the PostgreSQL path gives them (Prisma turns BigInts on).
+      found = connection.prepare(sql).safeIntegers(false);
+      prepared.set(sql, found);
+    }
+    return found;
+  };
+  const run = <T>(work: () => T): T => {
+    try {
+      return work();
+    } catch (error) {
+      throw translatedSqliteError(error);
+    }
+  };
+  const query = (sql: string, args: SqlValue[]) =>
+    run(() => statement(sql).all(...args.map(sqliteValue)) as SqlRow[]);
+  const execute = (sql: string, args: SqlValue[]) =>
+    run(() => statement(sql).run(...args.map(sqliteValue)).changes);
+  return {
+    query: (sql, args) => gate.statement(() => query(sql, args)),
+    execute: (sql, args) => gate.statement(() => execute(sql, args)),
+    async transaction(work) {
+      const release = await gate.transaction(() => execute("BEGIN IMMEDIATE", []));
+      const statements: SqlStatements = {
+        query: async (sql, args) => query(sql, args),
+        execute: async (sql, args) => execute(sql, args),
+      };
+      try {
+        const result = await work(statements);
+        execute("COMMIT", []);
+        return result;
+      } catch (error) {
+        try {
+          execute("ROLLBACK", []);
+        } catch {
+          // Nothing left to undo: SQLite already rolled back (or never began).
+        }
+        throw error;
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
 const directSqlByDatabase = new WeakMap<object, DirectSql>();
 
 /** Called by db/client.ts once the client's driver adapter is connected. */
-export function attachDirectSql(database: object, adapter: DriverAdapter): void {
-  directSqlByDatabase.set(database, directSqlOver(adapter));
+export function attachDirectSql(database: object, direct: DirectSql): void {
+  directSqlByDatabase.set(database, direct);
 }
 
 /**
