@@ -35,6 +35,13 @@ const POOL_HEADROOM = 1.5;
 const POOL_ATTEMPTS = 3;
 const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
 
+/**
+ * `BENCH_ONLY=login,me` measures only those scenarios (Express hello always runs: every ratio is
+ * to it): me, login, login1, refresh, register, coldstart, miniapp. Unset, all of them.
+ */
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+const wanted = (scenario: string) => !only || only.includes(scenario);
+
 const write = (line = "") => process.stdout.write(`${line}\n`);
 const load = () =>
   loadavg()
@@ -101,8 +108,8 @@ async function coldStartMs(env: Record<string, string>): Promise<number[]> {
 }
 
 function mpWeixinSize(): { totalBytes: number; mainBytes: number } | string {
-  if (process.env.BENCH_SKIP_MINIAPP === "1" || process.env.BENCH_CPU_PROF_DIR) {
-    return "skipped (BENCH_SKIP_MINIAPP or BENCH_CPU_PROF_DIR)";
+  if (!wanted("miniapp") || process.env.BENCH_CPU_PROF_DIR) {
+    return "skipped (BENCH_ONLY or BENCH_CPU_PROF_DIR)";
   }
   execFileSync("pnpm", ["--filter", "@wxauth/miniapp", "build:mp-weixin"], {
     cwd: REPO_ROOT,
@@ -199,7 +206,7 @@ async function main(): Promise<void> {
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
   const children: Array<{ stop(): Promise<void> }> = [sandbox];
   try {
-    const coldStarts = profileDir ? [] : await coldStartMs(apiEnv);
+    const coldStarts = profileDir || !wanted("coldstart") ? [] : await coldStartMs(apiEnv);
     const api = await startApi(
       apiEnv,
       profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
@@ -219,22 +226,28 @@ async function main(): Promise<void> {
     await warmUp(hello.url, [helloRequest]);
     const helloFigures = await measure(hello.url, [helloRequest], hello.process.pid ?? 0);
 
-    write("measuring GET /api/me ...");
-    let meCalls = 0;
-    const meRequest: RequestSpec = {
-      method: "GET",
-      path: contract.getMe.path,
-      setupRequest: (request) => ({
-        ...request,
-        headers: {
-          authorization: `Bearer ${returning[meCalls++ % returning.length]?.accessToken}`,
-        },
-      }),
-    };
-    await warmUp(api.url, [meRequest]);
-    const me = await measure(api.url, [meRequest], api.process.pid ?? 0);
+    const rows: Row[] = [{ name: "Express 5 hello (ceiling)", figures: helloFigures }];
 
-    write("measuring returning-user login ...");
+    if (wanted("me")) {
+      write("measuring GET /api/me ...");
+      let meCalls = 0;
+      const meRequest: RequestSpec = {
+        method: "GET",
+        path: contract.getMe.path,
+        setupRequest: (request) => ({
+          ...request,
+          headers: {
+            authorization: `Bearer ${returning[meCalls++ % returning.length]?.accessToken}`,
+          },
+        }),
+      };
+      await warmUp(api.url, [meRequest]);
+      const me = await measure(api.url, [meRequest], api.process.pid ?? 0);
+      rows.push({ name: "GET /api/me", figures: me, goal: { ratio: 0.3 } });
+    }
+
+    // A warm-up pool for scenarios that spend one input per request: ample at hello's own rate.
+    const warmUpPoolSize = Math.ceil(helloFigures.requestsPerSecond * WARMUP_S);
     const loginCodes = (count: number) =>
       prepare(count, (i) => mintLoginCode(sandbox.url, openids[i % openids.length] ?? ""));
     const loginRequest = (pool: Pool<string>) =>
@@ -242,60 +255,66 @@ async function main(): Promise<void> {
         const code = pool.take();
         return code === undefined ? undefined : JSON.stringify({ code });
       });
-    const login = await measureWithPool(
-      api,
-      loginCodes,
-      Math.ceil(me.requestsPerSecond * WARMUP_S),
-      loginRequest,
-    );
-    // At 50 connections a login waits for the 49 ahead of it (latency = connections / rate);
-    // one connection shows what a login itself takes.
-    write("measuring returning-user login, one connection ...");
-    const loginAlone = await measureWithPool(
-      api,
-      loginCodes,
-      // One connection cannot outrun fifty: the warm-up pool of the 50-connection rate is enough.
-      Math.ceil(login.requestsPerSecond * WARMUP_S),
-      loginRequest,
-      1,
-    );
+    if (wanted("login")) {
+      write("measuring returning-user login ...");
+      const login = await measureWithPool(api, loginCodes, warmUpPoolSize, loginRequest);
+      rows.push({
+        name: "login (returning user)",
+        figures: login,
+        goal: { ratio: 0.12, p99Ms: 25 },
+      });
+    }
+    if (wanted("login1")) {
+      // At 50 connections a login waits for the 49 ahead of it (latency = connections / rate);
+      // one connection shows what a login itself takes.
+      write("measuring returning-user login, one connection ...");
+      const loginAlone = await measureWithPool(api, loginCodes, warmUpPoolSize, loginRequest, 1);
+      rows.push({ name: "login, 1 connection", figures: loginAlone });
+    }
 
-    write("measuring refresh (rotation chains) ...");
-    // Rotation spends a token: each answer's refresh token goes back for a later request.
-    const refreshTokens = returning.map((session) => session.refreshToken);
-    const refreshRequest: RequestSpec = {
-      ...post(contract.refreshSession.path, () => {
-        const refreshToken = refreshTokens.shift();
-        return refreshToken === undefined ? undefined : JSON.stringify({ refreshToken });
-      }),
-      onResponse: (status, body) => {
-        if (status === 200)
-          refreshTokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
-      },
-    };
-    await warmUp(api.url, [refreshRequest]);
-    const refresh = await measure(api.url, [refreshRequest], api.process.pid ?? 0);
+    if (wanted("refresh")) {
+      write("measuring refresh (rotation chains) ...");
+      // Rotation spends a token: each answer's refresh token goes back for a later request.
+      const refreshTokens = returning.map((session) => session.refreshToken);
+      const refreshRequest: RequestSpec = {
+        ...post(contract.refreshSession.path, () => {
+          const refreshToken = refreshTokens.shift();
+          return refreshToken === undefined ? undefined : JSON.stringify({ refreshToken });
+        }),
+        onResponse: (status, body) => {
+          if (status === 200)
+            refreshTokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
+        },
+      };
+      await warmUp(api.url, [refreshRequest]);
+      const refresh = await measure(api.url, [refreshRequest], api.process.pid ?? 0);
+      rows.push({ name: "refresh (rotation)", figures: refresh });
+    }
 
-    write("measuring registration (a new user per request) ...");
-    let registered = 0;
-    const registration = await measureWithPool(
-      api,
-      (count) =>
-        prepare(count, async () => {
-          const n = registered++;
-          const openid = `bench-new-${n}`;
-          return {
-            registrationTicket: await registrationTicket(urls, openid),
-            phoneCode: await mintPhoneCode(sandbox.url, openid, String(13_900_000_000 + n)),
-          };
-        }),
-      Math.ceil(login.requestsPerSecond * WARMUP_S * POOL_HEADROOM) + 100,
-      (pool) =>
-        post(contract.wechatRegister.path, () => {
-          const next = pool.take();
-          return next === undefined ? undefined : JSON.stringify(next);
-        }),
-    );
+    if (wanted("register")) {
+      write("measuring registration (a new user per request) ...");
+      let registered = 0;
+      const registration = await measureWithPool(
+        api,
+        (count) =>
+          prepare(count, async () => {
+            const n = registered++;
+            const openid = `bench-new-${n}`;
+            return {
+              registrationTicket: await registrationTicket(urls, openid),
+              phoneCode: await mintPhoneCode(sandbox.url, openid, String(13_900_000_000 + n)),
+            };
+          }),
+        // Registration is the slowest scenario by far: a tenth of hello's rate is ample.
+        Math.ceil(warmUpPoolSize / 10) + 100,
+        (pool) =>
+          post(contract.wechatRegister.path, () => {
+            const next = pool.take();
+            return next === undefined ? undefined : JSON.stringify(next);
+          }),
+      );
+      rows.push({ name: "registration (new user)", figures: registration });
+    }
 
     const loadAfterLoad = load();
     write("measuring mp-weixin package size ...");
@@ -303,14 +322,6 @@ async function main(): Promise<void> {
 
     write();
     write(`load average after the load runs: ${loadAfterLoad}`);
-    const rows: Row[] = [
-      { name: "Express 5 hello (ceiling)", figures: helloFigures },
-      { name: "GET /api/me", figures: me, goal: { ratio: 0.3 } },
-      { name: "login (returning user)", figures: login, goal: { ratio: 0.12, p99Ms: 25 } },
-      { name: "login, 1 connection", figures: loginAlone },
-      { name: "refresh (rotation)", figures: refresh },
-      { name: "registration (new user)", figures: registration },
-    ];
     table(rows, helloFigures).forEach((line) => write(line));
     write();
     if (coldStarts.length > 0)
