@@ -2,7 +2,7 @@ import { timeoutError } from "./errors.js";
 import type { WechatApiName } from "./types.js";
 
 /**
- * The time one public call may take, retries included. Its signal aborts every fetch and every
+ * The time one public call may take, retries included. Its signal aborts every request and every
  * backoff sleep of that call once the budget is spent.
  */
 export class CallBudget {

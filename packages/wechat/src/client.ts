@@ -1,8 +1,10 @@
+import type { Agent } from "node:http";
 import { z } from "zod";
 import { AccessTokenManager } from "./access-token.js";
 import { CallBudget } from "./budget.js";
 import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
+import { keepAliveAgentFor } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
 import { type WechatRequest, WechatTransport } from "./transport.js";
 import type {
@@ -79,6 +81,8 @@ export class WechatClient {
   /** Everything of the jscode2session URL but the code, built once. */
   private readonly sessionUrlPrefix: string;
   private readonly phoneUrlPrefix: string;
+  /** The agent this client made, if the caller supplied none; `close()` destroys it. */
+  private readonly ownAgent: Agent | undefined;
 
   constructor(options: WechatClientOptions) {
     const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -88,8 +92,10 @@ export class WechatClient {
     this.secret = options.secret;
     this.timeoutMs = timeoutMs;
     this.logger = options.logger ?? SILENT_LOGGER;
+    const agent = options.agent ?? keepAliveAgentFor(baseUrl);
+    this.ownAgent = agent === options.agent ? undefined : agent;
     this.transport = new WechatTransport({
-      fetch: options.fetch ?? globalThis.fetch,
+      agent,
       logger: this.logger,
       retries: options.retries ?? 2,
       secret: options.secret,
@@ -177,6 +183,14 @@ export class WechatClient {
     } finally {
       budget.dispose();
     }
+  }
+
+  /**
+   * Closes the idle connections this client keeps to WeChat. Optional: they never keep the process
+   * alive. A caller-supplied `agent` is left alone.
+   */
+  close(): void {
+    this.ownAgent?.destroy();
   }
 
   private async askSession(code: string, budget: CallBudget): Promise<WechatSession> {

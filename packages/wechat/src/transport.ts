@@ -1,3 +1,4 @@
+import type { Agent } from "node:http";
 import type { z } from "zod";
 import { type CallBudget, sleepWithin, withJitter } from "./budget.js";
 import {
@@ -7,6 +8,7 @@ import {
   errorFromErrcode,
   isDefinitiveCodeErrcode,
 } from "./errors.js";
+import { MAX_REPLY_BYTES, ReplyTooLargeError, httpExchange } from "./http-exchange.js";
 import type { WechatApiName, WechatLogger } from "./types.js";
 
 export interface WechatRequest {
@@ -18,7 +20,8 @@ export interface WechatRequest {
 }
 
 export interface TransportOptions {
-  fetch: typeof fetch;
+  /** The agent every request goes through. */
+  agent: Agent;
   logger: WechatLogger;
   /** Extra attempts a transient failure gets. */
   retries: number;
@@ -26,7 +29,6 @@ export interface TransportOptions {
   secret: string;
 }
 
-const JSON_HEADERS = { "content-type": "application/json" };
 const BACKOFF_BASE_MS = 50;
 /** Below this much budget, another attempt would only turn a clear error into a timeout. */
 const MIN_ATTEMPT_MS = 50;
@@ -96,17 +98,20 @@ export class WechatTransport {
     let status: number;
     let text: string;
     try {
-      const response = await this.options.fetch(request.url, {
-        method: request.method,
-        headers: request.body === undefined ? undefined : JSON_HEADERS,
-        body: request.body,
-        signal: budget.signal,
-      });
-      status = response.status;
-      text = await response.text();
+      ({ status, text } = await httpExchange(request, this.options.agent, budget.signal));
     } catch (cause) {
       if (budget.signal.aborted)
         return { ok: false, error: budget.timeoutError(), transient: false };
+      if (cause instanceof ReplyTooLargeError) {
+        const error = new WechatApiError({
+          api,
+          kind: "parse",
+          errcode: ERRCODE_NONE,
+          errmsg: `unparsable reply (over ${MAX_REPLY_BYTES} bytes, not read)`,
+          retryable: true,
+        });
+        return { ok: false, error, transient: true };
+      }
       return { ok: false, error: networkError(api, cause), transient: true };
     }
 
@@ -166,11 +171,12 @@ export class WechatTransport {
 }
 
 /**
- * Names the failure by its error code only, and keeps no `cause`: undici's errors may quote the
- * request URL, whose query holds the secret and the login code.
+ * Names the failure by its error code only (ECONNREFUSED, ECONNRESET, ENOTFOUND, a TLS code), and
+ * keeps no `cause`: a connection error must never get a chance to quote the request URL, whose
+ * query holds the secret and the login code.
  */
 function networkError(api: WechatApiName, cause: unknown): WechatApiError {
-  const code = (cause as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const code = (cause as { code?: unknown } | null)?.code;
   const name = cause instanceof Error ? cause.name : "Error";
   return new WechatApiError({
     api,

@@ -1,6 +1,7 @@
 /**
  * The public shapes of @wxauth/wechat. The API codes against these; keep them stable.
  */
+import type { Agent } from "node:http";
 
 /**
  * A small key-value store shared by every process that talks to one appid. The in-memory
@@ -49,7 +50,14 @@ export interface WechatClientOptions {
   /** Shared state (access token, lock, code memo). Default: a new in-memory store. */
   store?: SharedStore;
   logger?: WechatLogger;
-  fetch?: typeof fetch;
+  /**
+   * The agent every call to WeChat goes through. Default: the client's own keep-alive agent for the
+   * `baseUrl`'s protocol, which `close()` destroys. Pass one to route the calls elsewhere, e.g. a
+   * proxy agent for a fixed-IP egress proxy (WeChat only answers whitelisted IPs). It must handle
+   * the `baseUrl`'s protocol (for `https:`, an `https.Agent` or a proxy agent that tunnels TLS); the
+   * caller owns it, and `close()` leaves it alone.
+   */
+  agent?: Agent;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }

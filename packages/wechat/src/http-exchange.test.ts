@@ -1,0 +1,204 @@
+import { Agent, type ClientRequestArgs, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type FakeHandler, FakeWechat, PATHS, send, sequence } from "../test/fake-wechat.js";
+import { clientOf, closeStores, failureOf } from "../test/helpers.js";
+import { MAX_REPLY_BYTES } from "./http-exchange.js";
+
+let fake: FakeWechat;
+let codeCounter = 0;
+/** A code no other test has used, so the memo never answers in WeChat's place. */
+const freshCode = () => `code-${++codeCounter}-${Math.random().toString(36).slice(2)}`;
+
+beforeAll(async () => {
+  fake = await FakeWechat.start();
+});
+afterEach(() => {
+  fake.reset();
+  closeStores();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+const sessionText = (response: ServerResponse, text: string) =>
+  send(response, text, { contentType: "text/plain" });
+
+/** jscode2session answering openid `o1`, noting which connection each request came on. */
+function sessionOnSockets(sockets: Set<unknown>): FakeHandler {
+  return (_request, response) => {
+    sockets.add(response.socket);
+    sessionText(response, JSON.stringify({ openid: "o1", session_key: "k1" }));
+  };
+}
+
+/** Sends the head and the first bytes of a reply, then leaves the connection open and silent. */
+const stallMidBody: FakeHandler = (_request, response) => {
+  response.writeHead(200, { "content-type": "text/plain", "content-length": "200" });
+  response.write('{"openid":"o1",');
+};
+
+describe("the HTTP exchange", () => {
+  it("sends sequential calls over one kept-alive connection", async () => {
+    const sockets = new Set<unknown>();
+    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    const { client } = clientOf(fake);
+    for (let i = 0; i < 5; i++) await client.code2Session(freshCode());
+    expect(fake.count(PATHS.jscode2session)).toBe(5);
+    expect(sockets.size).toBe(1);
+    client.close();
+  });
+
+  it("close() ends the client's own connections; a later call opens a new one", async () => {
+    const sockets = new Set<unknown>();
+    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    const { client } = clientOf(fake);
+    await client.code2Session(freshCode());
+    client.close();
+    await client.code2Session(freshCode());
+    expect(sockets.size).toBe(2);
+    client.close();
+  });
+
+  it("ends the call with a timeout within the budget when the body stalls, and drops that connection", async () => {
+    const sockets = new Set<unknown>();
+    fake.on(PATHS.jscode2session, sequence([stallMidBody], sessionOnSockets(sockets)));
+    const { client } = clientOf(fake, { timeoutMs: 300, retries: 5 });
+    const started = performance.now();
+    const error = await failureOf(client.code2Session(freshCode()));
+    const elapsed = performance.now() - started;
+    expect(error).toMatchObject({ kind: "timeout", errcode: -1, retryable: true });
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(300 + 150);
+    expect(fake.count(PATHS.jscode2session)).toBe(1);
+
+    // The half-read connection was destroyed, not pooled: the next call gets a clean one.
+    expect((await client.code2Session(freshCode())).openid).toBe("o1");
+    expect(sockets.size).toBe(1);
+    client.close();
+  });
+
+  it.each([
+    [
+      "a body cut short (Content-Length larger than what arrives)",
+      ((_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain", "content-length": "200" });
+        response.write('{"openid":"o1","session_ke', () => response.socket?.destroy());
+      }) satisfies FakeHandler,
+    ],
+    [
+      "a connection reset before any reply",
+      ((_request, response) => {
+        response.socket?.destroy();
+      }) satisfies FakeHandler,
+    ],
+  ])("retries %s as a transient network failure", async (_name, failure) => {
+    fake.on(
+      PATHS.jscode2session,
+      sequence([failure], (_request, response) =>
+        sessionText(response, JSON.stringify({ openid: "o2", session_key: "k2" })),
+      ),
+    );
+    const { client } = clientOf(fake, { retries: 2 });
+    expect((await client.code2Session(freshCode())).openid).toBe("o2");
+    expect(fake.count(PATHS.jscode2session)).toBe(2);
+
+    fake.on(PATHS.jscode2session, failure);
+    const error = await failureOf(client.code2Session(freshCode()));
+    expect(error).toMatchObject({ kind: "network", errcode: -1, retryable: true });
+    expect(error.errmsg).toBe("network error: ECONNRESET");
+    expect(fake.count(PATHS.jscode2session)).toBe(2 + 3);
+    client.close();
+  });
+
+  it.each([
+    [
+      "declared by Content-Length",
+      ((_request, response) =>
+        sessionText(response, " ".repeat(MAX_REPLY_BYTES + 1))) satisfies FakeHandler,
+    ],
+    [
+      "streamed without a length",
+      ((_request, response) => {
+        response.writeHead(200, { "content-type": "text/plain" });
+        const chunk = " ".repeat(64 * 1024);
+        // Twice the cap, unless the client hangs up first (then the writes go nowhere).
+        for (let i = 0; i < 32 && !response.destroyed; i++) response.write(chunk);
+        response.end();
+      }) satisfies FakeHandler,
+    ],
+  ])("refuses a reply over the size cap, %s, as a transient parse failure", async (_name, huge) => {
+    fake.on(PATHS.jscode2session, huge);
+    const { client } = clientOf(fake, { retries: 2 });
+    const error = await failureOf(client.code2Session(freshCode()));
+    expect(error).toMatchObject({ kind: "parse", errcode: -1, retryable: true });
+    expect(error.errmsg).toContain(`over ${MAX_REPLY_BYTES} bytes`);
+    expect(fake.count(PATHS.jscode2session)).toBe(3);
+    client.close();
+  });
+
+  it("reads a reply of exactly the size cap", async () => {
+    const json = JSON.stringify({ openid: "o3", session_key: "k3" });
+    fake.on(PATHS.jscode2session, (_request, response) =>
+      sessionText(response, json + " ".repeat(MAX_REPLY_BYTES - json.length)),
+    );
+    const { client } = clientOf(fake);
+    expect((await client.code2Session(freshCode())).openid).toBe("o3");
+    client.close();
+  });
+
+  it("decodes UTF-8 split across chunks", async () => {
+    const bytes = Buffer.from(JSON.stringify({ errcode: 40029, errmsg: "无效的 code, rid: 1" }));
+    const cut = bytes.indexOf(Buffer.from("效")) + 1; // inside the character's three bytes
+    fake.on(PATHS.jscode2session, async (_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.write(bytes.subarray(0, cut));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      response.end(bytes.subarray(cut));
+    });
+    const { client } = clientOf(fake);
+    const error = await failureOf(client.code2Session(freshCode()));
+    expect(error).toMatchObject({ kind: "wechat", errcode: 40029 });
+    expect(error.errmsg).toContain("无效的 code");
+    client.close();
+  });
+});
+
+/** A keep-alive agent that counts the connections it opens: stands in for a proxy agent. */
+class CountingAgent extends Agent {
+  connections = 0;
+
+  constructor() {
+    super({ keepAlive: true });
+  }
+
+  override createConnection(
+    options: ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ) {
+    this.connections++;
+    return super.createConnection(options, callback);
+  }
+}
+
+describe("a caller-supplied agent", () => {
+  it("carries every call, and the client's close() leaves it alone", async () => {
+    const agent = new CountingAgent();
+    try {
+      const { client } = clientOf(fake, { agent });
+      await client.code2Session(freshCode());
+      await client.getPhoneNumber("phone-code", "openid-1"); // the token, then the number
+      expect(agent.connections).toBe(1);
+      expect(fake.count(PATHS.stableToken)).toBe(1);
+      expect(fake.count(PATHS.phone)).toBe(1);
+
+      client.close();
+      const { client: second } = clientOf(fake, { agent });
+      await second.code2Session(freshCode());
+      // Still the first connection: close() did not destroy the caller's agent's sockets.
+      expect(agent.connections).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
