@@ -96,7 +96,10 @@ export function httpExchange(
         // A connection lost mid-body: Node reports ECONNRESET ("aborted") as an error; a close
         // without `end` covers any other way the body can stop short.
         response.on("error", fail);
-        response.on("close", () => fail(connectionReset()));
+        response.on("close", () => {
+          // Every reply closes; only one that had not ended is a failure (and worth an Error).
+          if (!settled) fail(connectionReset());
+        });
       },
     );
     outgoing.on("error", fail);
