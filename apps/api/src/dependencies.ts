@@ -26,7 +26,7 @@ export interface Dependencies {
   auth: AuthService;
   users: UsersService;
   avatars: AvatarsService;
-  /** Stops background work, then closes the database and the store. */
+  /** Stops background work, then closes WeChat's idle connections, the database and the store. */
   close(): Promise<void>;
 }
 
@@ -98,6 +98,7 @@ export async function buildDependencies(
     avatars,
     async close() {
       auth.close();
+      wechat.close();
       await Promise.allSettled([data.close(), storeHandle.close()]);
     },
   };
