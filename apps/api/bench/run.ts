@@ -19,6 +19,7 @@ import {
   type Urls,
 } from "./fixtures.js";
 import { CONNECTIONS, DURATION_S, WARMUP_S, measure, warmUp, type Figures } from "./load.js";
+import { measurePaced } from "./paced.js";
 import {
   REPO_ROOT,
   startApi,
@@ -37,7 +38,7 @@ const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /**
  * `BENCH_ONLY=login,me` measures only those scenarios (Express hello always runs: every ratio is
- * to it): me, login, login1, refresh, register, coldstart, miniapp. Unset, all of them.
+ * to it): me, login, loginrate, login1, refresh, register, coldstart, miniapp. Unset, all.
  */
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const wanted = (scenario: string) => !only || only.includes(scenario);
@@ -53,9 +54,13 @@ const median = (values: number[]) =>
 interface Row {
   name: string;
   figures: Figures;
-  /** The goal as a fraction of Express hello, and a p99 bound in ms, where the issue sets one. */
-  goal?: { ratio: number; p99Ms?: number };
+  /** Where the issue sets one: throughput as a fraction of Express hello, or a p99 bound in ms. */
+  goal?: { ratio?: number; p99Ms?: number };
 }
+
+/** The issue's login goals: 0.12 of Express hello, and p99 <= 25 ms at that rate. */
+const LOGIN_GOAL_RATIO = 0.12;
+const LOGIN_GOAL_P99_MS = 25;
 
 const json = { "content-type": "application/json" };
 
@@ -142,15 +147,16 @@ function table(rows: Row[], hello: Figures): string[] {
     "CPU ms/req",
     "x hello",
     "x hello (CPU)",
-    "goal (req/s ratio)",
+    "goal",
   ];
   const lines = rows.map(({ name, figures, goal }) => {
     const ratio = figures.requestsPerSecond / hello.requestsPerSecond;
-    let verdict = "";
-    if (goal) {
-      const met = ratio >= goal.ratio && (goal.p99Ms === undefined || figures.p99Ms <= goal.p99Ms);
-      verdict = `>= ${goal.ratio}${goal.p99Ms ? `, p99 <= ${goal.p99Ms}` : ""}: ${met ? "met" : "MISSED"}`;
-    }
+    const verdicts: string[] = [];
+    if (goal?.ratio !== undefined)
+      verdicts.push(`>= ${goal.ratio} x hello: ${ratio >= goal.ratio ? "met" : "MISSED"}`);
+    if (goal?.p99Ms !== undefined)
+      verdicts.push(`p99 <= ${goal.p99Ms} ms: ${figures.p99Ms <= goal.p99Ms ? "met" : "MISSED"}`);
+    const verdict = verdicts.join(", ");
     return [
       name,
       figures.requestsPerSecond.toFixed(0),
@@ -261,7 +267,35 @@ async function main(): Promise<void> {
       rows.push({
         name: "login (returning user)",
         figures: login,
-        goal: { ratio: 0.12, p99Ms: 25 },
+        goal: { ratio: LOGIN_GOAL_RATIO },
+      });
+    }
+    if (wanted("loginrate")) {
+      // The p99 goal is a latency at the goal's throughput (see bench/paced.ts for why not at
+      // saturation): logins arriving at 0.12 x hello's rate over the same 50 connections.
+      const rate = Math.round(LOGIN_GOAL_RATIO * helloFigures.requestsPerSecond);
+      write(`measuring returning-user login at ${rate}/s (0.12 x hello), Poisson arrivals ...`);
+      const pool = new Pool(
+        await loginCodes(Math.ceil(rate * (WARMUP_S + DURATION_S) * 1.2) + 100),
+      );
+      const paced = await measurePaced(
+        api.url,
+        {
+          method: "POST",
+          path: contract.wechatLogin.path,
+          body: () => {
+            const code = pool.take();
+            return code === undefined ? undefined : JSON.stringify({ code });
+          },
+        },
+        rate,
+        api.process.pid ?? 0,
+      );
+      if (paced.dry > 0) throw new Error(`the login code pool ran dry ${paced.dry} times`);
+      rows.push({
+        name: `login at ${rate}/s (0.12 x hello)`,
+        figures: paced,
+        goal: { p99Ms: LOGIN_GOAL_P99_MS },
       });
     }
     if (wanted("login1")) {

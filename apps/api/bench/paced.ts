@@ -1,0 +1,148 @@
+/*
+ * Latency at a given request rate. autocannon keeps every connection busy (a closed loop): with 50
+ * connections the mean latency is 50 / throughput whatever the server does (Little's law), so its
+ * p99 describes the queue the load generator builds, not how long a login takes. Its own rate
+ * option sends each second's quota in a burst at the top of the second. Here requests arrive as a
+ * Poisson stream at a fixed rate, independent of the answers (an open loop), over a keep-alive
+ * pool of up to 50 connections, and each latency is counted from the moment its request was due:
+ * a request that waited for a free connection or behind a slow answer carries that wait.
+ */
+import { Agent, request as httpRequest } from "node:http";
+import { CONNECTIONS, DURATION_S, WARMUP_S, type Figures } from "./load.js";
+import { processMeter } from "./processes.js";
+
+export interface PacedRequest {
+  method: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  /** Called when the request is due; undefined when its pool of inputs ran dry. */
+  body?: () => string | undefined;
+}
+
+interface Outcome {
+  latenciesMs: number[];
+  ok: number;
+  non2xx: number;
+  errors: number;
+  dry: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/** Exponential gaps: the arrivals of many independent users, not a metronome. */
+const nextGapMs = (ratePerS: number) => (-Math.log(1 - Math.random()) / ratePerS) * 1000;
+
+function send(agent: Agent, url: URL, spec: PacedRequest, body: string | undefined) {
+  return new Promise<number>((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: spec.method,
+        path: spec.path,
+        headers: {
+          ...spec.headers,
+          ...(body === undefined
+            ? {}
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }),
+        },
+        timeout: 10_000,
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+        response.on("error", reject);
+      },
+    );
+    outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
+}
+
+async function runPaced(
+  baseUrl: string,
+  spec: PacedRequest,
+  ratePerS: number,
+  durationS: number,
+  connections: number,
+): Promise<Outcome> {
+  const url = new URL(baseUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const outcome: Outcome = { latenciesMs: [], ok: 0, non2xx: 0, errors: 0, dry: 0 };
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
+  const end = start + durationS * 1000;
+  let due = start;
+
+  const fire = (dueAt: number) => {
+    const body = spec.body?.();
+    if (spec.body && body === undefined) {
+      outcome.dry++;
+      return;
+    }
+    const exchange = send(agent, url, spec, body).then(
+      (status) => {
+        outcome.latenciesMs.push(performance.now() - dueAt);
+        if (status >= 200 && status < 300) outcome.ok++;
+        else outcome.non2xx++;
+      },
+      () => {
+        outcome.errors++;
+      },
+    );
+    const tracked = exchange.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      // Everything due by now goes out now: a late timer must not thin out the arrivals.
+      while (due <= now && due < end) {
+        fire(due);
+        due += nextGapMs(ratePerS);
+      }
+      if (due >= end) resolve();
+      else setTimeout(tick, Math.max(0, due - performance.now()));
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  agent.destroy();
+  return outcome;
+}
+
+/**
+ * A warm-up at the same rate (not counted), then `DURATION_S` measured. Inputs that ran dry are
+ * reported as `dry`, and the caller sizes its pool so that none do.
+ */
+export async function measurePaced(
+  url: string,
+  spec: PacedRequest,
+  ratePerS: number,
+  pid: number,
+  connections = CONNECTIONS,
+): Promise<Figures & { dry: number }> {
+  await runPaced(url, spec, ratePerS, WARMUP_S, connections);
+  const meter = processMeter(pid);
+  const outcome = await runPaced(url, spec, ratePerS, DURATION_S, connections);
+  const usage = meter.stop();
+  const sorted = outcome.latenciesMs.sort((a, b) => a - b);
+  const answered = outcome.ok + outcome.non2xx;
+  return {
+    requestsPerSecond: outcome.ok / DURATION_S,
+    p50Ms: Math.round(percentile(sorted, 50) * 10) / 10,
+    p99Ms: Math.round(percentile(sorted, 99) * 10) / 10,
+    errors: outcome.errors,
+    non2xx: outcome.non2xx,
+    ok: outcome.ok,
+    peakRssBytes: usage.peakRssBytes,
+    cpuMsPerRequest: usage.cpuMs / Math.max(1, answered),
+    dry: outcome.dry,
+  };
+}
