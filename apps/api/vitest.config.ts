@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 /** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
 const SQLITE_ONLY = [
   "src/db/client.sqlite.test.ts",
+  "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
   // Runs the built API on a SQLite file of its own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",

@@ -45,7 +45,7 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
+  const db = overrides.db ?? (await createDatabase(config.databaseUrl, { logger }));
   const storeHandle = overrides.store
     ? { store: overrides.store, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {

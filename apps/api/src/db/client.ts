@@ -4,6 +4,7 @@ import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient as PostgresPrismaClient } from "../generated/postgres/client.js";
 import { PrismaClient } from "../generated/sqlite/client.js";
+import type { Logger } from "pino";
 import { API_ROOT } from "../config.js";
 import {
   attachDirectSql,
@@ -12,6 +13,7 @@ import {
   type SqliteConnection,
   type SqliteGate,
 } from "./direct-sql.js";
+import { WAL_SIZE_LIMIT_BYTES, startWalCheckpointer } from "./wal-checkpointer.js";
 
 /**
  * The Prisma client the repositories use. The PostgreSQL client is generated from a schema that
@@ -52,7 +54,15 @@ export function isPostgresDatabaseUrl(databaseUrl: string): boolean {
   return /^postgres(ql)?:\/\//i.test(databaseUrl);
 }
 
-export async function createDatabase(databaseUrl: string): Promise<Database> {
+export interface DatabaseOptions {
+  /** Where the SQLite WAL checkpointer reports trouble (db/wal-checkpointer.ts). */
+  logger?: Pick<Logger, "warn">;
+}
+
+export async function createDatabase(
+  databaseUrl: string,
+  options: DatabaseOptions = {},
+): Promise<Database> {
   if (isPostgresDatabaseUrl(databaseUrl)) return createPostgresDatabase(databaseUrl);
   const filename = sqlitePathOf(databaseUrl);
   mkdirSync(path.dirname(filename), { recursive: true });
@@ -66,14 +76,23 @@ export async function createDatabase(databaseUrl: string): Promise<Database> {
     timeout: 0,
   });
   const prisma: PrismaClient = new PrismaClient({
-    adapter: serializeTransactions(factory, (connection, gate) =>
-      attachDirectSql(prisma, directSqlOverSqlite(connection, gate)),
-    ),
+    adapter: serializeTransactions(factory, (connection, gate) => {
+      attachDirectSql(prisma, directSqlOverSqlite(connection, gate));
+      const checkpointer = startWalCheckpointer({
+        filename,
+        setAutocheckpoint: (pages) =>
+          connection.prepare(`PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`).all(),
+        onProblem: (message, error) => options.logger?.warn({ err: error }, message),
+      });
+      return () => checkpointer.stop();
+    }),
   });
   // WAL lets readers in other processes (tests, tooling) work while we write; NORMAL sync is
-  // durable across application crashes in WAL mode and much faster than FULL.
+  // durable across application crashes in WAL mode and much faster than FULL. Checkpoints run on
+  // a worker thread (db/wal-checkpointer.ts).
   await prisma.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   await prisma.$executeRawUnsafe("PRAGMA synchronous = NORMAL");
+  await prisma.$queryRawUnsafe(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   return prisma;
 }
 
@@ -116,7 +135,9 @@ function createPostgresDatabase(connectionString: string): Database {
  */
 export function serializeTransactions(
   factory: PrismaBetterSQLite3,
-  onConnect: (connection: SqliteConnection, gate: SqliteGate) => void = () => {},
+  /** Called once connected; what it returns runs before the connection closes. */
+  onConnect: (connection: SqliteConnection, gate: SqliteGate) => () => Promise<void> = () => () =>
+    Promise.resolve(),
 ): AdapterFactory {
   const gate = new Gate();
   const directGate: SqliteGate = {
@@ -135,6 +156,7 @@ export function serializeTransactions(
   };
   const connect = async (): Promise<SqliteAdapter> => {
     const adapter = await factory.connect();
+    const beforeClose = onConnect(connectionOf(adapter), directGate);
     const gated: SqliteAdapter = {
       provider: adapter.provider,
       adapterName: adapter.adapterName,
@@ -153,10 +175,12 @@ export function serializeTransactions(
           }
           return transactionOn(adapter, release);
         }),
-      dispose: () => adapter.dispose(),
+      dispose: async () => {
+        await beforeClose();
+        await adapter.dispose();
+      },
     };
     if (adapter.getConnectionInfo) gated.getConnectionInfo = () => adapter.getConnectionInfo!();
-    onConnect(connectionOf(adapter), directGate);
     return gated;
   };
   return { provider: factory.provider, adapterName: factory.adapterName, connect };
