@@ -1,6 +1,7 @@
+import { hkdfSync } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CallBudget } from "./budget.js";
-import { CodeMemo } from "./code-memo.js";
+import { CodeMemo, cipherKey } from "./code-memo.js";
 import { MemoryStore } from "./memory-store.js";
 import type { SharedStore } from "./types.js";
 import {
@@ -182,5 +183,19 @@ describe("code-exchange memo", () => {
     );
     budget.dispose();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
+  });
+});
+
+describe("the memo's entry key", () => {
+  it("is HKDF-SHA256 of the code: entries sealed by earlier versions (hkdfSync) still open", () => {
+    for (const [code, appid] of [
+      ["081AbcDef2ghIJ3klMN4opQR5stUV6wx", "wx1234567890abcdef"],
+      ["0", "wxsandbox"],
+      ["代码", "wx-ünïcode"],
+    ] as const) {
+      expect(cipherKey(code, appid)).toEqual(
+        Buffer.from(hkdfSync("sha256", code, appid, "wxauth:wechat:code-memo:v1", 32)),
+      );
+    }
   });
 });

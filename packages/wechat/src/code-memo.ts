@@ -2,7 +2,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
-  hkdfSync,
+  createHmac,
   randomBytes,
   randomUUID,
 } from "node:crypto";
@@ -27,6 +27,7 @@ import type { SharedStore, WechatLogger, WechatSession } from "./types.js";
 const PENDING_PREFIX = "pending:";
 const SEALED_PREFIX = "v1.";
 const KEY_INFO = "wxauth:wechat:code-memo:v1";
+const HKDF_FIRST_BLOCK = Buffer.from([1]);
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -169,8 +170,14 @@ export class CodeMemo {
   }
 }
 
-function cipherKey(code: string, appid: string): Buffer {
-  return Buffer.from(hkdfSync("sha256", code, appid, KEY_INFO, 32));
+/**
+ * HKDF-SHA256 (RFC 5869) of the code, salted with the appid, 32 bytes: extract, then the one
+ * expand block 32 bytes need. The same bytes as `hkdfSync`, in half its time; it runs once per
+ * login (code-memo.test.ts checks the two agree).
+ */
+export function cipherKey(code: string, appid: string): Buffer {
+  const pseudoRandomKey = createHmac("sha256", appid).update(code).digest();
+  return createHmac("sha256", pseudoRandomKey).update(KEY_INFO).update(HKDF_FIRST_BLOCK).digest();
 }
 
 function seal(outcome: MemoOutcome, code: string, appid: string): string {
