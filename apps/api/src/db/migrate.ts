@@ -1,8 +1,18 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import pg from "pg";
 import { API_ROOT } from "../config.js";
+import {
+  isPostgresDatabaseUrl,
+  POSTGRES_CONNECT_TIMEOUT_MS,
+  POSTGRES_QUERY_TIMEOUT_MS,
+  sqlitePathOf,
+} from "./client.js";
 
 /**
  * How many times a start-up retries when another instance holds the migration lock. Prisma waits
@@ -12,19 +22,136 @@ import { API_ROOT } from "../config.js";
 const LOCK_ATTEMPTS = 6;
 
 /**
+ * What `applyMigrations` did: `up-to-date` when every migration was already applied and the CLI
+ * was not run, `deployed` when `prisma migrate deploy` ran and succeeded (applying whatever was
+ * pending, possibly nothing).
+ */
+export type MigrationOutcome = "up-to-date" | "deployed";
+
+/**
  * Applies pending migrations with `prisma migrate deploy`, through the Prisma CLI and
  * apps/api/prisma.config.ts (JS schema engine, driver adapter: no binary, works offline). The
  * config picks the schema and migrations from DATABASE_URL.
+ *
+ * Starting the CLI costs seconds, most of a restart, and a restart almost always finds nothing to
+ * apply; so Prisma's own record of applied migrations is read first, and the CLI runs only when it
+ * does not match the migrations on disk exactly.
  */
-export async function applyMigrations(databaseUrl: string): Promise<void> {
+export async function applyMigrations(databaseUrl: string): Promise<MigrationOutcome> {
+  if (await allMigrationsApplied(databaseUrl)) return "up-to-date";
   for (let attempt = 1; ; attempt += 1) {
     const { exitCode, output } = await migrateDeploy(databaseUrl);
-    if (exitCode === 0) return;
+    if (exitCode === 0) return "deployed";
     const lockedByAnother = /advisory lock/i.test(output);
     if (!lockedByAnother || attempt === LOCK_ATTEMPTS) {
       throw new Error(`prisma migrate deploy failed (exit ${exitCode}):\n${output}`);
     }
     await sleep(250 * attempt);
+  }
+}
+
+/** A row of Prisma's `_prisma_migrations` that was not rolled back. */
+interface AppliedMigration {
+  name: string;
+  checksum: string;
+  /** False for a migration that started and failed: the CLI refuses to go on (P3009). */
+  finished: boolean;
+}
+
+const APPLIED_MIGRATIONS_SQL =
+  "SELECT migration_name, checksum, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL";
+
+/**
+ * True only when every migration folder on disk has a finished row with the same name and
+ * checksum, and no migration is left failed. Anything else (no database or table yet, a pending,
+ * failed or edited migration, any error reading) is false: the CLI then decides, and reports
+ * whatever is unusual, exactly as without this check.
+ */
+async function allMigrationsApplied(databaseUrl: string): Promise<boolean> {
+  try {
+    const [onDisk, applied] = await Promise.all([
+      migrationsOnDisk(databaseUrl),
+      isPostgresDatabaseUrl(databaseUrl)
+        ? appliedMigrationsPostgres(databaseUrl)
+        : appliedMigrationsSqlite(databaseUrl),
+    ]);
+    if (applied.some((migration) => !migration.finished)) return false;
+    return [...onDisk].every(([name, checksum]) =>
+      applied.some((migration) => migration.name === name && migration.checksum === checksum),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Migration name to checksum, read the way the Prisma CLI reads them: the folders (not
+ * recursively) of the migrations directory prisma.config.ts picks, each one's migration.sql as
+ * UTF-8, checksummed as the SHA-256 hex of that text.
+ */
+async function migrationsOnDisk(databaseUrl: string): Promise<Map<string, string>> {
+  const provider = isPostgresDatabaseUrl(databaseUrl) ? "postgres" : "sqlite";
+  const directory = path.join(API_ROOT, "prisma", provider, "migrations");
+  const migrations = new Map<string, string>();
+  for (const entry of await readdir(directory, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const script = await readFile(path.join(directory, entry.name, "migration.sql"), "utf8");
+    migrations.set(entry.name, createHash("sha256").update(script).digest("hex"));
+  }
+  return migrations;
+}
+
+function appliedMigration(row: unknown[]): AppliedMigration {
+  const [name, checksum, finishedAt] = row;
+  if (typeof name !== "string" || typeof checksum !== "string") {
+    throw new Error("unexpected _prisma_migrations row");
+  }
+  return { name, checksum, finished: finishedAt != null };
+}
+
+/**
+ * A read-only connection of its own, closed at once. `fileMustExist`: a missing file is for the
+ * CLI to create. better-sqlite3 is opened through Prisma's adapter, whose dependency it is.
+ */
+async function appliedMigrationsSqlite(databaseUrl: string): Promise<AppliedMigration[]> {
+  const connection = await new PrismaBetterSQLite3({
+    url: sqlitePathOf(databaseUrl),
+    readonly: true,
+    fileMustExist: true,
+    // A lock held elsewhere (another instance migrating) sends this start to the CLI at once.
+    timeout: 0,
+  }).connect();
+  try {
+    const result = await connection.queryRaw({
+      sql: APPLIED_MIGRATIONS_SQL,
+      args: [],
+      argTypes: [],
+    });
+    return result.rows.map(appliedMigration);
+  } finally {
+    await connection.dispose();
+  }
+}
+
+/** A client of its own with the application's timeouts, closed at once. */
+async function appliedMigrationsPostgres(databaseUrl: string): Promise<AppliedMigration[]> {
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
+  });
+  // A dropped connection is also emitted as an event; unhandled, that would end the process. The
+  // failed query already reports it.
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const result = await client.query<unknown[]>({
+      text: APPLIED_MIGRATIONS_SQL,
+      rowMode: "array",
+    });
+    return result.rows.map(appliedMigration);
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 
