@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { Worker, type MessagePort } from "node:worker_threads";
+import { Worker } from "node:worker_threads";
 
 /*
  * SQLite in WAL mode copies the log back into the database file (a checkpoint) every 1000 pages
@@ -48,74 +48,61 @@ type WorkerMessage =
   | { kind: "failed"; message: string };
 
 /**
- * The worker's whole program, sent as source (a bundled API has no separate file to load): it
- * must not use anything from outside its own body.
+ * The worker's whole program (CommonJS; `workerData` is a WorkerInput). It is source text rather
+ * than a function's toString(): tsx and esbuild insert helpers into compiled functions that a
+ * worker would not have, and a bundled API has no separate file to load.
+ *
+ * Each pass starts with a read: a connection opened before the database switched to WAL (the API
+ * switches it after connecting) sees the log only from its next read on. Frames written while a
+ * pass copies are left for the next one, so a few passes in a row catch up with the writer; once
+ * all are copied, its next write starts the log afresh.
  */
-function checkpointLoop(input: WorkerInput): void {
-  /* eslint-disable @typescript-eslint/no-require-imports -- a worker started from source is CommonJS */
-  const { parentPort } = require("node:worker_threads") as { parentPort: MessagePort | null };
-  const Driver = require(input.driver) as new (
-    filename: string,
-    options: { fileMustExist: boolean; timeout: number },
-  ) => {
-    prepare(sql: string): { get(): unknown };
-    close(): void;
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const db = new Driver(input.filename, { fileMustExist: true, timeout: 0 });
-  const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-  // A connection opened before the database switched to WAL (the API switches it after
-  // connecting) sees the log only from its next read on: each pass starts with one.
-  const read = db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1");
-  let timer: NodeJS.Timeout | undefined;
-  const pass = () => {
-    try {
-      // Frames written while a pass copies are left for the next one: a few passes in a row
-      // catch up with the writer, and once all are copied its next write starts the log afresh.
-      read.get();
-      let result = { busy: 0, log: 0, checkpointed: 0 };
-      for (let attempt = 0; attempt < 4; attempt++) {
-        result = passive.get() as typeof result;
-        if (result.log <= result.checkpointed) break;
-      }
-      parentPort?.postMessage({
-        kind: "pass",
-        logFrames: result.log,
-        checkpointedFrames: result.checkpointed,
-      });
-    } catch (error) {
-      parentPort?.postMessage({ kind: "failed", message: String(error) });
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Driver = require(workerData.driver);
+const db = new Driver(workerData.filename, { fileMustExist: true, timeout: 0 });
+const read = db.prepare("SELECT 1 FROM sqlite_schema LIMIT 1");
+const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+let timer;
+function pass() {
+  try {
+    read.get();
+    let result = passive.get();
+    for (let attempt = 1; attempt < 4 && result.log > result.checkpointed; attempt++) {
+      result = passive.get();
     }
-    timer = setTimeout(pass, input.intervalMs);
-  };
-  parentPort?.on("message", (message) => {
-    if (message !== "stop") return;
-    clearTimeout(timer);
-    db.close();
-    parentPort.close();
-  });
-  timer = setTimeout(pass, input.intervalMs);
+    parentPort.postMessage({
+      kind: "pass",
+      logFrames: result.log,
+      checkpointedFrames: result.checkpointed,
+    });
+  } catch (error) {
+    parentPort.postMessage({ kind: "failed", message: String(error) });
+  }
+  timer = setTimeout(pass, workerData.intervalMs);
 }
+parentPort.on("message", (message) => {
+  if (message !== "stop") return;
+  clearTimeout(timer);
+  db.close();
+  parentPort.close();
+});
+timer = setTimeout(pass, workerData.intervalMs);
+`;
 
 /** The better-sqlite3 that Prisma's adapter loads: the worker's connection uses the same build. */
-function driverPath(): string {
+export function sqliteDriverPath(): string {
   const adapter = createRequire(import.meta.url).resolve("@prisma/adapter-better-sqlite3");
   return createRequire(adapter).resolve("better-sqlite3");
 }
 
 export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckpointer {
   const input: WorkerInput = {
-    driver: driverPath(),
+    driver: sqliteDriverPath(),
     filename: options.filename,
     intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS,
   };
-  const worker = new Worker(
-    `(${checkpointLoop.toString()})(require("node:worker_threads").workerData)`,
-    {
-      eval: true,
-      workerData: input,
-    },
-  );
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: input });
   // Never what keeps the process alive: the database's own close checkpoints what is left.
   worker.unref();
   options.setAutocheckpoint(0);
