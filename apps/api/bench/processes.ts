@@ -2,18 +2,22 @@
  * The processes under measurement: the built API, the WeChat sandbox and Express hello, each a
  * separate `node` on loopback, as they would run in production (no tsx, no test runner).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startApiProcess } from "../src/testing/api-process.js";
+import {
+  answers200,
+  freePort,
+  startNodeProcess,
+  type NodeProcess,
+} from "../src/testing/node-process.js";
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const API_ROOT = path.resolve(BENCH_DIR, "..");
 export const REPO_ROOT = path.resolve(API_ROOT, "../..");
 
-const API_MAIN = path.join(API_ROOT, "dist", "main.js");
 const SANDBOX_MAIN = path.join(REPO_ROOT, "apps", "wechat-mock", "dist", "main.js");
 const HELLO_MAIN = path.join(BENCH_DIR, "express-hello.mjs");
 
@@ -24,85 +28,40 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on right now (the API logs its port only at info level). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function launch(script: string, env: Record<string, string>, cwd: string, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, script], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const exited = once(child, "exit");
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(timer);
+/** What run.ts works with: the pid under `process`, and a stop() that resolves to nothing. */
+function benchChild(url: string, running: NodeProcess): Child {
+  return {
+    url,
+    process: running.child,
+    output: running.output,
+    stop: async () => void (await running.stop()),
   };
-  return { child, output: () => output, stop };
-}
-
-/** Polls until `ready()` holds; fails with the child's output if it exits or takes too long. */
-async function waitFor(
-  name: string,
-  launched: ReturnType<typeof launch>,
-  ready: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    if (await ready()) return;
-    if (launched.child.exitCode !== null || Date.now() - started > timeoutMs) {
-      await launched.stop();
-      throw new Error(
-        `${name} did not start (exit ${launched.child.exitCode}):\n${launched.output()}`,
-      );
-    }
-    await pause(10);
-  }
-}
-
-async function answers200(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url);
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 export async function startSandbox(): Promise<Child> {
-  const launched = launch(SANDBOX_MAIN, { PORT: "0", HOST: "127.0.0.1" }, REPO_ROOT);
   let url = "";
-  await waitFor("the WeChat sandbox", launched, async () => {
-    url = /wechat-mock listening on (\S+)/.exec(launched.output())?.[1] ?? "";
-    return url !== "";
+  const sandbox = await startNodeProcess(SANDBOX_MAIN, {
+    name: "the WeChat sandbox",
+    env: { PORT: "0", HOST: "127.0.0.1" },
+    cwd: REPO_ROOT,
+    ready: (output) => {
+      url = /wechat-mock listening on (\S+)/.exec(output)?.[1] ?? "";
+      return url !== "";
+    },
   });
-  return { url, process: launched.child, output: launched.output, stop: launched.stop };
+  return benchChild(url, sandbox);
 }
 
 export async function startExpressHello(): Promise<Child> {
   const port = await freePort();
-  const launched = launch(HELLO_MAIN, { PORT: String(port) }, API_ROOT);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor("Express hello", launched, () => answers200(`${url}/hello`));
-  return { url, process: launched.child, output: launched.output, stop: launched.stop };
+  const hello = await startNodeProcess(HELLO_MAIN, {
+    name: "Express hello",
+    env: { PORT: String(port) },
+    cwd: API_ROOT,
+    ready: () => answers200(`${url}/hello`),
+  });
+  return benchChild(url, hello);
 }
 
 export interface ApiChild extends Child {
@@ -115,14 +74,8 @@ export async function startApi(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<ApiChild> {
-  const port = await freePort();
-  const started = performance.now();
-  const apiEnv = { ...env, HOST: "127.0.0.1", PORT: String(port) };
-  const launched = launch(API_MAIN, apiEnv, API_ROOT, nodeArgs);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor("the API", launched, () => answers200(`${url}/api/health`));
-  const startupMs = performance.now() - started;
-  return { url, startupMs, process: launched.child, output: launched.output, stop: launched.stop };
+  const api = await startApiProcess(env, { nodeArgs });
+  return { ...benchChild(api.url, api), startupMs: api.startupMs };
 }
 
 /** CPU time (user + system) a process has used so far, in ms; /proc counts in 1/100 s ticks. */

@@ -1,31 +1,7 @@
-import { deflateSync, crc32 } from "node:zlib";
 import { UserSchema, contract } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
-
-/** A real w×h PNG of one colour (what WeChat's chooseAvatar hands over is a PNG or a JPEG). */
-function png(width: number, height: number, rgb: [number, number, number]): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const typed = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(typed));
-    return Buffer.concat([length, typed, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const row = Buffer.from([0, ...Array.from({ length: width }, () => rgb).flat()]);
-  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(pixels)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
+import { solidPng } from "../testing/png.js";
 
 /** The smallest well-known baseline JPEG (1×1). */
 const JPEG = Buffer.from(
@@ -85,7 +61,7 @@ async function download(url: string): Promise<{ response: Response; bytes: Buffe
 
 describe("POST /api/me/avatar", () => {
   it.each([
-    ["PNG", png(4, 3, [7, 193, 96]), "image/png"],
+    ["PNG", solidPng(4, 3, [7, 193, 96]), "image/png"],
     ["JPEG", JPEG, "image/jpeg"],
     ["WebP", WEBP, "image/webp"],
   ])("stores a %s and sets avatarUrl to where it is served", async (_name, bytes, type) => {
@@ -115,8 +91,11 @@ describe("POST /api/me/avatar", () => {
   it("replaces the previous avatar: its URL is gone and only one is stored", async () => {
     const session = await api.register();
     const first = UserSchema.parse(
-      (await upload(session.accessToken, [{ bytes: png(2, 2, [255, 0, 0]), filename: "a.png" }]))
-        .body,
+      (
+        await upload(session.accessToken, [
+          { bytes: solidPng(2, 2, [255, 0, 0]), filename: "a.png" },
+        ])
+      ).body,
     );
     const second = UserSchema.parse(
       (await upload(session.accessToken, [{ bytes: JPEG, filename: "b.jpg" }])).body,
@@ -158,7 +137,7 @@ describe("POST /api/me/avatar", () => {
     const kept = UserSchema.parse(
       (await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }])).body,
     );
-    const oversize = Buffer.concat([png(1, 1, [0, 0, 0]), Buffer.alloc(MAX_BYTES)]);
+    const oversize = Buffer.concat([solidPng(1, 1, [0, 0, 0]), Buffer.alloc(MAX_BYTES)]);
     const result = await upload(session.accessToken, [{ bytes: oversize, filename: "big.png" }]);
     expect(result.status).toBe(413);
     expectErrorBody(result, "PAYLOAD_TOO_LARGE");

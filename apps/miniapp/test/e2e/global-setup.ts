@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { startApiProcess } from "@wxauth/api/testing";
 import { startSandbox } from "@wxauth/wechat-mock";
 import type { TestProject } from "vitest/node";
 
@@ -39,13 +40,7 @@ declare module "vitest" {
 }
 
 const APP_DIR = fileURLToPath(new URL("../..", import.meta.url));
-const API_MAIN = path.resolve(APP_DIR, "node_modules/@wxauth/api/dist/main.js");
 const UNI_BIN = path.resolve(APP_DIR, "node_modules/.bin/uni");
-const START_TIMEOUT_MS = 60_000;
-
-function fail(message: string): never {
-  throw new Error(`e2e setup: ${message}`);
-}
 
 export function uniBuild(
   args: string[],
@@ -105,53 +100,6 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
   };
 }
 
-interface RunningApi {
-  url: string;
-  stop(): Promise<void>;
-}
-
-export function startApi(env: Record<string, string>, logFile: string): Promise<RunningApi> {
-  if (!existsSync(API_MAIN)) {
-    fail(`${API_MAIN} is missing: build the API first (pnpm --filter @wxauth/api build)`);
-  }
-  return new Promise((resolve, reject) => {
-    const log = createWriteStream(logFile);
-    const child = spawn(process.execPath, [API_MAIN], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const exited = new Promise<void>((done) => child.once("exit", () => done()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the API did not start within ${START_TIMEOUT_MS} ms; see ${logFile}`));
-    }, START_TIMEOUT_MS);
-    let output = "";
-    child.stderr.pipe(log);
-    child.stdout.on("data", (chunk: Buffer) => {
-      log.write(chunk);
-      output += chunk.toString("utf8");
-      const listening = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-      if (!listening?.[1]) return;
-      clearTimeout(timer);
-      resolve({
-        url: listening[1],
-        stop: async () => {
-          child.kill("SIGTERM");
-          await exited;
-        },
-      });
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `the API exited (${code}) before listening:\n${readFileSync(logFile, "utf8").slice(-3000)}`,
-        ),
-      );
-    });
-  });
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "wxauth-miniapp-e2e-"));
   const cleanups: (() => Promise<void>)[] = [];
@@ -168,20 +116,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     cleanups.push(() => h5Server.close());
 
     const jwtSecret = randomBytes(32).toString("hex");
-    const api = await startApi(
-      {
-        NODE_ENV: "test",
-        HOST: "127.0.0.1",
-        PORT: "0",
-        LOG_LEVEL: "info",
-        DATABASE_URL: `file:${path.join(workDir, "api.db")}`,
-        WECHAT_API_BASE_URL: sandbox.url,
-        JWT_SECRET: jwtSecret,
-        CORS_ORIGINS: h5Server.url,
-      },
-      path.join(workDir, "api.log"),
-    );
-    cleanups.push(() => api.stop());
+    const api = await startApiProcess({
+      NODE_ENV: "test",
+      DATABASE_URL: `file:${path.join(workDir, "api.db")}`,
+      WECHAT_API_BASE_URL: sandbox.url,
+      JWT_SECRET: jwtSecret,
+      CORS_ORIGINS: h5Server.url,
+    });
+    cleanups.push(async () => void (await api.stop()));
 
     const mpWeixinDir = path.join(APP_DIR, "dist/build/mp-weixin");
     await Promise.all([

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { solidPng } from "./png";
+import { solidPng } from "@wxauth/api/testing";
 import { expiredCopyOf } from "./tokens";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { UserSchema } from "@wxauth/contracts";
 import { describe, expect, inject, it } from "vitest";
-import { solidPng } from "./png";
+import { solidPng } from "@wxauth/api/testing";
 import {
   createMiniProgram,
   installWechatRuntime,

@@ -1,0 +1,6 @@
+/*
+ * `@wxauth/api/testing`: test tooling for other workspace packages. It is exported as TypeScript
+ * source (no build step): its users are test runners (vitest, tsx), not `node` itself.
+ */
+export { startApiProcess, type ApiProcess, type StartApiProcessOptions } from "./api-process.js";
+export { solidPng } from "./png.js";
