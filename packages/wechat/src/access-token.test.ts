@@ -1,28 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import type { FakeWechat } from "../test/fake-wechat.js";
 import {
   FAKE_APPID,
   FAKE_SECRET,
-  FakeWechat,
   PATHS,
   delayed,
   send,
   sequence,
   wechatError,
 } from "../test/fake-wechat.js";
-import { clientOf, closeStores, failureOf, newStore, until } from "../test/helpers.js";
+import { clientOf, failureOf, newStore, until, useFakeWechat } from "../test/helpers.js";
 
 let fake: FakeWechat;
-
-beforeAll(async () => {
-  fake = await FakeWechat.start();
-});
-afterEach(() => {
-  fake.reset();
-  closeStores();
-});
-afterAll(async () => {
-  await fake.close();
-});
+useFakeWechat((started) => (fake = started));
 
 const TOKEN_KEY = `wxauth:wechat:${FAKE_APPID}:access_token`;
 const MINUTE = 60_000;

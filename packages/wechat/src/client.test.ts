@@ -1,9 +1,9 @@
 import type { ServerResponse } from "node:http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import type { FakeWechat } from "../test/fake-wechat.js";
 import {
   FAKE_APPID,
   FAKE_SECRET,
-  FakeWechat,
   PATHS,
   closedPort,
   delayed,
@@ -15,23 +15,10 @@ import {
   wechatError,
 } from "../test/fake-wechat.js";
 import type { WechatClient } from "../src/index.js";
-import { clientOf, closeStores, failureOf } from "../test/helpers.js";
+import { clientOf, failureOf, freshCode, useFakeWechat } from "../test/helpers.js";
 
 let fake: FakeWechat;
-let codeCounter = 0;
-/** A code no other test has used, so the memo never interferes unless a test wants it to. */
-const freshCode = () => `code-${++codeCounter}-${Math.random().toString(36).slice(2)}`;
-
-beforeAll(async () => {
-  fake = await FakeWechat.start();
-});
-afterEach(() => {
-  fake.reset();
-  closeStores();
-});
-afterAll(async () => {
-  await fake.close();
-});
+useFakeWechat((started) => (fake = started));
 
 describe("code2Session", () => {
   it("parses WeChat's text/plain JSON reply and sends appid, secret, code and grant type", async () => {

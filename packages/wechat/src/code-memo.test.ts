@@ -1,12 +1,12 @@
 import { hkdfSync } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CallBudget } from "./budget.js";
 import { CodeMemo, cipherKey } from "./code-memo.js";
 import { MemoryStore } from "./memory-store.js";
 import type { SharedStore } from "./types.js";
+import type { FakeWechat } from "../test/fake-wechat.js";
 import {
   FAKE_APPID,
-  FakeWechat,
   PATHS,
   delayed,
   hang,
@@ -14,20 +14,10 @@ import {
   sessionReply,
   wechatError,
 } from "../test/fake-wechat.js";
-import { clientOf, closeStores, failureOf, newStore } from "../test/helpers.js";
+import { clientOf, failureOf, newStore, useFakeWechat } from "../test/helpers.js";
 
 let fake: FakeWechat;
-
-beforeAll(async () => {
-  fake = await FakeWechat.start();
-});
-afterEach(() => {
-  fake.reset();
-  closeStores();
-});
-afterAll(async () => {
-  await fake.close();
-});
+useFakeWechat((started) => (fake = started));
 
 /** A MemoryStore that remembers every value written to it. */
 class RecordingStore extends MemoryStore implements SharedStore {

@@ -1,25 +1,13 @@
 import { Agent, type ClientRequestArgs, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type FakeHandler, FakeWechat, PATHS, send, sequence } from "../test/fake-wechat.js";
-import { clientOf, closeStores, failureOf } from "../test/helpers.js";
+import { describe, expect, it } from "vitest";
+import type { FakeWechat } from "../test/fake-wechat.js";
+import { type FakeHandler, PATHS, send, sequence } from "../test/fake-wechat.js";
+import { clientOf, failureOf, freshCode, useFakeWechat } from "../test/helpers.js";
 import { MAX_REPLY_BYTES } from "./http-exchange.js";
 
 let fake: FakeWechat;
-let codeCounter = 0;
-/** A code no other test has used, so the memo never answers in WeChat's place. */
-const freshCode = () => `code-${++codeCounter}-${Math.random().toString(36).slice(2)}`;
-
-beforeAll(async () => {
-  fake = await FakeWechat.start();
-});
-afterEach(() => {
-  fake.reset();
-  closeStores();
-});
-afterAll(async () => {
-  await fake.close();
-});
+useFakeWechat((started) => (fake = started));
 
 const sessionText = (response: ServerResponse, text: string) =>
   send(response, text, { contentType: "text/plain" });

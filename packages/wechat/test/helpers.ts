@@ -4,9 +4,33 @@ import {
   WechatClient,
   type WechatClientOptions,
 } from "../src/index.js";
-import { FAKE_APPID, FAKE_SECRET, type FakeWechat, recordingLogger } from "./fake-wechat.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { FAKE_APPID, FAKE_SECRET, FakeWechat, recordingLogger } from "./fake-wechat.js";
 
 const stores: MemoryStore[] = [];
+
+/**
+ * One fake WeChat for a test file: started before its tests (handed to `started`), reset after
+ * each test together with the stores the test made, and closed after the last.
+ */
+export function useFakeWechat(started: (fake: FakeWechat) => void): void {
+  let fake: FakeWechat | undefined;
+  beforeAll(async () => {
+    fake = await FakeWechat.start();
+    started(fake);
+  });
+  afterEach(() => {
+    fake?.reset();
+    closeStores();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+}
+
+let codeCounter = 0;
+/** A code no other test has used, so the memo never answers in WeChat's place. */
+export const freshCode = () => `code-${++codeCounter}-${Math.random().toString(36).slice(2)}`;
 
 /** A client of `fake` with a recording logger and its own store unless one is given. */
 export function clientOf(fake: FakeWechat, overrides: Partial<WechatClientOptions> = {}) {
