@@ -22,6 +22,7 @@ const ONCE = [
   "src/config.test.ts",
   "src/auth/at-rest-cipher.test.ts",
   "src/db/schemas.test.ts",
+  "src/db/postgres-refused.test.ts",
   "src/stores/**",
   "src/scale-out/**",
   "src/test/**",

@@ -26,14 +26,33 @@ export function isRecordNotFound(error: unknown): boolean {
 
 // P1001 unreachable, P1002 timed out, P1008 operation timed out (SQLITE_BUSY maps here),
 // P1017 connection closed, P2024 pool timeout, P2028 transaction API error (e.g. timed out),
-// P2034 write conflict or deadlock.
-const UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
+// P2034 write conflict or deadlock. Also the database refusing this instance: P1000 wrong
+// credentials (a rotated password), P1003 no such database, P1010 access denied, P1011 TLS. Only
+// an operator can fix those, but they are still the database being unavailable to this instance:
+// readiness must fail so traffic goes elsewhere, and every request gets a 503, not a 500.
+const UNAVAILABLE_CODES = new Set([
+  "P1000",
+  "P1001",
+  "P1002",
+  "P1003",
+  "P1008",
+  "P1010",
+  "P1011",
+  "P1017",
+  "P2024",
+  "P2028",
+  "P2034",
+]);
 const UNAVAILABLE_DRIVER_KINDS = new Set([
   "SocketTimeout",
   "DatabaseNotReachable",
   "ConnectionClosed",
   "TooManyConnections",
   "TransactionAlreadyClosed",
+  "AuthenticationFailed",
+  "DatabaseAccessDenied",
+  "DatabaseDoesNotExist",
+  "TlsConnectionError",
 ]);
 const UNAVAILABLE_SYSTEM_CODES = new Set([
   "ECONNREFUSED",
@@ -49,6 +68,9 @@ const UNAVAILABLE_SYSTEM_CODES = new Set([
   "57P01", // PostgreSQL admin shutdown
   "57P03", // PostgreSQL cannot connect now
   "53300", // PostgreSQL too many connections
+  "28P01", // PostgreSQL password authentication failed
+  "28000", // PostgreSQL no pg_hba.conf entry / access denied
+  "3D000", // PostgreSQL database does not exist
 ]);
 
 /** Prisma's own error classes: a known code, or a bug in the query (never a connection problem). */
