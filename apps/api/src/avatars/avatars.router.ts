@@ -4,6 +4,7 @@ import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
 import { authenticate, signedInUser } from "../http/authenticate.js";
 import { mountRoute } from "../http/contract-route.js";
+import { avatarPath } from "./avatar-url.js";
 import type { AvatarsService } from "./avatars.service.js";
 import { readUploadedFile } from "./multipart.js";
 
@@ -18,7 +19,7 @@ function avatarUrlFor(req: Request): (avatarId: string) => string {
   } catch {
     throw new AppError("VALIDATION_FAILED", "The Host header is missing or invalid.");
   }
-  return (avatarId) => `${origin}${contract.getAvatar.path.replace(":avatarId", avatarId)}`;
+  return (avatarId) => `${origin}${avatarPath(avatarId)}`;
 }
 
 export function avatarsRouter(deps: { avatars: AvatarsService; accessTokens: AccessTokens }) {

@@ -3,11 +3,9 @@ import type { User } from "@wxauth/contracts";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import { accountGone, toUserBody } from "../users/users.service.js";
+import { AVATAR_ID } from "./avatar-url.js";
 import type { StoredAvatar } from "./avatars.repository.js";
 import { imageTypeOf } from "./image-type.js";
-
-/** What an avatar id looks like; anything else is unknown without asking the database. */
-const AVATAR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function createAvatarsService(deps: { data: DataAccess }) {
   const { data } = deps;

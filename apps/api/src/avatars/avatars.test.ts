@@ -109,6 +109,34 @@ describe("POST /api/me/avatar", () => {
     expect(await api.deps.db.avatar.count({ where: { userId: session.user.id } })).toBe(1);
   });
 
+  it("an avatarUrl changed to another image lets the uploaded one go; saving the same URL keeps it", async () => {
+    const session = await api.register();
+    const uploaded = UserSchema.parse(
+      (await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }])).body,
+    );
+    const stored = () => api.deps.db.avatar.count({ where: { userId: session.user.id } });
+
+    // A profile saved again with the avatar it already has (nickname changed) keeps the file.
+    const resaved = await api.request("PATCH", "/api/me", {
+      token: session.accessToken,
+      body: { nickname: "小明", avatarUrl: uploaded.avatarUrl },
+    });
+    expect(resaved.status).toBe(200);
+    expect(await stored()).toBe(1);
+    expect((await download(uploaded.avatarUrl!)).bytes.equals(JPEG)).toBe(true);
+
+    const external = "https://thirdwx.qlogo.cn/mmopen/abc/132";
+    const changed = await api.request("PATCH", "/api/me", {
+      token: session.accessToken,
+      body: { avatarUrl: external },
+    });
+    expect(UserSchema.parse(changed.body).avatarUrl).toBe(external);
+    expect(await stored()).toBe(0);
+    const gone = await api.raw({ path: new URL(uploaded.avatarUrl!).pathname });
+    expect(gone.status).toBe(404);
+    expectErrorBody(gone, "NOT_FOUND");
+  });
+
   it("tells the type by the bytes: a text file named .png and declared image/png is 400", async () => {
     const session = await api.register();
     const result = await upload(session.accessToken, [

@@ -2,6 +2,7 @@ import type { UpdateMeRequest, User } from "@wxauth/contracts";
 import type { WechatClient } from "@wxauth/wechat";
 import type { DataAccess } from "../db/data-access.js";
 import { isRecordNotFound } from "../db/errors.js";
+import { avatarIdIn } from "../avatars/avatar-url.js";
 import { AppError } from "../errors.js";
 import type { UserRecord, UsersRepository } from "./users.repository.js";
 
@@ -82,7 +83,17 @@ export function createUsersService(deps: { data: DataAccess; wechat: WechatClien
 
     async updateMe(userId: string, changes: UpdateMeRequest): Promise<User> {
       try {
-        return toUserBody(await data.users.update(userId, changes));
+        if (changes.avatarUrl === undefined) {
+          return toUserBody(await data.users.update(userId, changes));
+        }
+        const { avatarUrl } = changes;
+        // An uploaded avatar that avatarUrl no longer points at is nobody's: it goes with the change.
+        const user = await data.transaction(async ({ users, avatars }) => {
+          const updated = await users.update(userId, changes);
+          await avatars.deleteForUserExcept(userId, avatarIdIn(avatarUrl));
+          return updated;
+        });
+        return toUserBody(user);
       } catch (error) {
         if (isRecordNotFound(error)) throw accountGone();
         throw error;
