@@ -26,9 +26,14 @@ export interface Dependencies {
   auth: AuthService;
   users: UsersService;
   avatars: AvatarsService;
-  /** Stops background work, then closes WeChat's idle connections, the database and the store. */
-  close(): Promise<void>;
+  /**
+   * Stops background work, then closes WeChat's idle connections, the database and the store.
+   * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
+   */
+  close(track?: TrackClosing): Promise<void>;
 }
+
+export type TrackClosing = (part: string, closing: Promise<void>) => Promise<void>;
 
 export interface DependencyOverrides {
   clock?: Clock;
@@ -96,10 +101,13 @@ export async function buildDependencies(
     auth,
     users,
     avatars,
-    async close() {
+    async close(track: TrackClosing = (_part, closing) => closing) {
       auth.close();
       wechat.close();
-      await Promise.allSettled([data.close(), storeHandle.close()]);
+      await Promise.allSettled([
+        track("database", data.close()),
+        track("store", storeHandle.close()),
+      ]);
     },
   };
 }

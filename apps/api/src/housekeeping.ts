@@ -4,11 +4,15 @@ const INTERVAL_MS = 60_000;
 
 /**
  * Periodic clean-up: a rotated token's successor is kept (encrypted) for the grace window only,
- * and expired registration tickets are dropped. Returns a stop function.
+ * and expired registration tickets are dropped. Returns a stop function, which starts no further
+ * run and resolves once the run in flight (the first one runs at once, at start) has finished:
+ * the database must not be closed under it.
  */
 export function startHousekeeping(
   deps: Pick<Dependencies, "data" | "clock" | "config" | "logger">,
-) {
+): () => Promise<void> {
+  let stopped = false;
+  let running: Promise<void> | undefined;
   const run = async () => {
     const now = deps.clock.now();
     try {
@@ -21,8 +25,17 @@ export function startHousekeeping(
       deps.logger.warn({ err: error }, "housekeeping failed; will retry");
     }
   };
-  const timer = setInterval(() => void run(), INTERVAL_MS);
+  const runUnlessStopped = () => {
+    // A run still going (a slow database) is not joined by a second one.
+    if (stopped || running) return;
+    running = run().finally(() => (running = undefined));
+  };
+  const timer = setInterval(runUnlessStopped, INTERVAL_MS);
   timer.unref();
-  void run();
-  return () => clearInterval(timer);
+  runUnlessStopped();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    return running ?? Promise.resolve();
+  };
 }

@@ -10,6 +10,12 @@ import { createLogger } from "./http/logger.js";
 
 /** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
 const DRAIN_TIMEOUT_MS = 20_000;
+/**
+ * Then closing (the housekeeping run in flight, the database, the store) gets this long. Past it the
+ * process logs what is still open and exits 1 rather than hang; drain and close together stay within
+ * the 25 s stop grace period the README asks for.
+ */
+const CLOSE_TIMEOUT_MS = 4_000;
 
 function configOrExit(): Config {
   try {
@@ -48,18 +54,42 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
-    stopHousekeeping();
+    // What shutdown still waits for, named in the log if the deadline passes.
+    const stillOpen = new Set<string>();
+    const track = (part: string, closing: Promise<void>): Promise<void> => {
+      stillOpen.add(part);
+      return closing.finally(() => stillOpen.delete(part));
+    };
+    let backstop: NodeJS.Timeout | undefined;
+    const exitWithinCloseTimeout = () => {
+      backstop ??= setTimeout(() => {
+        logger.error(
+          { stillOpen: [...stillOpen], activeResources: process.getActiveResourcesInfo() },
+          `shutdown: not closed within ${CLOSE_TIMEOUT_MS} ms; exiting anyway`,
+        );
+        logger.flush();
+        process.exit(1);
+      }, CLOSE_TIMEOUT_MS);
+    };
+
+    // Its run in flight (the first starts with the process) finishes before the database closes.
+    const housekeepingStopped = track("housekeeping", stopHousekeeping());
+    stillOpen.add("http connections");
     // Keep-alive clients are told to reconnect elsewhere once their current request is answered.
     server.on("request", (_req, res) => res.setHeader("Connection", "close"));
     const idleSweep = setInterval(() => server.closeIdleConnections(), 250);
-    const deadline = setTimeout(() => {
+    const drainDeadline = setTimeout(() => {
       logger.error("drain timeout: closing the remaining connections");
       server.closeAllConnections();
+      exitWithinCloseTimeout();
     }, DRAIN_TIMEOUT_MS);
     server.close(async (error) => {
+      stillOpen.delete("http connections");
       clearInterval(idleSweep);
-      clearTimeout(deadline);
-      await deps.close();
+      clearTimeout(drainDeadline);
+      exitWithinCloseTimeout();
+      await housekeepingStopped;
+      await deps.close(track);
       logger.info("stopped");
       logger.flush();
       process.exit(error ? 1 : 0);

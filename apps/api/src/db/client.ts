@@ -108,7 +108,7 @@ function createPostgresDatabase(connectionString: string): Database {
   });
   const connect = adapter.connect.bind(adapter);
   adapter.connect = async () => {
-    const connected = await connect();
+    const connected = endingTransactionsOnDispose(await connect());
     attachDirectSql(prisma, directSqlOver(connected));
     return connected;
   };
@@ -116,6 +116,88 @@ function createPostgresDatabase(connectionString: string): Database {
   // generated clients have the same API; their types differ only in provider-specific internals.
   const prisma = new PostgresPrismaClient({ adapter }) as unknown as Database;
   return prisma;
+}
+
+type PostgresAdapter = Awaited<ReturnType<PrismaPg["connect"]>>;
+type PostgresTransaction = Awaited<ReturnType<PostgresAdapter["startTransaction"]>>;
+
+/**
+ * Prisma 6.19's $disconnect rolls back the transactions it knows of, then disposes of the adapter,
+ * whose pool.end() waits for every checked-out connection. A transaction still starting then (its
+ * connection or BEGIN in flight) is marked closed while it has no connection yet, and the
+ * connection it gets a moment later is never rolled back nor released ("Unknown transaction
+ * status"): it sits idle in transaction, and pool.end(), $disconnect and the shutdown wait
+ * forever. Prisma fixed this after 6.19 (prisma/orm#28768); 6.19 is the version that migrates
+ * offline here (shared ENVIRONMENT.md).
+ *
+ * So the adapter keeps track of the transactions it hands out. dispose() waits for the starts in
+ * flight, rolls back and releases whatever nobody committed or rolled back, and only then ends the
+ * pool. A transaction rolled back that way refuses further statements, so its owner cannot go on
+ * writing outside it on a connection back in the pool.
+ */
+function endingTransactionsOnDispose(adapter: PostgresAdapter): PostgresAdapter {
+  const starting = new Set<Promise<PostgresTransaction>>();
+  const open = new Set<PostgresTransaction>();
+  const startTransaction = adapter.startTransaction.bind(adapter);
+  adapter.startTransaction = (isolationLevel) => {
+    const started = startTransaction(isolationLevel).then((transaction) => {
+      const tracked = trackedTransaction(transaction, () => open.delete(tracked));
+      open.add(tracked);
+      return tracked;
+    });
+    starting.add(started);
+    // The caller handles a failed start; this copy of it only keeps the count.
+    started.finally(() => starting.delete(started)).catch(() => {});
+    return started;
+  };
+  const dispose = adapter.dispose.bind(adapter);
+  adapter.dispose = async () => {
+    // Until nothing is starting or open: a start may still come in while these are awaited. The
+    // pool then ends in the same turn as the last check, so no later start can slip in before it.
+    while (starting.size > 0 || open.size > 0) {
+      await Promise.allSettled(starting);
+      await Promise.allSettled(
+        [...open].map(async (transaction) => {
+          await transaction.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => {});
+          await transaction.rollback();
+        }),
+      );
+    }
+    await dispose();
+  };
+  return adapter;
+}
+
+/** `transaction`, refusing statements once it has ended; `onEnd` runs when it ends. */
+function trackedTransaction(
+  transaction: PostgresTransaction,
+  onEnd: () => void,
+): PostgresTransaction {
+  let ended = false;
+  const ensureOpen = () => {
+    if (ended) throw new Error("statement on a transaction that has ended");
+  };
+  const end = async (finish: () => Promise<void>) => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+    await finish();
+  };
+  return {
+    provider: transaction.provider,
+    adapterName: transaction.adapterName,
+    options: transaction.options,
+    queryRaw: async (query) => {
+      ensureOpen();
+      return transaction.queryRaw(query);
+    },
+    executeRaw: async (query) => {
+      ensureOpen();
+      return transaction.executeRaw(query);
+    },
+    commit: () => end(() => transaction.commit()),
+    rollback: () => end(() => transaction.rollback()),
+  };
 }
 
 /**

@@ -1,0 +1,129 @@
+/*
+ * Shutdown on PostgreSQL never hangs: SIGTERM right after start, while housekeeping's first run
+ * is still starting its transaction, exits 0 within 10 s; and the database client's $disconnect
+ * finishes even when a transaction is halfway through starting. A proxy in front of PostgreSQL
+ * (stalling-proxy.ts) holds the answer to that transaction's BEGIN, so the race is not left to
+ * chance.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDatabase } from "../db/client.js";
+import { ensureBuilt, startApiProcess, type ApiProcess } from "../resilience/api-process.js";
+import { reportFigure } from "../resilience/figures.js";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  TEST_POSTGRES_HOST,
+  TEST_POSTGRES_PORT,
+  uniqueTestDatabaseName,
+} from "../test/postgres.js";
+import { StallingProxy } from "./stalling-proxy.js";
+
+const EXIT_WITHIN_MS = 10_000;
+/** Long enough for the shutdown to reach the database's close while BEGIN is still unanswered. */
+const HOLD_AFTER_SIGNAL_MS = 500;
+const RESTARTS = 3;
+
+const databases: string[] = [];
+const proxies: StallingProxy[] = [];
+const processes: ApiProcess[] = [];
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+afterAll(async () => {
+  for (const api of processes) if (api.child.exitCode === null) api.child.kill("SIGKILL");
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  for (const name of databases) await dropTestDatabase(name);
+});
+
+/** A migrated database of its own (a copy of the run's template). */
+async function migratedDatabase(): Promise<string> {
+  const testDatabase = inject("testDatabase");
+  if (testDatabase.kind !== "postgres") throw new Error("runs in the postgres project only");
+  const name = uniqueTestDatabaseName(testDatabase.template);
+  databases.push(name);
+  return createTestDatabase(name, testDatabase.template);
+}
+
+async function stallingProxy(): Promise<StallingProxy> {
+  const proxy = await StallingProxy.start({ host: TEST_POSTGRES_HOST, port: TEST_POSTGRES_PORT });
+  proxies.push(proxy);
+  return proxy;
+}
+
+function within<T>(ms: number, promise: Promise<T>): Promise<T | "timeout"> {
+  return Promise.race([promise, sleep(ms, "timeout" as const)]);
+}
+
+async function startApi(databaseUrl: string): Promise<ApiProcess> {
+  const api = await startApiProcess({ NODE_ENV: "development", DATABASE_URL: databaseUrl });
+  processes.push(api);
+  await expect
+    .poll(() => fetch(`${api.url}/api/health`).then((r) => r.status, String), { timeout: 30_000 })
+    .toBe(200);
+  return api;
+}
+
+async function sigtermAndWait(
+  api: ApiProcess,
+): Promise<{ exitCode: number | null | "timeout"; ms: number }> {
+  const signalledAt = performance.now();
+  api.child.kill("SIGTERM");
+  const exitCode = await within(EXIT_WITHIN_MS, api.exited);
+  return { exitCode, ms: Math.round(performance.now() - signalledAt) };
+}
+
+describe("shutdown on PostgreSQL", () => {
+  it("SIGTERM while housekeeping's first transaction is starting: it finishes, exit 0 within 10 s", async () => {
+    const proxy = await stallingProxy();
+    const api = await startApi(proxy.urlFor(await migratedDatabase()));
+    // Housekeeping runs once at start; its first statement in a transaction is held unanswered.
+    expect(await within(10_000, proxy.beginHeld), api.output()).not.toBe("timeout");
+
+    const signalledAt = performance.now();
+    api.child.kill("SIGTERM");
+    await sleep(HOLD_AFTER_SIGNAL_MS);
+    proxy.release();
+    const exitCode = await within(EXIT_WITHIN_MS, api.exited);
+    const ms = Math.round(performance.now() - signalledAt);
+
+    expect(exitCode, api.output().slice(-3000)).toBe(0);
+    // The run was waited for, not cut off: it neither failed nor was rolled back under it.
+    expect(api.output()).not.toContain("housekeeping failed");
+    reportFigure("SIGTERM with housekeeping's BEGIN held 500 ms: exit after (ms)", ms);
+  }, 60_000);
+
+  // The scenario as reported. Left to chance it hits the race only now and then (2 runs in 5 on an
+  // empty database that the start migrates); the held BEGIN above is what makes it certain.
+  it(`${RESTARTS} restarts, SIGTERM as soon as /api/health answers: each exits 0 within 10 s`, async () => {
+    const databaseUrl = await migratedDatabase();
+    const exitMs: number[] = [];
+    for (let restart = 0; restart < RESTARTS; restart++) {
+      const api = await startApi(databaseUrl);
+      const { exitCode, ms } = await sigtermAndWait(api);
+      expect(exitCode, api.output().slice(-3000)).toBe(0);
+      exitMs.push(ms);
+    }
+    reportFigure("SIGTERM right after start: exit after (ms)", exitMs);
+  }, 120_000);
+
+  it("$disconnect while a transaction is starting finishes, and the transaction does not run", async () => {
+    const proxy = await stallingProxy();
+    const db = await createDatabase(proxy.urlFor(await migratedDatabase()));
+    let ran = false;
+    const transaction = db.$transaction(async (tx) => {
+      ran = true;
+      return tx.user.count();
+    });
+    transaction.catch(() => {});
+    expect(await within(10_000, proxy.beginHeld)).not.toBe("timeout");
+
+    const disconnected = db.$disconnect();
+    await sleep(HOLD_AFTER_SIGNAL_MS);
+    proxy.release();
+
+    expect(await within(5_000, disconnected)).not.toBe("timeout");
+    await expect(transaction).rejects.toThrow();
+    expect(ran).toBe(false);
+  }, 30_000);
+});
