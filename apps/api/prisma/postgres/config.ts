@@ -61,6 +61,40 @@ function relabelCatalogColumnsOf(client: pg.PoolClient): void {
   }) as typeof client.query;
 }
 
+/*
+ * The schema engine gives up on Migrate's advisory lock after 10 s (ADVISORY_LOCK_TIMEOUT in
+ * prisma-engines' PostgreSQL flavour). In its WebAssembly build that timeout is a plain setTimeout
+ * raced against the lock statement, and nothing clears it once the lock is taken
+ * (crosstarget-utils' wasm `time::timeout`; the engine's JS glue has no clearTimeout at all). The
+ * CLI does not exit when it is done but lets Node's event loop drain, so every migrate command sat
+ * out that timer: 10 s after "All migrations have been successfully applied.". A 10 s timer armed
+ * from the engine's WebAssembly is that timeout (the only timer the engine was seen to set), and
+ * it is unref'd: while the lock statement is pending its connection keeps the process alive, so
+ * the timeout still fires when it should, but it no longer holds a finished process open.
+ */
+const ADVISORY_LOCK_TIMEOUT_MS = 10_000;
+let lockTimeoutsUnrefed = false;
+
+function unrefAdvisoryLockTimeouts(): void {
+  if (lockTimeoutsUnrefed) return;
+  lockTimeoutsUnrefed = true;
+  const setTimeoutAsGiven = globalThis.setTimeout;
+  const setTimeoutUnrefingLockTimeouts = (...args: Parameters<typeof setTimeout>) => {
+    const timer = setTimeoutAsGiven(...args);
+    // The engine's frames are named wasm://... in a stack trace; the trace is only taken for 10 s.
+    if (args[1] === ADVISORY_LOCK_TIMEOUT_MS && new Error().stack?.includes("wasm://")) {
+      timer.unref();
+    }
+    return timer;
+  };
+  // Keeps util.promisify(setTimeout) working (its custom promisified form is a property).
+  Object.defineProperties(
+    setTimeoutUnrefingLockTimeouts,
+    Object.getOwnPropertyDescriptors(setTimeoutAsGiven),
+  );
+  globalThis.setTimeout = setTimeoutUnrefingLockTimeouts as typeof setTimeout;
+}
+
 export function postgresPrismaConfig(databaseUrl: string) {
   return defineConfig({
     experimental: { adapter: true },
@@ -71,7 +105,17 @@ export function postgresPrismaConfig(databaseUrl: string) {
       if (!isPostgresUrl(databaseUrl)) {
         throw new Error("prisma/postgres needs DATABASE_URL=postgresql://user@host:5432/database");
       }
-      const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+      unrefAdvisoryLockTimeouts();
+      const pool = new pg.Pool({
+        connectionString: databaseUrl,
+        max: 2,
+        // The CLI never disposes of the adapter, so the pool is never ended: idle connections
+        // must not hold the process open (pg's default 10 s idle timer did, after every
+        // command). They are not closed while it runs either: the one that took Migrate's
+        // advisory lock, a session lock, then keeps it until the process exits.
+        allowExitOnIdle: true,
+        idleTimeoutMillis: 0,
+      });
       pool.on("connect", relabelCatalogColumnsOf);
       return new PrismaPg(pool, { disposeExternalPool: true });
     },
