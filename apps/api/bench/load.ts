@@ -20,6 +20,8 @@ export interface Figures {
   peakRssBytes: number;
   /** CPU time the server process spent per answered request, in ms. */
   cpuMsPerRequest: number;
+  /** CPU time the VM's host took back meanwhile, in % of the machine (see processMeter). */
+  stealPercent: number;
 }
 
 function run(
@@ -63,6 +65,7 @@ export async function measure(
     non2xx: result.non2xx,
     ok: result["2xx"],
     peakRssBytes: usage.peakRssBytes,
+    stealPercent: usage.stealPercent,
     cpuMsPerRequest: usage.cpuMs / Math.max(1, result.requests.total),
   };
 }

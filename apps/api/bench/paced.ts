@@ -142,6 +142,7 @@ export async function measurePaced(
     non2xx: outcome.non2xx,
     ok: outcome.ok,
     peakRssBytes: usage.peakRssBytes,
+    stealPercent: usage.stealPercent,
     cpuMsPerRequest: usage.cpuMs / Math.max(1, answered),
     dry: outcome.dry,
   };

@@ -89,6 +89,8 @@ function cpuTimeMs(pid: number): number {
 export interface ProcessUsage {
   peakRssBytes: number;
   cpuMs: number;
+  /** The share of the machine's CPU time stolen by the hypervisor meanwhile, in %. */
+  stealPercent: number;
 }
 
 /**
@@ -108,13 +110,32 @@ export function processMeter(pid: number): { stop(): ProcessUsage } {
     highWaterReset = false;
   }
   const cpuAtStart = cpuTimeMs(pid);
+  const machineAtStart = machineCpuTicks();
   let sampled = kib("VmRSS");
   const sampler = setInterval(() => (sampled = Math.max(sampled, kib("VmRSS"))), 100);
   return {
     stop() {
       clearInterval(sampler);
       const peakKib = highWaterReset ? Math.max(kib("VmHWM"), sampled) : sampled;
-      return { peakRssBytes: peakKib * 1024, cpuMs: cpuTimeMs(pid) - cpuAtStart };
+      const machine = machineCpuTicks();
+      const totalTicks = machine.total - machineAtStart.total;
+      return {
+        peakRssBytes: peakKib * 1024,
+        cpuMs: cpuTimeMs(pid) - cpuAtStart,
+        stealPercent:
+          totalTicks > 0 ? (100 * (machine.steal - machineAtStart.steal)) / totalTicks : 0,
+      };
     },
   };
+}
+
+/**
+ * All CPUs' time so far in /proc/stat ticks, and the part of it the hypervisor gave to other
+ * machines ("steal"): on a VM, time this one wanted to run and could not.
+ */
+function machineCpuTicks(): { total: number; steal: number } {
+  const fields =
+    readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1) ?? [];
+  const ticks = fields.map(Number);
+  return { total: ticks.reduce((sum, n) => sum + n, 0), steal: ticks[7] ?? 0 };
 }
