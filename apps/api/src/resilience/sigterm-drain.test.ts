@@ -15,7 +15,7 @@ import {
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { uniquePhoneNumber } from "../test/harness.js";
-import { ensureBuilt, startApiProcess, type ApiProcess } from "./api-process.js";
+import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
 import { reportFigure } from "./figures.js";
 
 const IN_FLIGHT = 30;

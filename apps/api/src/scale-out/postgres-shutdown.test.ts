@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../db/client.js";
-import { ensureBuilt, startApiProcess, type ApiProcess } from "../resilience/api-process.js";
+import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
 import { reportFigure } from "../resilience/figures.js";
 import {
   createTestDatabase,

@@ -13,7 +13,7 @@ import {
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, startApiProcess, type ApiProcess } from "../resilience/api-process.js";
+import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
 import { reportFigure } from "../resilience/figures.js";
 import {
   deleteTestKeys,
@@ -33,7 +33,7 @@ const REGISTRATIONS = 60;
 const RATE_LIMIT_PER_MINUTE = 8;
 /** Short, so the test can step outside it; long enough for a replay on the other instance inside it. */
 const REFRESH_REUSE_GRACE_S = 2;
-/** Each start runs `prisma migrate deploy` first: on a loaded 2-core machine that takes a while. */
+/** Both start on an empty database, so both go to `prisma migrate deploy` (one applies, one waits). */
 const START = { startTimeoutMs: 120_000 };
 
 let sandbox: RunningSandbox;
