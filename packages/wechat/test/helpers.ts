@@ -4,7 +4,7 @@ import {
   WechatClient,
   type WechatClientOptions,
 } from "../src/index.js";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { FAKE_APPID, FAKE_SECRET, FakeWechat, recordingLogger } from "./fake-wechat.js";
 
 const stores: MemoryStore[] = [];
@@ -69,6 +69,20 @@ export async function failureOf(promise: Promise<unknown>): Promise<WechatApiErr
     throw error;
   }
   throw new Error("expected the call to fail");
+}
+
+/**
+ * The call fails as a timeout that used its whole `budgetMs` (the client was built with it) and
+ * ended within 150 ms of it: no retry started after the budget ran out.
+ */
+export async function timeoutOf(call: Promise<unknown>, budgetMs: number): Promise<WechatApiError> {
+  const started = performance.now();
+  const error = await failureOf(call);
+  const elapsed = performance.now() - started;
+  expect(error).toMatchObject({ kind: "timeout", errcode: -1, retryable: true });
+  expect(elapsed).toBeGreaterThanOrEqual(budgetMs - 10);
+  expect(elapsed).toBeLessThan(budgetMs + 150);
+  return error;
 }
 
 export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
