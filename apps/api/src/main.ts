@@ -32,7 +32,8 @@ function configOrExit(): Config {
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger(config.logLevel);
-  await applyMigrations(config.databaseUrl);
+  const migrations = await applyMigrations(config.databaseUrl);
+  logger.info({ migrations }, "database schema ready");
   const deps = await buildDependencies(config, logger);
   const app = createApp(deps);
   const stopHousekeeping = startHousekeeping(deps);
