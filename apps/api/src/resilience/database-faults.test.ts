@@ -8,14 +8,15 @@ import { ErrorBodySchema, RegistrationRequiredSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SQLITE_BUSY_BUDGET_MS, sqlitePathOf } from "../db/client.js";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
-import {
-  expectErrorBody,
-  startTestApi,
-  uniquePhoneNumber,
-  type HttpResult,
-  type TestApi,
-} from "../test/harness.js";
+import { startTestApi, uniquePhoneNumber, type HttpResult, type TestApi } from "../test/harness.js";
 import { reportFigure } from "./figures.js";
+import {
+  expectDatabaseUnavailable,
+  expectServing,
+  reportLatencies,
+  requestsDuringTheOutage,
+  timed,
+} from "./outage.js";
 import { holdWriteLock } from "./sqlite-fault.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
@@ -28,18 +29,6 @@ beforeAll(async () => {
   databaseFile = sqlitePathOf(api.config.databaseUrl);
 });
 afterAll(() => api.close());
-
-async function timed(request: Promise<HttpResult>): Promise<HttpResult & { elapsedMs: number }> {
-  const started = performance.now();
-  const result = await request;
-  return { ...result, elapsedMs: Math.round(performance.now() - started) };
-}
-
-function expectUnavailable(result: HttpResult): void {
-  expect(result.status).toBe(503);
-  expect(expectErrorBody(result, "SERVICE_UNAVAILABLE").error.retryable).toBe(true);
-  expect(result.headers["retry-after"]).toBeDefined();
-}
 
 describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
   it("answers writes with 503 within the busy timeout, keeps reads working, and recovers when the lock is released", async () => {
@@ -63,13 +52,10 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
         ),
       };
       for (const [name, result] of Object.entries(writes)) {
-        expectUnavailable(result);
+        expectDatabaseUnavailable(result);
         expect(result.elapsedMs, name).toBeLessThan(SQLITE_BUSY_BUDGET_MS + SLACK_MS);
       }
-      reportFigure(
-        "locked database, 503 latencies (ms)",
-        Object.fromEntries(Object.entries(writes).map(([name, r]) => [name, r.elapsedMs])),
-      );
+      reportLatencies("locked database, 503 latencies (ms)", writes);
       // WAL: a writer's lock does not stop readers, so the instance stays ready and serves reads.
       expect((await api.request("GET", "/api/health")).status).toBe(200);
       expect((await api.request("GET", "/api/me", { token: session.accessToken })).status).toBe(
@@ -113,7 +99,7 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       const read = await timed(api.request("GET", "/api/me", { token: session.accessToken }));
       reportFigure("read behind 3 writes blocked on the lock (ms)", read.elapsedMs);
-      for (const write of await Promise.all(blockedWrites)) expectUnavailable(write);
+      for (const write of await Promise.all(blockedWrites)) expectDatabaseUnavailable(write);
       expect(read.status).toBe(200);
       expect(read.elapsedMs).toBeLessThan(1000);
     } finally {
@@ -157,7 +143,7 @@ describe("a registration the database refuses halfway (the lock arrives while We
   it("answers 503, writes no account and leaves the ticket unused; the ticket redeems once its lease is over", async () => {
     const { openid, phoneNumber, refused, ticketRow, register } =
       await registrationRefusedByTheDatabase();
-    expectUnavailable(refused);
+    expectDatabaseUnavailable(refused);
     expect(await api.deps.db.user.findUnique({ where: { openid } })).toBeNull();
     expect((await ticketRow()).usedAt).toBeNull();
     expect(await api.deps.db.user.count({ where: { phone: null } })).toBe(0);
@@ -177,7 +163,7 @@ describe("a registration the database refuses halfway (the lock arrives while We
   // same ticket gives it back first.
   it("the ticket redeems as soon as the database is back", async () => {
     const { refused, register } = await registrationRefusedByTheDatabase();
-    expectUnavailable(refused);
+    expectDatabaseUnavailable(refused);
     const retried = await register();
     expect(retried.status, retried.text).toBe(201);
   });
@@ -194,38 +180,19 @@ describe("an unavailable database (the client reconnects to a path it cannot ope
     renameSync(databaseFile, `${databaseFile}.away`);
     mkdirSync(databaseFile);
     try {
-      const results = {
-        health: await timed(api.request("GET", "/api/health")),
-        getMe: await timed(api.request("GET", "/api/me", { token: session.accessToken })),
-        refresh: await timed(
-          api.request("POST", "/api/auth/refresh", {
-            body: { refreshToken: session.refreshToken },
-          }),
-        ),
-        login: await timed(api.request("POST", "/api/auth/wechat/login", { body: { code } })),
-      };
+      const results = await requestsDuringTheOutage(api, session, code);
       for (const [name, result] of Object.entries(results)) {
-        expectUnavailable(result);
+        expectDatabaseUnavailable(result);
         // Nothing waits on a database that is not there: WeChat's answer plus the API's own work.
         expect(result.elapsedMs, name).toBeLessThan(SLACK_MS);
       }
-      reportFigure(
-        "unavailable database, 503 latencies (ms)",
-        Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.elapsedMs])),
-      );
+      reportLatencies("unavailable database, 503 latencies (ms)", results);
     } finally {
       rmdirSync(databaseFile);
       renameSync(`${databaseFile}.away`, databaseFile);
     }
 
-    expect((await api.request("GET", "/api/health")).status).toBe(200);
-    const me = await api.request("GET", "/api/me", { token: session.accessToken });
-    expect(me.status).toBe(200);
-    expect((me.body as { id: string }).id).toBe(session.user.id);
-    const refreshed = await api.request("POST", "/api/auth/refresh", {
-      body: { refreshToken: session.refreshToken },
-    });
-    expect(refreshed.status).toBe(200);
+    await expectServing(api, session);
   });
 
   // Was a bug: a reconnect to a missing file created an empty database (health 200, routes 500).

@@ -16,6 +16,7 @@ import {
   type TestApi,
 } from "../test/harness.js";
 import { reportFigure } from "./figures.js";
+import { timed, type Timed } from "./outage.js";
 
 const WECHAT_TIMEOUT_MS = 1500;
 /** The API's own work on top of the WeChat budget, on a loaded 2-core machine. */
@@ -44,18 +45,14 @@ afterEach(() => api.sandbox.reset());
 const figures: Record<string, number> = {};
 afterAll(() => reportFigure("WeChat outage -> 503 latencies (ms)", figures));
 
-async function timed(
-  label: string,
-  request: Promise<HttpResult>,
-): Promise<HttpResult & { elapsedMs: number }> {
-  const started = performance.now();
-  const result = await request;
-  const elapsedMs = Math.round(performance.now() - started);
-  figures[label] = elapsedMs;
-  return { ...result, elapsedMs };
+/** `request`, timed, its latency kept under `label` for the figures printed at the end. */
+async function timedAs(label: string, request: Promise<HttpResult>): Promise<Timed> {
+  const result = await timed(request);
+  figures[label] = result.elapsedMs;
+  return result;
 }
 
-function expectWechatUnavailableInBudget(result: HttpResult & { elapsedMs: number }): void {
+function expectWechatUnavailableInBudget(result: Timed): void {
   expect(result.status).toBe(503);
   expect(expectErrorBody(result, "WECHAT_UNAVAILABLE").error.retryable).toBe(true);
   expect(result.elapsedMs).toBeLessThan(WECHAT_TIMEOUT_MS + SLACK_MS);
@@ -94,7 +91,7 @@ describe("login (jscode2session)", () => {
   it.each(OUTAGES)("%s: 503 WECHAT_UNAVAILABLE within the budget", async (name, fault) => {
     const { code, openid } = await api.loginCode();
     await api.fail({ api: "jscode2session", errcode: fault, times: OUTLASTING_RETRIES });
-    const result = await timed(
+    const result = await timedAs(
       `login, ${name}`,
       api.request("POST", "/api/auth/wechat/login", { body: { code } }),
     );
@@ -127,7 +124,7 @@ describe("register (getuserphonenumber)", () => {
       const { openid, registrationTicket } = await newUserWithTicket();
       const phoneNumber = uniquePhoneNumber();
       await api.fail({ api: "getuserphonenumber", errcode: fault, times: OUTLASTING_RETRIES });
-      const failed = await timed(
+      const failed = await timedAs(
         `register, ${name}`,
         register(registrationTicket, await api.phoneCode(phoneNumber, openid)),
       );
@@ -162,7 +159,7 @@ describe("bind phone (POST /api/me/phone)", () => {
     const session = await api.register();
     const newNumber = uniquePhoneNumber();
     await api.fail({ api: "getuserphonenumber", errcode: fault, times: OUTLASTING_RETRIES });
-    const failed = await timed(
+    const failed = await timedAs(
       `bind phone, ${name}`,
       api.request("POST", "/api/me/phone", {
         token: session.accessToken,
@@ -192,7 +189,7 @@ describe("the access token (stable_token) failing", () => {
       // 40001 (token rejected) makes the client drop its cached token and fetch a new one.
       await api.fail({ api: "getuserphonenumber", errcode: 40001, times: 1 });
       await api.fail({ api: "stable_token", errcode: fault, times: OUTLASTING_RETRIES });
-      const failed = await timed(
+      const failed = await timedAs(
         `register, stable_token ${name}`,
         register(registrationTicket, await api.phoneCode(phoneNumber, openid)),
       );
