@@ -61,15 +61,21 @@ const CHOSEN_AVATAR = "wxfile://tmp_3b8f0c2a9d.jpg";
 
 const meCalls = (uni: FakeUni) => uni.requests.filter((call) => call.url.endsWith("/api/me"));
 
+/** A fake uni with a scripted API behind it, and a fresh store holding a signed-in session. */
+function signedIn() {
+  const uni = installFakeUni();
+  const server = scriptApi(uni);
+  setActivePinia(createPinia());
+  useAuthStore().startSession(session(1));
+  return { uni, server };
+}
+
 describe("http", () => {
   let uni: FakeUni;
   let server: ReturnType<typeof scriptApi>;
 
   beforeEach(() => {
-    uni = installFakeUni();
-    server = scriptApi(uni);
-    setActivePinia(createPinia());
-    useAuthStore().startSession(session(1));
+    ({ uni, server } = signedIn());
   });
 
   it("sends to the API base URL with the Bearer token and returns the parsed body", async () => {
@@ -215,10 +221,7 @@ describe("http uploads", () => {
   let server: ReturnType<typeof scriptApi>;
 
   beforeEach(() => {
-    uni = installFakeUni();
-    server = scriptApi(uni);
-    setActivePinia(createPinia());
-    useAuthStore().startSession(session(1));
+    ({ uni, server } = signedIn());
   });
 
   it("uploads the file with uni.uploadFile to the base URL, with the Bearer token", async () => {
