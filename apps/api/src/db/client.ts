@@ -215,11 +215,10 @@ function trackedTransaction(
  * - COMMIT and ROLLBACK are sent by Prisma itself (`usePhantomQuery: false`); the transaction
  *   object only has to give the gate back.
  */
-export function serializeTransactions(
+function serializeTransactions(
   factory: PrismaBetterSQLite3,
   /** Called once connected; what it returns runs before the connection closes. */
-  onConnect: (connection: SqliteConnection, gate: SqliteGate) => () => Promise<void> = () => () =>
-    Promise.resolve(),
+  onConnect: (connection: SqliteConnection, gate: SqliteGate) => () => Promise<void>,
 ): AdapterFactory {
   const gate = new Gate();
   const directGate: SqliteGate = {
