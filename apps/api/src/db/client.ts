@@ -76,12 +76,13 @@ export async function createDatabase(
     timeout: 0,
   });
   const prisma: PrismaClient = new PrismaClient({
-    adapter: serializeTransactions(factory, (connection, gate) => {
+    adapter: serializeTransactions(factory, (connection, gate, whileQuiet) => {
       attachDirectSql(prisma, directSqlOverSqlite(connection, gate));
       const checkpointer = startWalCheckpointer({
         filename,
         setAutocheckpoint: (pages) =>
           connection.prepare(`PRAGMA wal_autocheckpoint = ${Math.trunc(pages)}`).all(),
+        whileQuiet,
         onProblem: (message, error) => options.logger?.warn({ err: error }, message),
       });
       return () => checkpointer.stop();
@@ -217,10 +218,25 @@ function trackedTransaction(
  */
 function serializeTransactions(
   factory: PrismaBetterSQLite3,
-  /** Called once connected; what it returns runs before the connection closes. */
-  onConnect: (connection: SqliteConnection, gate: SqliteGate) => () => Promise<void>,
+  /**
+   * Called once connected with the connection, the gate for the direct path, and a way to hold
+   * the connection idle while `work` runs; what it returns runs before the connection closes.
+   */
+  onConnect: (
+    connection: SqliteConnection,
+    gate: SqliteGate,
+    whileQuiet: (work: () => Promise<void>) => Promise<void>,
+  ) => () => Promise<void>,
 ): AdapterFactory {
   const gate = new Gate();
+  const whileQuiet = async (work: () => Promise<void>) => {
+    const release = await gate.acquire();
+    try {
+      await work();
+    } finally {
+      release();
+    }
+  };
   const directGate: SqliteGate = {
     statement: (run) => retryWhileBusy(() => gate.run(async () => run())),
     transaction: (begin) =>
@@ -237,7 +253,7 @@ function serializeTransactions(
   };
   const connect = async (): Promise<SqliteAdapter> => {
     const adapter = await factory.connect();
-    const beforeClose = onConnect(connectionOf(adapter), directGate);
+    const beforeClose = onConnect(connectionOf(adapter), directGate, whileQuiet);
     const gated: SqliteAdapter = {
       provider: adapter.provider,
       adapterName: adapter.adapterName,
