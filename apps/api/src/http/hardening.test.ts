@@ -329,6 +329,10 @@ describe("rate limiting on /api/auth/*", () => {
       );
     }
     expect(results.slice(0, 5).map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
+    // IETF draft-7 headers on every answer, counting down.
+    expect(results[0]!.headers["ratelimit-policy"]).toBe("5;w=60");
+    expect(results[0]!.headers.ratelimit).toMatch(/^limit=5, remaining=4, reset=(59|60)$/);
+    expect(results[4]!.headers.ratelimit).toMatch(/^limit=5, remaining=0, reset=\d+$/);
     const over = results[6]!;
     expect(over.status).toBe(429);
     expect(expectErrorBody(over, "RATE_LIMITED").error.retryable).toBe(true);
