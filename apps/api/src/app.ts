@@ -8,7 +8,7 @@ import { docsRouter } from "./docs/docs.router.js";
 import { healthRouter } from "./health/health.router.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody } from "./http/json-body.js";
-import { httpLogger } from "./http/logger.js";
+import { useHttpLogger } from "./http/logger.js";
 import { methodOverride } from "./http/method-override.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
@@ -26,7 +26,7 @@ export function createApp(deps: Dependencies): express.Express {
 
   app.use(requestId);
   app.use(methodOverride);
-  app.use(httpLogger(logger));
+  useHttpLogger(app, logger);
   app.use(helmet());
   app.use(
     cors({

@@ -1,6 +1,6 @@
 import { maskPhone } from "@wxauth/contracts";
 import { pino, type DestinationStream, type Logger } from "pino";
-import type { RequestHandler } from "express";
+import type { Express, Request } from "express";
 
 /** Keys whose values are credentials: never written to a log, at any depth we log. */
 const SECRET_KEYS = [
@@ -60,29 +60,39 @@ declare module "http" {
   }
 }
 
+const REQUEST_LOGGER = Symbol("wxauth.requestLogger");
+
+interface LoggedRequest extends Request {
+  [REQUEST_LOGGER]?: Logger;
+}
+
 /**
  * One JSON line per request when it ends: `reqId`, `req` (id, method, path without the query
  * string, client address), `res` (status) and `responseTime`, as pino-http wrote them. Headers
- * and bodies carry codes and tokens, so they are left out.
+ * and bodies carry codes and tokens, so they are left out. `req.log` is the request's logger.
  *
  * pino-http made two child loggers per request, serialising and redacting the request up front
  * even when the line was never written (LOG_LEVEL=warn): about 0.45 ms of CPU per request here,
  * more than a third of GET /api/me (docs/benchmarks.md). Here the line is built only when its
- * level is enabled, and `req.log` only when someone logs through it.
+ * level is enabled, and `req.log` only when someone logs through it: a getter on the app's
+ * request prototype, defined once. (Defined on each request, as it first was, it cost a login
+ * 55 us with the three listeners that came with it.)
  */
-export function httpLogger(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const startedAt = Date.now();
-    let requestLogger: Logger | undefined;
-    Object.defineProperty(req, "log", {
-      configurable: true,
-      get: () => (requestLogger ??= logger.child({ reqId: req.id })),
-    });
+export function useHttpLogger(app: Express, logger: Logger): void {
+  Object.defineProperty(app.request, "log", {
+    configurable: true,
+    get(this: LoggedRequest) {
+      return (this[REQUEST_LOGGER] ??= logger.child({ reqId: this.id }));
+    },
+  });
 
+  app.use((req, res, next) => {
+    const startedAt = Date.now();
+    let ended = false;
+    // "close" comes after "finish", and also when the client went away first.
     const onEnd = (error?: Error) => {
-      res.off("close", onEnd);
-      res.off("finish", onEnd);
-      res.off("error", onEnd);
+      if (ended) return;
+      ended = true;
       // A client error is the client's business; server errors need someone.
       const failure =
         error ??
@@ -107,8 +117,7 @@ export function httpLogger(logger: Logger): RequestHandler {
       else logger.info(line, "request completed");
     };
     res.on("close", onEnd);
-    res.on("finish", onEnd);
     res.on("error", onEnd);
     next();
-  };
+  });
 }
