@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { Database, DatabaseTransaction } from "../db/client.js";
 import { directSqlOf, type SqlRow } from "../db/direct-sql.js";
+import { timeOrderedId } from "../db/time-ordered-id.js";
 
 export interface RefreshTokenRecord {
   id: string;
@@ -51,7 +51,7 @@ export function createRefreshTokensRepository(db: Database) {
     async createFamily(userId: string, first: NewRefreshToken): Promise<string> {
       const sql = direct();
       if (sql) {
-        const familyId = randomUUID();
+        const familyId = timeOrderedId();
         const now = new Date();
         await sql.transaction(async (transaction) => {
           await transaction.execute(
@@ -59,7 +59,7 @@ export function createRefreshTokensRepository(db: Database) {
             [familyId, userId, now, now],
           );
           await transaction.execute(INSERT_TOKEN_SQL, [
-            randomUUID(),
+            timeOrderedId(),
             familyId,
             first.tokenHash,
             first.expiresAt,
@@ -116,7 +116,7 @@ export function createRefreshTokensRepository(db: Database) {
           if (rotated !== 1) return false;
           const now = new Date();
           await transaction.execute(INSERT_TOKEN_SQL, [
-            randomUUID(),
+            timeOrderedId(),
             current.familyId,
             next.tokenHash,
             next.expiresAt,
