@@ -162,13 +162,15 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
       });
   };
   worker.on("message", (message: WorkerMessage) => {
-    // The catch-up pass, or its failure: the connection may go on.
-    if (message.kind !== "pass") endQuiet?.();
     if (message.kind === "pass") {
       lastFailure = undefined;
       for (const resolve of waiting.splice(0)) resolve(message);
       if (message.logFrames >= RESTART_AT_FRAMES && !catchingUp && !stopping) catchUp();
-    } else if (message.kind === "failed" && message.message !== lastFailure) {
+      return;
+    }
+    // The catch-up pass, or a failure: the connection may go on.
+    endQuiet?.();
+    if (message.kind === "failed" && message.message !== lastFailure) {
       // Once per distinct failure, not every 200 ms while it lasts.
       lastFailure = message.message;
       options.onProblem("a WAL checkpoint failed; the worker tries again", message.message);

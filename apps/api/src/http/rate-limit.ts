@@ -1,4 +1,3 @@
-import { isIPv6 } from "node:net";
 import type { SharedStore } from "@wxauth/wechat";
 import type { RequestHandler } from "express";
 import { ipKeyGenerator } from "express-rate-limit";
@@ -9,11 +8,11 @@ const WINDOW_S = WINDOW_MS / 1000;
 const KEY_PREFIX = "ratelimit:auth:";
 
 /**
- * The counter's key for a client address. IPv4 (also IPv4-mapped IPv6) counts per address; IPv6
- * per /56, the smallest block a provider hands a customer, so a client cannot step around its
- * limit by rotating through the addresses of its own block (express-rate-limit's helper).
+ * The counter's key for a client address (express-rate-limit's helper): IPv4 (also IPv4-mapped
+ * IPv6) counts per address; IPv6 per /56, the smallest block a provider hands a customer, so a
+ * client cannot step around its limit by rotating through the addresses of its own block.
  */
-const clientKey = (ip: string) => (isIPv6(ip) ? ipKeyGenerator(ip, 56) : ip);
+const clientKey = (ip: string) => ipKeyGenerator(ip, 56);
 
 /**
  * Per client IP on /api/auth/*, a fixed one-minute window counted in the API's one SharedStore:
