@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { pooledRandomBytes } from "../random-bytes.js";
 
 /** A fresh opaque credential: 32 random bytes, base64url (43 characters). */
 export function newOpaqueToken(): string {
-  return randomBytes(32).toString("base64url");
+  return pooledRandomBytes(32).toString("base64url");
 }
 
 /** What is stored instead of an opaque credential: its SHA-256, base64url. */
