@@ -19,8 +19,9 @@ import { clientOf, failureOf, newStore, useFakeWechat } from "../test/helpers.js
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
 
-/** A MemoryStore that remembers every value written to it. */
+/** A MemoryStore standing for a shared one (Redis), remembering every value written to it. */
 class RecordingStore extends MemoryStore implements SharedStore {
+  override readonly processLocal = false;
   readonly written: { key: string; value: string }[] = [];
   override async set(key: string, value: string, ttlMs: number): Promise<void> {
     this.written.push({ key, value });
@@ -154,8 +155,8 @@ describe("code-exchange memo", () => {
     }
   });
 
-  it("an entry can only be opened with its own code", async () => {
-    const store = newStore();
+  it("in a shared store, an entry can only be opened with its own code", async () => {
+    const store = new RecordingStore();
     const memo = new CodeMemo({
       appid: FAKE_APPID,
       store,
@@ -172,6 +173,45 @@ describe("code-exchange memo", () => {
       memo.exchange("code-two", budget, async () => ({ ...session, openid: "other" })),
     );
     budget.dispose();
+    store.close();
+    expect(error).toMatchObject({ kind: "parse", retryable: false });
+  });
+
+  it("in a process-local store, keeps the outcome unsealed and replays it", async () => {
+    const store = newStore();
+    const memo = new CodeMemo({
+      appid: FAKE_APPID,
+      store,
+      ttlMs: 60_000,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const budget = new CallBudget("jscode2session", 1000);
+    const session = { openid: "o", unionid: null, sessionKey: "k" };
+    await memo.exchange("local-code", budget, async () => session);
+    const entry = await store.get(memo.keyFor("local-code"));
+    expect(entry).toBe(`plain:${JSON.stringify({ ok: true, session })}`);
+    // Answered from the entry: WeChat is not asked again.
+    const again = await memo.exchange("local-code", budget, async () => {
+      throw new Error("asked WeChat twice");
+    });
+    budget.dispose();
+    expect(again).toEqual(session);
+  });
+
+  it("never trusts an unsealed entry in a shared store", async () => {
+    const store = new RecordingStore();
+    const memo = new CodeMemo({
+      appid: FAKE_APPID,
+      store,
+      ttlMs: 60_000,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const forged = { ok: true, session: { openid: "victim", unionid: null, sessionKey: "k" } };
+    await store.set(memo.keyFor("planted"), `plain:${JSON.stringify(forged)}`, 60_000);
+    const budget = new CallBudget("jscode2session", 1000);
+    const error = await failureOf(memo.exchange("planted", budget, async () => forged.session));
+    budget.dispose();
+    store.close();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
 });

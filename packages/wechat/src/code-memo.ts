@@ -26,6 +26,8 @@ import type { SharedStore, WechatLogger, WechatSession } from "./types.js";
 /** A stored value with this prefix is a claim: some process is asking WeChat right now. */
 const PENDING_PREFIX = "pending:";
 const SEALED_PREFIX = "v1.";
+/** An outcome as JSON, only ever written to and read from a process-local store. */
+const PLAIN_PREFIX = "plain:";
 const KEY_INFO = "wxauth:wechat:code-memo:v1";
 const HKDF_FIRST_BLOCK = Buffer.from([1]);
 const IV_BYTES = 12;
@@ -59,9 +61,11 @@ export interface CodeMemoOptions {
  * Successes and definitive answers about the code (40029, 40163, 40226) are remembered for
  * `ttlMs`; anything transient releases the claim so a retry reaches WeChat again.
  *
- * The outcome is sealed with AES-256-GCM under a key derived from the code itself, so the store
- * never holds a readable session_key and only a holder of the code can open the entry. The entry
- * is named by a SHA-256 of appid and code, so the store does not learn the code either.
+ * In a shared store (Redis) the outcome is sealed with AES-256-GCM under a key derived from the
+ * code itself, so the store never holds a readable session_key and only a holder of the code can
+ * open the entry. A process-local store (`processLocal`) keeps it as JSON: nobody else reads it,
+ * and sealing cost a login about 30 µs of the event loop. Either way the entry is named by a
+ * SHA-256 of appid and code, so the store does not learn the code.
  */
 export class CodeMemo {
   private readonly inflight = new Map<string, Promise<WechatSession>>();
@@ -140,11 +144,11 @@ export class CodeMemo {
   /** A store failure here must not cost the caller a session WeChat already handed out. */
   private async remember(key: string, code: string, outcome: MemoOutcome): Promise<void> {
     try {
-      await this.options.store.set(
-        key,
-        seal(outcome, code, this.options.appid),
-        this.options.ttlMs,
-      );
+      const { store } = this.options;
+      const entry = store.processLocal
+        ? `${PLAIN_PREFIX}${JSON.stringify(outcome)}`
+        : seal(outcome, code, this.options.appid);
+      await store.set(key, entry, this.options.ttlMs);
     } catch {
       this.options.logger.warn(
         { api: "jscode2session" },
@@ -154,7 +158,10 @@ export class CodeMemo {
   }
 
   private replay(raw: string, code: string): WechatSession {
-    const outcome = unseal(raw, code, this.options.appid);
+    const outcome =
+      this.options.store.processLocal && raw.startsWith(PLAIN_PREFIX)
+        ? parseOutcome(raw.slice(PLAIN_PREFIX.length))
+        : unseal(raw, code, this.options.appid);
     if (outcome === undefined) {
       this.options.logger.error({ api: "jscode2session" }, "unreadable code-exchange memo entry");
       throw new WechatApiError({
@@ -205,7 +212,15 @@ function unseal(raw: string, code: string, appid: string): MemoOutcome | undefin
       decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)),
       decipher.final(),
     ]).toString("utf8");
-    const parsed = MemoOutcomeSchema.safeParse(JSON.parse(plain));
+    return parseOutcome(plain);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseOutcome(json: string): MemoOutcome | undefined {
+  try {
+    const parsed = MemoOutcomeSchema.safeParse(JSON.parse(json));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -17,6 +17,7 @@ export interface MemoryStoreOptions {
  * nobody reads again, so the map does not grow with every login code ever seen.
  */
 export class MemoryStore implements SharedStore {
+  readonly processLocal: boolean = true;
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;

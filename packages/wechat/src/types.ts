@@ -9,6 +9,12 @@ import type { Agent } from "node:http";
  * the code-exchange memo and rate-limit counters across instances.
  */
 export interface SharedStore {
+  /**
+   * True when no other process can read the entries (MemoryStore). The code memo then keeps its
+   * outcomes unsealed: sealing guards them from whoever else reads a shared store, and a map in
+   * this process has no such reader.
+   */
+  readonly processLocal?: boolean;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets the key only when it is absent (SET NX PX). Resolves true when this call set it. */
