@@ -237,10 +237,31 @@ function serializeTransactions(
       release();
     }
   };
+  // Most of the time nothing holds the connection and no other process holds the lock: then a
+  // statement (or a transaction's BEGIN) runs at once, without the retry loop's promises.
   const directGate: SqliteGate = {
-    statement: (run) => retryWhileBusy(() => gate.run(async () => run())),
-    transaction: (begin) =>
-      retryWhileBusy(async () => {
+    statement: (run) => {
+      if (gate.idle) {
+        try {
+          return Promise.resolve(run());
+        } catch (error) {
+          if (!isBusy(error)) return Promise.reject(error);
+        }
+      }
+      return retryWhileBusy(() => gate.run(async () => run()));
+    },
+    transaction: (begin) => {
+      const release = gate.tryAcquire();
+      if (release) {
+        try {
+          begin();
+          return Promise.resolve(release);
+        } catch (error) {
+          release();
+          if (!isBusy(error)) return Promise.reject(error);
+        }
+      }
+      return retryWhileBusy(async () => {
         const release = await gate.acquire();
         try {
           begin();
@@ -249,7 +270,8 @@ function serializeTransactions(
           throw error;
         }
         return release;
-      }),
+      });
+    },
   };
   const connect = async (): Promise<SqliteAdapter> => {
     const adapter = await factory.connect();
@@ -338,11 +360,21 @@ class Gate {
   private held = false;
   private readonly waiters: Array<() => void> = [];
 
+  /** Nothing holds the gate (nor waits for it). */
+  get idle(): boolean {
+    return !this.held;
+  }
+
+  /** The gate's release if it was free and is now held by the caller; undefined if it is held. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.held) return undefined;
+    this.held = true;
+    return () => this.release();
+  }
+
   acquire(): Promise<() => void> {
-    if (!this.held) {
-      this.held = true;
-      return Promise.resolve(() => this.release());
-    }
+    const release = this.tryAcquire();
+    if (release) return Promise.resolve(release);
     return new Promise((resolve) => this.waiters.push(() => resolve(() => this.release())));
   }
 
