@@ -1,5 +1,6 @@
 import { Router } from "express";
 import { mountRoute } from "../http/contract-route.js";
+import { sendJson } from "../http/json-response.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { AuthService } from "./auth.service.js";
 import type { Sessions } from "./sessions.js";
@@ -20,7 +21,7 @@ export function authRouter(deps: {
   // Other services verify access tokens with these keys (RS256/ES256; empty for HS256).
   router.get("/.well-known/jwks.json", (_req, res) => {
     res.setHeader("Cache-Control", "public, max-age=300");
-    res.json(accessTokens.jwks());
+    sendJson(res, 200, accessTokens.jwks());
   });
   return router;
 }

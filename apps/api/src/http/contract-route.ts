@@ -2,6 +2,7 @@ import { contract, successOf, type Contract, type RouteName } from "@wxauth/cont
 import type { Request, RequestHandler, Response, Router } from "express";
 import type { z } from "zod";
 import { AppError } from "../errors.js";
+import { sendJson } from "./json-response.js";
 
 type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodType }
   ? z.output<S>
@@ -53,6 +54,6 @@ export function mountRoute<K extends RouteName>(
     }
     const result = await handler({ body: body as BodyOf<K>, req, res });
     if (status === 204) res.status(204).end();
-    else res.status(status).json(result);
+    else sendJson(res, status, result);
   });
 }

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, appErrorFromWechat } from "../errors.js";
 import { IllFormedStringError } from "./json-body.js";
+import { sendJson } from "./json-response.js";
 
 /** What body-parser and Express put on their own errors. */
 interface HttpishError {
@@ -88,7 +89,7 @@ export function sendError(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(headers)) {
     if (!res.hasHeader(name)) res.setHeader(name, value);
   }
-  res.status(status).json(body);
+  sendJson(res, status, body);
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
