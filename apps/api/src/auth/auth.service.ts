@@ -14,6 +14,7 @@ import { bindWechatAccountToPhone, toUserBody } from "../users/users.service.js"
 import type { AtRestCipher } from "./at-rest-cipher.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { Sessions } from "./sessions.js";
+import type { WechatSessionWrite } from "./wechat-sessions.repository.js";
 
 /** A registration ticket lives 10 minutes: long enough to tap "allow", short enough to be useless stolen. */
 export const REGISTRATION_TICKET_TTL_S = 600;
@@ -167,8 +168,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     deps.ticketLeaseMs,
   );
 
-  async function authenticated(user: UserRecord): Promise<AuthenticatedSession> {
-    return { status: "authenticated", ...(await sessions.issue(user.id)), user: toUserBody(user) };
+  async function authenticated(
+    user: UserRecord,
+    wechatSession?: WechatSessionWrite,
+  ): Promise<AuthenticatedSession> {
+    const tokens = await sessions.issue(user.id, wechatSession);
+    return { status: "authenticated", ...tokens, user: toUserBody(user) };
   }
 
   /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
@@ -226,17 +231,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     /** POST /api/auth/wechat/login */
     async login(code: string): Promise<WechatLoginResponse> {
       const session = await wechat.code2Session(code);
-      // Independent: on PostgreSQL they overlap instead of costing two round trips in a row.
-      const [wechatSessionId, user] = await Promise.all([
-        data.wechatSessions.save({
-          openid: session.openid,
-          unionid: session.unionid,
-          sessionKeyCiphertext: sessionKeyCipher.encrypt(session.sessionKey),
-          obtainedAt: new Date(clock.now()),
-        }),
-        data.users.findByOpenid(session.openid),
-      ]);
-      if (user) return authenticated(user);
+      const wechatSession: WechatSessionWrite = {
+        openid: session.openid,
+        unionid: session.unionid,
+        sessionKeyCiphertext: sessionKeyCipher.encrypt(session.sessionKey),
+        obtainedAt: new Date(clock.now()),
+      };
+      const user = await data.users.findByOpenid(session.openid);
+      // A known user: the session is saved with the sign-in, in one transaction.
+      if (user) return authenticated(user, wechatSession);
+      const wechatSessionId = await data.wechatSessions.save(wechatSession);
       if (deps.registrationMode === "auto")
         return authenticated(await createWechatOnlyUser(session));
       return issueRegistrationTicket(session, wechatSessionId);

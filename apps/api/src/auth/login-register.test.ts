@@ -5,6 +5,7 @@ import {
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AT_REST_LABELS, AtRestCipher } from "./at-rest-cipher.js";
 import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
 
 let api: TestApi;
@@ -31,6 +32,21 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const row = await api.deps.data.wechatSessions.findByOpenid(openid);
     expect(row?.sessionKeyCiphertext).toMatch(/^v1\./);
     expect(Math.abs((row?.obtainedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
+  });
+
+  it("saves a returning user's new session_key with the sign-in", async () => {
+    const registered = await api.register();
+    const cipher = new AtRestCipher(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
+    const before = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
+    const { code } = await api.loginCode({ openid: registered.openid });
+    AuthenticatedSessionSchema.parse(await api.login(code));
+    const after = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
+    // The sandbox, like WeChat, hands out a new session_key with every code.
+    expect(after?.id).toBe(before?.id);
+    expect(cipher.decrypt(after!.sessionKeyCiphertext)).not.toBe(
+      cipher.decrypt(before!.sessionKeyCiphertext),
+    );
+    expect(after!.obtainedAt.getTime()).toBeGreaterThanOrEqual(before!.obtainedAt.getTime());
   });
 
   it("signs a registered user straight in, without the openid in the answer", async () => {

@@ -5,6 +5,7 @@ import type { AccessTokens } from "./access-tokens.js";
 import type { AtRestCipher } from "./at-rest-cipher.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RefreshTokenRecord, RefreshTokensRepository } from "./refresh-tokens.repository.js";
+import type { WechatSessionWrite } from "./wechat-sessions.repository.js";
 
 export interface SessionsOptions {
   refreshTokens: RefreshTokensRepository;
@@ -41,12 +42,17 @@ export function createSessions(options: SessionsOptions) {
   }
 
   return {
-    async issue(userId: string): Promise<TokenPair> {
+    /** A new sign-in of the user; `wechatSession`, the WeChat session it came with, is saved with it. */
+    async issue(userId: string, wechatSession?: WechatSessionWrite): Promise<TokenPair> {
       const refreshToken = newOpaqueToken();
-      await refreshTokens.createFamily(userId, {
-        tokenHash: hashOpaqueToken(refreshToken),
-        expiresAt: new Date(clock.now() + refreshTtlMs),
-      });
+      await refreshTokens.createFamily(
+        userId,
+        {
+          tokenHash: hashOpaqueToken(refreshToken),
+          expiresAt: new Date(clock.now() + refreshTtlMs),
+        },
+        wechatSession,
+      );
       return pair(userId, refreshToken);
     },
 

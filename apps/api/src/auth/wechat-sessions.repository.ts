@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Database, DatabaseTransaction } from "../db/client.js";
-import { directSqlOf } from "../db/direct-sql.js";
+import { directSqlOf, type SqlStatements } from "../db/direct-sql.js";
 
 export interface WechatSessionWrite {
   openid: string;
@@ -18,6 +18,28 @@ const UPSERT_SQL = `INSERT INTO wechat_sessions
     obtained_at = excluded.obtained_at, updated_at = excluded.updated_at
   RETURNING id`;
 
+/**
+ * Keeps the latest session of an openid on the direct path, through `statements`: the database's,
+ * or a transaction's (a sign-in saves its session in the transaction that starts its refresh-token
+ * family, auth/refresh-tokens.repository.ts). Resolves the row id.
+ */
+export async function saveWechatSessionDirectly(
+  statements: SqlStatements,
+  session: WechatSessionWrite,
+): Promise<string> {
+  const now = new Date();
+  const [row] = await statements.query(UPSERT_SQL, [
+    randomUUID(),
+    session.openid,
+    session.unionid,
+    session.sessionKeyCiphertext,
+    session.obtainedAt,
+    now,
+    now,
+  ]);
+  return String(row?.id);
+}
+
 export function createWechatSessionsRepository(db: Database | DatabaseTransaction) {
   // Looked up per call: PostgreSQL's adapter connects on the first query, not at construction.
   const direct = () => directSqlOf(db);
@@ -25,19 +47,7 @@ export function createWechatSessionsRepository(db: Database | DatabaseTransactio
     /** Keeps the latest session of an openid; resolves the row id. */
     async save(session: WechatSessionWrite): Promise<string> {
       const sql = direct();
-      if (sql) {
-        const now = new Date();
-        const [row] = await sql.query(UPSERT_SQL, [
-          randomUUID(),
-          session.openid,
-          session.unionid,
-          session.sessionKeyCiphertext,
-          session.obtainedAt,
-          now,
-          now,
-        ]);
-        return String(row?.id);
-      }
+      if (sql) return saveWechatSessionDirectly(sql, session);
       const { id } = await db.wechatSession.upsert({
         where: { openid: session.openid },
         create: session,
