@@ -14,8 +14,9 @@ import { Worker } from "node:worker_threads";
  * write lands while each pass copies, so no pass ever reaches the end, and the log grew for as
  * long as the load lasted (650 MB in a 10 s bench run, with every page lookup slower for it). So
  * once the log holds RESTART_AT_FRAMES, the connection holds back its statements for one short
- * catch-up pass (the frames written since the last pass, and its fsyncs: about a millisecond);
- * the next write then starts the log afresh.
+ * catch-up pass (the frames written since the last pass, and its fsyncs: 0.1 ms at the median and
+ * 4 ms at the 90th percentile under a steady 1300 logins/s); the next write then starts the log
+ * afresh.
  */
 
 /** How often the worker looks at the log. At 600 logins/s that is about 1000 pages. */
