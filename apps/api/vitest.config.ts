@@ -21,6 +21,7 @@ const SQLITE_ONLY = [
 const ONCE = [
   "src/config.test.ts",
   "src/random-bytes.test.ts",
+  "src/http/server.test.ts",
   "src/db/time-ordered-id.test.ts",
   "src/auth/at-rest-cipher.test.ts",
   "src/db/schemas.test.ts",

@@ -5,8 +5,8 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { applyMigrations } from "./db/migrate.js";
 import { buildDependencies } from "./dependencies.js";
 import { startHousekeeping } from "./housekeeping.js";
-import { answerParserErrors } from "./http/client-error.js";
 import { createLogger } from "./http/logger.js";
+import { createHttpServer } from "./http/server.js";
 
 /** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
 const DRAIN_TIMEOUT_MS = 20_000;
@@ -38,8 +38,7 @@ async function main(): Promise<void> {
   const app = createApp(deps);
   const stopHousekeeping = startHousekeeping(deps);
 
-  const server: Server = app.listen(config.port, config.host);
-  answerParserErrors(server, logger);
+  const server: Server = createHttpServer(app, logger).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

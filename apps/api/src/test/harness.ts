@@ -25,8 +25,8 @@ import { createApp } from "../app.js";
 import type { Clock } from "../clock.js";
 import { loadConfig, type Config, type Env } from "../config.js";
 import { buildDependencies, type Dependencies, type DependencyOverrides } from "../dependencies.js";
-import { answerParserErrors } from "../http/client-error.js";
 import { createLogger } from "../http/logger.js";
+import { createHttpServer } from "../http/server.js";
 import { createTestDatabase, dropTestDatabase, uniqueTestDatabaseName } from "./postgres.js";
 
 /** A clock tests can move forward (ticket expiry, token expiry, grace windows). */
@@ -217,8 +217,7 @@ export async function startTestApi(
     : createLogger(config.logLevel);
   const clock = new ManualClock();
   const deps = await buildDependencies(config, logger, { clock, ...options.overrides });
-  const server = createApp(deps).listen(0, "127.0.0.1");
-  answerParserErrors(server, logger);
+  const server = createHttpServer(createApp(deps), logger).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
