@@ -33,6 +33,15 @@ class RecordingStore extends MemoryStore implements SharedStore {
   }
 }
 
+/** A memo over `store` alone, without a client around it. */
+const memoOver = (store: SharedStore) =>
+  new CodeMemo({
+    appid: FAKE_APPID,
+    store,
+    ttlMs: 60_000,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+
 describe("code-exchange memo", () => {
   it("sends a code submitted 10 times at once to WeChat once; every caller gets the same session", async () => {
     fake.on(PATHS.jscode2session, delayed(50, sessionReply("openid-a")));
@@ -157,12 +166,7 @@ describe("code-exchange memo", () => {
 
   it("in a shared store, an entry can only be opened with its own code", async () => {
     const store = new RecordingStore();
-    const memo = new CodeMemo({
-      appid: FAKE_APPID,
-      store,
-      ttlMs: 60_000,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+    const memo = memoOver(store);
     const budget = new CallBudget("jscode2session", 1000);
     const session = { openid: "o", unionid: null, sessionKey: "k" };
     await memo.exchange("code-one", budget, async () => session);
@@ -179,12 +183,7 @@ describe("code-exchange memo", () => {
 
   it("in a process-local store, keeps the outcome unsealed and replays it", async () => {
     const store = newStore();
-    const memo = new CodeMemo({
-      appid: FAKE_APPID,
-      store,
-      ttlMs: 60_000,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+    const memo = memoOver(store);
     const budget = new CallBudget("jscode2session", 1000);
     const session = { openid: "o", unionid: null, sessionKey: "k" };
     await memo.exchange("local-code", budget, async () => session);
@@ -200,12 +199,7 @@ describe("code-exchange memo", () => {
 
   it("never trusts an unsealed entry in a shared store", async () => {
     const store = new RecordingStore();
-    const memo = new CodeMemo({
-      appid: FAKE_APPID,
-      store,
-      ttlMs: 60_000,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+    const memo = memoOver(store);
     const forged = { ok: true, session: { openid: "victim", unionid: null, sessionKey: "k" } };
     await store.set(memo.keyFor("planted"), `plain:${JSON.stringify(forged)}`, 60_000);
     const budget = new CallBudget("jscode2session", 1000);
