@@ -12,10 +12,11 @@ import { answerParserErrors } from "./client-error.js";
  * `app.response`. Otherwise Express moves every request and response onto them with
  * Object.setPrototypeOf, and V8 then keeps about a quarter of what a request allocates past two
  * young-generation collections: with Express answering a constant body at 1100 requests/s, each
- * scavenge promoted 1.9-2.2 MB and paused 2.6-3 ms, against 2 KB and 0.26 ms with the objects born
- * with their prototypes (`pnpm --filter @wxauth/api exec tsx bench/express-prototypes.ts`). Those
- * pauses, and the queue behind each, were most of a login's p99 (docs/benchmarks.md). Express's
- * own setPrototypeOf still runs, finds the prototype in place, and changes nothing.
+ * scavenge promoted about 2.5 MB and paused about 3.4 ms, against about 0.1 MB and 0.8 ms with the
+ * objects born with their prototypes (`pnpm --filter @wxauth/api exec tsx
+ * bench/express-prototypes.ts`). In the API it took a login from 0.60 to 0.52 ms of CPU and
+ * `/api/me` from 0.23 to 0.15 ms (docs/benchmarks.md, fix 18). Express's own setPrototypeOf still
+ * runs, finds the prototype in place, and changes nothing.
  */
 export function createHttpServer(app: Express, logger: Logger): Server {
   // Constructor functions rather than classes: their `prototype` must be the app's object itself.
