@@ -6,8 +6,13 @@
  * Poisson stream at a fixed rate, independent of the answers (an open loop), over a keep-alive
  * pool of up to 50 connections, and each latency is counted from the moment its request was due:
  * a request that waited for a free connection or behind a slow answer carries that wait.
+ *
+ * The requests go out through undici's Pool rather than `node:http`: the load generator shares
+ * the machine's two cores with the API, so its own CPU and GC pauses are in every latency it
+ * counts. Per request, undici spent 95 µs of CPU where `node:http` with a keep-alive agent spent
+ * 183 µs (20 000 calls to a local server; docs/benchmarks.md, fix 19).
  */
-import { Agent, request as httpRequest } from "node:http";
+import { Pool } from "undici";
 import { CONNECTIONS, DURATION_S, WARMUP_S, type Figures } from "./load.js";
 import { processMeter } from "./processes.js";
 
@@ -32,36 +37,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
+/** An answer not complete by then counts as an error. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /** Exponential gaps: the arrivals of many independent users, not a metronome. */
 const nextGapMs = (ratePerS: number) => (-Math.log(1 - Math.random()) / ratePerS) * 1000;
 
-function send(agent: Agent, url: URL, spec: PacedRequest, body: string | undefined) {
-  return new Promise<number>((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        method: spec.method,
-        path: spec.path,
-        headers: {
-          ...spec.headers,
-          ...(body === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }),
-        },
-        timeout: 10_000,
+function send(pool: Pool, spec: PacedRequest, body: string | undefined): Promise<number> {
+  return pool
+    .request({
+      method: spec.method,
+      path: spec.path,
+      headers: {
+        ...spec.headers,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
-      (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", reject);
-      },
-    );
-    outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
-    outgoing.on("error", reject);
-    outgoing.end(body);
-  });
+      body,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
+    })
+    .then(async (response) => {
+      await response.body.dump();
+      return response.statusCode;
+    });
 }
 
 async function runPaced(
@@ -71,12 +69,15 @@ async function runPaced(
   durationS: number,
   connections: number,
 ): Promise<Outcome> {
-  const url = new URL(baseUrl);
   // A connection left idle is closed here after 4 s, before the API's 5 s keep-alive timeout
   // (Node's default) closes it from its side: otherwise a burst that picks up a connection the
   // server is closing at that moment fails with ECONNRESET, the load generator's error, not the
   // API's (a 30 s run saw six).
-  const agent = new Agent({ keepAlive: true, maxSockets: connections, timeout: 4000 });
+  const pool = new Pool(baseUrl, {
+    connections,
+    keepAliveTimeout: 4000,
+    keepAliveMaxTimeout: 4000,
+  });
   const outcome: Outcome = { latenciesMs: [], ok: 0, non2xx: 0, errors: 0, dry: 0 };
   const inFlight = new Set<Promise<void>>();
   const start = performance.now();
@@ -89,7 +90,7 @@ async function runPaced(
       outcome.dry++;
       return;
     }
-    const exchange = send(agent, url, spec, body).then(
+    const exchange = send(pool, spec, body).then(
       (status) => {
         outcome.latenciesMs.push(performance.now() - dueAt);
         if (status >= 200 && status < 300) outcome.ok++;
@@ -117,7 +118,7 @@ async function runPaced(
     tick();
   });
   await Promise.all(inFlight);
-  agent.destroy();
+  await pool.close();
   return outcome;
 }
 
