@@ -9,8 +9,7 @@
  *
  * The requests go out through undici's Pool rather than `node:http`: the load generator shares
  * the machine's two cores with the API, so its own CPU and GC pauses are in every latency it
- * counts. Per request, undici spent 95 µs of CPU where `node:http` with a keep-alive agent spent
- * 183 µs (20 000 calls to a local server; docs/benchmarks.md, fix 19).
+ * counts, and undici spends about half the CPU per request (bench/http-clients.ts).
  */
 import { Pool } from "undici";
 import { CONNECTIONS, DURATION_S, WARMUP_S, type Figures } from "./load.js";
