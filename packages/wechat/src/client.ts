@@ -1,10 +1,10 @@
-import type { Agent } from "node:http";
+import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { AccessTokenManager } from "./access-token.js";
 import { CallBudget } from "./budget.js";
 import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
-import { keepAliveAgentFor } from "./http-exchange.js";
+import { keepAliveDispatcher } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
 import { type WechatRequest, WechatTransport } from "./transport.js";
 import type {
@@ -81,8 +81,11 @@ export class WechatClient {
   /** Everything of the jscode2session URL but the code, built once. */
   private readonly sessionUrlPrefix: string;
   private readonly phoneUrlPrefix: string;
-  /** The agent this client made, if the caller supplied none; `close()` destroys it. */
-  private readonly ownAgent: Agent | undefined;
+  /**
+   * The connections this client made, if the caller supplied no dispatcher: made at the first call,
+   * destroyed by `close()`, and made afresh by the next call.
+   */
+  private ownDispatcher: Dispatcher | undefined;
 
   constructor(options: WechatClientOptions) {
     const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -92,10 +95,9 @@ export class WechatClient {
     this.secret = options.secret;
     this.timeoutMs = timeoutMs;
     this.logger = options.logger ?? SILENT_LOGGER;
-    const agent = options.agent ?? keepAliveAgentFor(baseUrl);
-    this.ownAgent = agent === options.agent ? undefined : agent;
+    const supplied = options.dispatcher;
     this.transport = new WechatTransport({
-      agent,
+      dispatcher: supplied ? () => supplied : () => (this.ownDispatcher ??= keepAliveDispatcher()),
       logger: this.logger,
       retries: options.retries ?? 2,
       secret: options.secret,
@@ -187,10 +189,14 @@ export class WechatClient {
 
   /**
    * Closes the idle connections this client keeps to WeChat. Optional: they never keep the process
-   * alive. A caller-supplied `agent` is left alone.
+   * alive. A caller-supplied `dispatcher` is left alone.
    */
   close(): void {
-    this.ownAgent?.destroy();
+    const own = this.ownDispatcher;
+    this.ownDispatcher = undefined;
+    // A call still in flight on these connections fails as a network error, as it would if
+    // WeChat hung up; the promise has nothing else to report.
+    own?.destroy().catch(() => undefined);
   }
 
   private async askSession(code: string, budget: CallBudget): Promise<WechatSession> {

@@ -1,5 +1,6 @@
-import { Agent, type ClientRequestArgs, type ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import type { ServerResponse } from "node:http";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Agent, type Dispatcher, buildConnector } from "undici";
 import { describe, expect, it } from "vitest";
 import type { FakeWechat } from "../test/fake-wechat.js";
 import { type FakeHandler, PATHS, send, sequence } from "../test/fake-wechat.js";
@@ -27,13 +28,29 @@ const stallMidBody: FakeHandler = (_request, response) => {
 };
 
 describe("the HTTP exchange", () => {
-  it("sends sequential calls over one kept-alive connection", async () => {
+  it("sends calls a loop turn apart over one kept-alive connection", async () => {
     const sockets = new Set<unknown>();
     fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
     const { client } = clientOf(fake);
-    for (let i = 0; i < 5; i++) await client.code2Session(freshCode());
+    for (let i = 0; i < 5; i++) {
+      await client.code2Session(freshCode());
+      await nextTurn();
+    }
     expect(fake.count(PATHS.jscode2session)).toBe(5);
     expect(sockets.size).toBe(1);
+    client.close();
+  });
+
+  it("sends back-to-back calls over two kept-alive connections, in turn", async () => {
+    // undici reuses a connection one event-loop turn after its answer ended (in case the server
+    // closes it after all): a call sent in the same turn takes a second connection, and from then
+    // on the two take turns.
+    const sockets = new Set<unknown>();
+    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    const { client } = clientOf(fake);
+    for (let i = 0; i < 6; i++) await client.code2Session(freshCode());
+    expect(fake.count(PATHS.jscode2session)).toBe(6);
+    expect(sockets.size).toBe(2);
     client.close();
   });
 
@@ -147,41 +164,47 @@ describe("the HTTP exchange", () => {
   });
 });
 
-/** A keep-alive agent that counts the connections it opens: stands in for a proxy agent. */
-class CountingAgent extends Agent {
-  connections = 0;
-
-  constructor() {
-    super({ keepAlive: true });
+/** A keep-alive undici Agent counting its calls and the connections it opens: a proxy's stand-in. */
+function countingDispatcher() {
+  const counts = { calls: 0, connections: 0 };
+  const connect = buildConnector({});
+  class CountingAgent extends Agent {
+    override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+      counts.calls++;
+      return super.dispatch(options, handler);
+    }
   }
-
-  override createConnection(
-    options: ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ) {
-    this.connections++;
-    return super.createConnection(options, callback);
-  }
+  const dispatcher = new CountingAgent({
+    connect: (options, callback) => {
+      counts.connections++;
+      connect(options, callback);
+    },
+  });
+  return { dispatcher, counts };
 }
 
-describe("a caller-supplied agent", () => {
-  it("carries every call, and the client's close() leaves it alone", async () => {
-    const agent = new CountingAgent();
+describe("a caller-supplied dispatcher", () => {
+  it("carries every call, and the client's close() leaves its connections alone", async () => {
+    const { dispatcher, counts } = countingDispatcher();
     try {
-      const { client } = clientOf(fake, { agent });
+      const { client } = clientOf(fake, { dispatcher });
       await client.code2Session(freshCode());
       await client.getPhoneNumber("phone-code", "openid-1"); // the token, then the number
-      expect(agent.connections).toBe(1);
+      expect(counts.calls).toBe(3);
       expect(fake.count(PATHS.stableToken)).toBe(1);
       expect(fake.count(PATHS.phone)).toBe(1);
+      const opened = counts.connections;
+      expect(opened).toBeGreaterThan(0);
 
       client.close();
-      const { client: second } = clientOf(fake, { agent });
+      await nextTurn();
+      const { client: second } = clientOf(fake, { dispatcher });
       await second.code2Session(freshCode());
-      // Still the first connection: close() did not destroy the caller's agent's sockets.
-      expect(agent.connections).toBe(1);
+      expect(counts.calls).toBe(4);
+      // On a connection opened before: close() did not destroy the caller's dispatcher's.
+      expect(counts.connections).toBe(opened);
     } finally {
-      agent.destroy();
+      await dispatcher.close();
     }
   });
 });

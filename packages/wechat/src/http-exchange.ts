@@ -1,13 +1,12 @@
-import { Agent as HttpAgent, type Agent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent, type Dispatcher } from "undici";
 
 /** WeChat's replies are a few hundred bytes; a reply this large is not one, and is not read. */
 export const MAX_REPLY_BYTES = 1024 * 1024;
 
 /**
- * How long an idle connection is kept for the next call: undici's default, so connections live as
- * long as they did under fetch. A shorter `Keep-Alive: timeout=` from the server wins (Node's Agent
- * honours it), which keeps a call off a connection the server is about to close.
+ * How long an idle connection is kept for the next call (undici's default). A shorter
+ * `Keep-Alive: timeout=` from the server wins, less undici's margin, which keeps a call off a
+ * connection the server is about to close.
  */
 const IDLE_SOCKET_MS = 4000;
 
@@ -35,77 +34,57 @@ export class ReplyTooLargeError extends Error {
 }
 
 /**
- * A keep-alive agent for `baseUrl`'s protocol. Node unrefs idle sockets, so the pool never keeps a
- * process alive.
+ * The client's own connections: a keep-alive undici `Agent`, one pool per origin. undici's
+ * `request` costs about half the CPU per call of `node:http` with a keep-alive agent (a login's
+ * WeChat call, docs/benchmarks.md fix 20). Idle sockets are unref'd, so the pool never keeps a
+ * process alive. undici reuses a connection one event-loop turn after its answer ended (in case
+ * the server closes it after all), so a call sent in the same turn opens a second one.
  */
-export function keepAliveAgentFor(baseUrl: string): Agent {
-  const options = { keepAlive: true, timeout: IDLE_SOCKET_MS };
-  return new URL(baseUrl).protocol === "https:" ? new HttpsAgent(options) : new HttpAgent(options);
+export function keepAliveDispatcher(): Dispatcher {
+  return new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS });
 }
 
 /**
- * One request through `agent`, its whole body read as UTF-8 text. Rejects on a connection error,
- * a connection closed before the body ended, a body over MAX_REPLY_BYTES, or `signal` aborting
- * (connect, request or body): each destroys the request, so a broken connection never goes back
- * to the pool. Settles once; nothing that happens to the request afterwards is reported.
+ * One request through `dispatcher`, its whole body read as UTF-8 text. Rejects on a connection
+ * error, a connection closed before the body ended, a body over MAX_REPLY_BYTES, or `signal`
+ * aborting (connect, request or body): each destroys the request, so a broken connection never
+ * goes back to the pool.
  */
-export function httpExchange(
+export async function httpExchange(
   request: HttpExchangeRequest,
-  agent: Agent,
+  dispatcher: Dispatcher,
   signal: AbortSignal,
 ): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
+  try {
     const url = new URL(request.url);
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    let settled = false;
-    const settle = () => {
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-    };
-    const fail = (error: Error) => {
-      if (settled) return;
-      settle();
-      outgoing.destroy();
-      reject(error);
-    };
-    const onAbort = () => fail(abortError());
-
-    const outgoing = send(
-      url,
-      {
-        method: request.method,
-        headers: request.body === undefined ? undefined : JSON_HEADERS,
-        agent,
-      },
-      (response) => {
-        if (Number(response.headers["content-length"]) > MAX_REPLY_BYTES)
-          return fail(new ReplyTooLargeError());
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_REPLY_BYTES) return fail(new ReplyTooLargeError());
-          chunks.push(chunk);
-        });
-        response.on("end", () => {
-          if (settled) return;
-          settle();
-          resolve({ status: response.statusCode ?? 0, text: decodeUtf8(chunks, size) });
-        });
-        // A connection lost mid-body: Node reports ECONNRESET ("aborted") as an error; a close
-        // without `end` covers any other way the body can stop short.
-        response.on("error", fail);
-        response.on("close", () => {
-          // Every reply closes; only one that had not ended is a failure (and worth an Error).
-          if (!settled) fail(connectionReset());
-        });
-      },
-    );
-    outgoing.on("error", fail);
-    signal.addEventListener("abort", onAbort, { once: true });
-    outgoing.end(request.body);
-  });
+    const response = await dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: request.method,
+      headers: request.body === undefined ? undefined : JSON_HEADERS,
+      body: request.body,
+      signal,
+    });
+    const { body } = response;
+    if (Number(response.headers["content-length"]) > MAX_REPLY_BYTES) {
+      body.destroy();
+      throw new ReplyTooLargeError();
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_REPLY_BYTES) throw new ReplyTooLargeError();
+      chunks.push(chunk);
+    }
+    return { status: response.statusCode, text: decodeUtf8(chunks, size) };
+  } catch (error) {
+    // The connection closed before the reply ended: undici's own socket error, named as the
+    // reset it is (as `node:http` names it).
+    throw (error as { code?: unknown } | null)?.code === "UND_ERR_SOCKET"
+      ? connectionReset()
+      : error;
+  }
 }
 
 function decodeUtf8(chunks: Buffer[], size: number): string {
@@ -114,12 +93,6 @@ function decodeUtf8(chunks: Buffer[], size: number): string {
   const text = bytes.toString("utf8");
   // As fetch's text() does: JSON.parse refuses a leading byte-order mark.
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-function abortError(): Error {
-  const error = new Error("the call's budget ran out");
-  error.name = "AbortError";
-  return error;
 }
 
 function connectionReset(): Error {

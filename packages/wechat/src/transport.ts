@@ -1,4 +1,4 @@
-import type { Agent } from "node:http";
+import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { type CallBudget, sleepWithin, withJitter } from "./budget.js";
 import {
@@ -20,8 +20,8 @@ export interface WechatRequest {
 }
 
 export interface TransportOptions {
-  /** The agent every request goes through. */
-  agent: Agent;
+  /** The dispatcher every request goes through, looked up per request. */
+  dispatcher: () => Dispatcher;
   logger: WechatLogger;
   /** Extra attempts a transient failure gets. */
   retries: number;
@@ -98,7 +98,7 @@ export class WechatTransport {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await httpExchange(request, this.options.agent, budget.signal));
+      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget.signal));
     } catch (cause) {
       if (budget.signal.aborted)
         return { ok: false, error: budget.timeoutError(), transient: false };

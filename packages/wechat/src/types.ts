@@ -1,7 +1,7 @@
 /**
  * The public shapes of @wxauth/wechat. The API codes against these; keep them stable.
  */
-import type { Agent } from "node:http";
+import type { Dispatcher } from "undici";
 
 /**
  * A small key-value store shared by every process that talks to one appid. The in-memory
@@ -57,13 +57,12 @@ export interface WechatClientOptions {
   store?: SharedStore;
   logger?: WechatLogger;
   /**
-   * The agent every call to WeChat goes through. Default: the client's own keep-alive agent for the
-   * `baseUrl`'s protocol, which `close()` destroys. Pass one to route the calls elsewhere, e.g. a
-   * proxy agent for a fixed-IP egress proxy (WeChat only answers whitelisted IPs). It must handle
-   * the `baseUrl`'s protocol (for `https:`, an `https.Agent` or a proxy agent that tunnels TLS); the
-   * caller owns it, and `close()` leaves it alone.
+   * The undici dispatcher every call to WeChat goes through. Default: the client's own keep-alive
+   * `Agent`, which `close()` destroys. Pass one to route the calls elsewhere, e.g. undici's
+   * `ProxyAgent` for a fixed-IP egress proxy (WeChat only answers whitelisted IPs); the caller owns
+   * it, and `close()` leaves it alone.
    */
-  agent?: Agent;
+  dispatcher?: Dispatcher;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
