@@ -251,18 +251,8 @@ function serializeTransactions(
       return retryWhileBusy(() => gate.run(async () => run()));
     },
     transaction: (begin) => {
-      const release = gate.tryAcquire();
-      if (release) {
-        try {
-          begin();
-          return Promise.resolve(release);
-        } catch (error) {
-          release();
-          if (!isBusy(error)) return Promise.reject(error);
-        }
-      }
-      return retryWhileBusy(async () => {
-        const release = await gate.acquire();
+      /** BEGIN with the gate held; the gate goes back if BEGIN fails. */
+      const beginHolding = (release: () => void) => {
         try {
           begin();
         } catch (error) {
@@ -270,7 +260,16 @@ function serializeTransactions(
           throw error;
         }
         return release;
-      });
+      };
+      const release = gate.tryAcquire();
+      if (release) {
+        try {
+          return Promise.resolve(beginHolding(release));
+        } catch (error) {
+          if (!isBusy(error)) return Promise.reject(error);
+        }
+      }
+      return retryWhileBusy(async () => beginHolding(await gate.acquire()));
     },
   };
   const connect = async (): Promise<SqliteAdapter> => {
