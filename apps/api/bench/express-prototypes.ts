@@ -10,6 +10,7 @@
  * generation.
  */
 import path from "node:path";
+import { collectionsIn } from "./gc-trace.js";
 import { measurePaced } from "./paced.js";
 import { API_ROOT, BENCH_DIR } from "./processes.js";
 import { answers200, freePort, startNodeProcess } from "../src/testing/node-process.js";
@@ -18,31 +19,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 1100);
 /** Scavenges of the start-up and the first warm-up second, before the young generation grows. */
 const SKIPPED_SCAVENGES = 10;
 
-interface Scavenge {
-  pauseMs: number;
-  allocated: number;
-  promoted: number;
-}
-
-function scavengesIn(output: string): Scavenge[] {
-  return output
-    .split("\n")
-    .filter((line) => line.includes("gc=s "))
-    .map((line) => {
-      const fields = Object.fromEntries(
-        line
-          .split(/\s+/)
-          .filter((field) => field.includes("="))
-          .map((field) => field.split("=")),
-      );
-      return {
-        pauseMs: Number(fields.pause),
-        allocated: Number(fields.allocated),
-        promoted: Number(fields.promoted),
-      };
-    })
+/** The scavenges of a server's run, less those of its start-up. */
+const scavengesIn = (output: string) =>
+  collectionsIn(output)
+    .filter((collection) => collection.kind === "s")
     .slice(SKIPPED_SCAVENGES);
-}
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
