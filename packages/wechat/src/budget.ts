@@ -1,12 +1,21 @@
+import { EventEmitter } from "node:events";
 import { timeoutError } from "./errors.js";
 import type { WechatApiName } from "./types.js";
 
 /**
- * The time one public call may take, retries included. Its signal aborts every request and every
- * backoff sleep of that call once the budget is spent.
+ * The time one public call may take, retries included. Once the budget is spent it is `aborted`
+ * and emits "abort", which stops every request (undici takes an EventEmitter as a request's
+ * `signal`) and every backoff sleep of that call.
+ *
+ * Not an AbortController: an AbortSignal that dies as young as the rest of a call is still
+ * promoted to the old generation, about 600 bytes each (measured by
+ * `apps/api/bench/abort-signals.ts`; why, inside Node or V8, was not pinned down).
+ * One per login made the old generation grow by that much per login, and a major collection, a
+ * pause of 5-15 ms that a whole cluster of logins waits behind, comes every 8 MB or so of growth
+ * (docs/benchmarks.md, fix 21). An EventEmitter dies young like the rest of a login.
  */
-export class CallBudget {
-  readonly signal: AbortSignal;
+export class CallBudget extends EventEmitter {
+  private spent = false;
   private readonly deadline: number;
   private readonly timer: NodeJS.Timeout;
 
@@ -14,13 +23,20 @@ export class CallBudget {
     readonly api: WechatApiName,
     readonly ms: number,
   ) {
-    const controller = new AbortController();
-    this.signal = controller.signal;
+    super();
     this.deadline = performance.now() + ms;
-    // A plain timer rather than AbortSignal.timeout: dispose() clears it as soon as the call ends,
-    // so a busy login path does not keep thousands of pending timers around.
-    this.timer = setTimeout(() => controller.abort(), ms);
+    // dispose() clears it as soon as the call ends, so a busy login path does not keep thousands
+    // of pending timers around.
+    this.timer = setTimeout(() => {
+      this.spent = true;
+      this.emit("abort");
+    }, ms);
     this.timer.unref();
+  }
+
+  /** True once the budget is spent (what undici reads of a signal before it listens). */
+  get aborted(): boolean {
+    return this.spent;
   }
 
   remainingMs(): number {
@@ -39,16 +55,16 @@ export class CallBudget {
 /** Waits `ms`, or rejects with the budget's timeout error when the budget runs out first. */
 export function sleepWithin(ms: number, budget: CallBudget): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (budget.signal.aborted) return reject(budget.timeoutError());
+    if (budget.aborted) return reject(budget.timeoutError());
     const onAbort = () => {
       clearTimeout(timer);
       reject(budget.timeoutError());
     };
     const timer = setTimeout(() => {
-      budget.signal.removeEventListener("abort", onAbort);
+      budget.off("abort", onAbort);
       resolve();
     }, ms);
-    budget.signal.addEventListener("abort", onAbort, { once: true });
+    budget.once("abort", onAbort);
   });
 }
 
@@ -57,17 +73,17 @@ export function sleepWithin(ms: number, budget: CallBudget): Promise<void> {
  * deadlines wait on one shared (single-flight) promise.
  */
 export function within<T>(shared: Promise<T>, budget: CallBudget): Promise<T> {
-  if (budget.signal.aborted) return Promise.reject(budget.timeoutError());
+  if (budget.aborted) return Promise.reject(budget.timeoutError());
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(budget.timeoutError());
-    budget.signal.addEventListener("abort", onAbort, { once: true });
+    budget.once("abort", onAbort);
     shared.then(
       (value) => {
-        budget.signal.removeEventListener("abort", onAbort);
+        budget.off("abort", onAbort);
         resolve(value);
       },
       (error: unknown) => {
-        budget.signal.removeEventListener("abort", onAbort);
+        budget.off("abort", onAbort);
         reject(error);
       },
     );

@@ -102,7 +102,7 @@ export class CodeMemo {
     const { store } = this.options;
     const claim = `${PENDING_PREFIX}${randomUUID()}`;
     for (let delayMs = POLL_MIN_MS; ; delayMs = Math.min(delayMs * 2, POLL_MAX_MS)) {
-      if (budget.signal.aborted) throw budget.timeoutError();
+      if (budget.aborted) throw budget.timeoutError();
       // The claim outlives the budget of the call that made it by nothing: if that process dies,
       // the others may try as soon as it could no longer answer anyway.
       if (await store.setIfAbsent(key, claim, budget.ms)) {

@@ -44,6 +44,9 @@ export function keepAliveDispatcher(): Dispatcher {
   return new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS });
 }
 
+/** What aborts an exchange: an AbortSignal, or an EventEmitter that emits "abort" (CallBudget). */
+export type ExchangeSignal = NonNullable<Dispatcher.RequestOptions["signal"]>;
+
 /**
  * One request through `dispatcher`, its whole body read as UTF-8 text. Rejects on a connection
  * error, a connection closed before the body ended, a body over MAX_REPLY_BYTES, or `signal`
@@ -53,7 +56,7 @@ export function keepAliveDispatcher(): Dispatcher {
 export async function httpExchange(
   request: HttpExchangeRequest,
   dispatcher: Dispatcher,
-  signal: AbortSignal,
+  signal: ExchangeSignal,
 ): Promise<HttpReply> {
   try {
     const url = new URL(request.url);

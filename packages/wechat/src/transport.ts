@@ -98,10 +98,9 @@ export class WechatTransport {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget.signal));
+      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget));
     } catch (cause) {
-      if (budget.signal.aborted)
-        return { ok: false, error: budget.timeoutError(), transient: false };
+      if (budget.aborted) return { ok: false, error: budget.timeoutError(), transient: false };
       if (cause instanceof ReplyTooLargeError) {
         const error = new WechatApiError({
           api,
