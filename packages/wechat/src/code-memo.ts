@@ -21,13 +21,12 @@ import {
   errorFromErrcode,
   isDefinitiveCodeErrcode,
 } from "./errors.js";
+import { OffHeapTtlMap } from "./off-heap-ttl-map.js";
 import type { SharedStore, WechatLogger, WechatSession } from "./types.js";
 
 /** A stored value with this prefix is a claim: some process is asking WeChat right now. */
 const PENDING_PREFIX = "pending:";
 const SEALED_PREFIX = "v1.";
-/** An outcome as JSON, only ever written to and read from a process-local store. */
-const PLAIN_PREFIX = "plain:";
 const KEY_INFO = "wxauth:wechat:code-memo:v1";
 const HKDF_FIRST_BLOCK = Buffer.from([1]);
 const IV_BYTES = 12;
@@ -51,6 +50,8 @@ export interface CodeMemoOptions {
   store: SharedStore;
   ttlMs: number;
   logger: WechatLogger;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
 }
 
 /**
@@ -63,37 +64,71 @@ export interface CodeMemoOptions {
  *
  * In a shared store (Redis) the outcome is sealed with AES-256-GCM under a key derived from the
  * code itself, so the store never holds a readable session_key and only a holder of the code can
- * open the entry. A process-local store (`processLocal`) keeps it as JSON: nobody else reads it,
- * and sealing cost a login about 30 µs of the event loop. Either way the entry is named by a
- * SHA-256 of appid and code, so the store does not learn the code.
+ * open the entry; the entry is named by a SHA-256 of appid and code, so the store does not learn
+ * the code. With a process-local store (`processLocal`) no other process can be asking, so there
+ * is nothing to claim: the outcomes stay in this memo, as JSON in an OffHeapTtlMap under that same
+ * digest. There they cost the JS heap nothing, where the store's strings cost about 530 bytes a
+ * code, all of them marked by every major garbage collection (bench/code-memo-heap.ts).
  */
 export class CodeMemo {
   private readonly inflight = new Map<string, Promise<WechatSession>>();
+  /** With a process-local store: the outcomes of this process's codes. */
+  private readonly local: OffHeapTtlMap | undefined;
 
-  constructor(private readonly options: CodeMemoOptions) {}
+  constructor(private readonly options: CodeMemoOptions) {
+    if (options.store.processLocal) {
+      this.local = new OffHeapTtlMap({ ttlMs: options.ttlMs, now: options.now });
+    }
+  }
 
   exchange(
     code: string,
     budget: CallBudget,
     askWechat: (budget: CallBudget) => Promise<WechatSession>,
   ): Promise<WechatSession> {
-    const key = this.keyFor(code);
+    const digest = this.digestOf(code);
+    const key = digest.toString("hex");
     const shared = this.inflight.get(key);
     if (shared) return within(shared, budget);
-    const exchange = this.exchangeOnce(key, code, budget, askWechat).finally(() => {
+    const exchange = (
+      this.local
+        ? this.exchangeLocally(this.local, digest, budget, askWechat)
+        : this.exchangeShared(this.storeKey(key), code, budget, askWechat)
+    ).finally(() => {
       this.inflight.delete(key);
     });
     this.inflight.set(key, exchange);
     return exchange;
   }
 
-  /** The store key of a code's entry. */
+  /** The store key of a code's entry in a shared store. */
   keyFor(code: string): string {
-    const digest = createHash("sha256").update(this.options.appid).update(":").update(code);
-    return `wxauth:wechat:${this.options.appid}:code:${digest.digest("hex")}`;
+    return this.storeKey(this.digestOf(code).toString("hex"));
   }
 
-  private async exchangeOnce(
+  private digestOf(code: string): Buffer {
+    return createHash("sha256").update(this.options.appid).update(":").update(code).digest();
+  }
+
+  private storeKey(hexDigest: string): string {
+    return `wxauth:wechat:${this.options.appid}:code:${hexDigest}`;
+  }
+
+  private async exchangeLocally(
+    local: OffHeapTtlMap,
+    digest: Buffer,
+    budget: CallBudget,
+    askWechat: (budget: CallBudget) => Promise<WechatSession>,
+  ): Promise<WechatSession> {
+    const remembered = local.get(digest);
+    if (remembered !== undefined) return this.replay(parseOutcome(remembered));
+    return this.askAndRemember(budget, askWechat, {
+      remember: async (outcome) => local.set(digest, JSON.stringify(outcome)),
+      release: async () => {},
+    });
+  }
+
+  private async exchangeShared(
     key: string,
     code: string,
     budget: CallBudget,
@@ -106,21 +141,30 @@ export class CodeMemo {
       // The claim outlives the budget of the call that made it by nothing: if that process dies,
       // the others may try as soon as it could no longer answer anyway.
       if (await store.setIfAbsent(key, claim, budget.ms)) {
-        return this.askAndRemember(key, code, claim, budget, askWechat);
+        return this.askAndRemember(budget, askWechat, {
+          remember: (outcome) => this.rememberShared(key, code, outcome),
+          release: async () => {
+            await store.deleteIfEquals(key, claim).catch(() => false);
+          },
+        });
       }
       const raw = await store.get(key);
-      if (raw !== null && !raw.startsWith(PENDING_PREFIX)) return this.replay(raw, code);
+      if (raw !== null && !raw.startsWith(PENDING_PREFIX)) {
+        return this.replay(unseal(raw, code, this.options.appid));
+      }
       // Still pending elsewhere (or released a moment ago: then the next claim succeeds).
       if (raw !== null) await sleepWithin(withJitter(delayMs), budget);
     }
   }
 
+  /**
+   * Asks WeChat; remembers a session or a definitive error about the code, and releases the code
+   * for a retry after anything else.
+   */
   private async askAndRemember(
-    key: string,
-    code: string,
-    claim: string,
     budget: CallBudget,
     askWechat: (budget: CallBudget) => Promise<WechatSession>,
+    outcomes: { remember(outcome: MemoOutcome): Promise<void>; release(): Promise<void> },
   ): Promise<WechatSession> {
     let session: WechatSession;
     try {
@@ -131,24 +175,24 @@ export class CodeMemo {
         error.kind === "wechat" &&
         isDefinitiveCodeErrcode(error.errcode);
       if (definitive) {
-        await this.remember(key, code, { ok: false, errcode: error.errcode, errmsg: error.errmsg });
+        await outcomes.remember({ ok: false, errcode: error.errcode, errmsg: error.errmsg });
       } else {
-        await this.options.store.deleteIfEquals(key, claim).catch(() => false);
+        await outcomes.release();
       }
       throw error;
     }
-    await this.remember(key, code, { ok: true, session });
+    await outcomes.remember({ ok: true, session });
     return session;
   }
 
   /** A store failure here must not cost the caller a session WeChat already handed out. */
-  private async remember(key: string, code: string, outcome: MemoOutcome): Promise<void> {
+  private async rememberShared(key: string, code: string, outcome: MemoOutcome): Promise<void> {
     try {
-      const { store } = this.options;
-      const entry = store.processLocal
-        ? `${PLAIN_PREFIX}${JSON.stringify(outcome)}`
-        : seal(outcome, code, this.options.appid);
-      await store.set(key, entry, this.options.ttlMs);
+      await this.options.store.set(
+        key,
+        seal(outcome, code, this.options.appid),
+        this.options.ttlMs,
+      );
     } catch {
       this.options.logger.warn(
         { api: "jscode2session" },
@@ -157,11 +201,7 @@ export class CodeMemo {
     }
   }
 
-  private replay(raw: string, code: string): WechatSession {
-    const outcome =
-      this.options.store.processLocal && raw.startsWith(PLAIN_PREFIX)
-        ? parseOutcome(raw.slice(PLAIN_PREFIX.length))
-        : unseal(raw, code, this.options.appid);
+  private replay(outcome: MemoOutcome | undefined): WechatSession {
     if (outcome === undefined) {
       this.options.logger.error({ api: "jscode2session" }, "unreadable code-exchange memo entry");
       throw new WechatApiError({

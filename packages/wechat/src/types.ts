@@ -10,9 +10,10 @@ import type { Dispatcher } from "undici";
  */
 export interface SharedStore {
   /**
-   * True when no other process can read the entries (MemoryStore). The code memo then keeps its
-   * outcomes unsealed: sealing guards them from whoever else reads a shared store, and a map in
-   * this process has no such reader.
+   * True when no other process can read the entries (MemoryStore). The code memo then has no
+   * other process to agree with: it keeps its outcomes itself, unsealed and off the JS heap, and
+   * does not write them to the store. Clients sharing one such store share no memo; one client per
+   * appid is the way to use it.
    */
   readonly processLocal?: boolean;
   get(key: string): Promise<string | null>;

@@ -56,6 +56,20 @@ export function newStore(): MemoryStore {
   return store;
 }
 
+/**
+ * A MemoryStore standing for a shared one (Redis): clients over one such store behave as separate
+ * processes would, agreeing through the store alone.
+ */
+export class SharedMemoryStore extends MemoryStore {
+  override readonly processLocal = false;
+}
+
+export function newSharedStore(): SharedMemoryStore {
+  const store = new SharedMemoryStore();
+  stores.push(store);
+  return store;
+}
+
 export function closeStores(): void {
   for (const store of stores.splice(0)) store.close();
 }
