@@ -9,8 +9,15 @@
  *
  * The requests go out through undici's Pool rather than `node:http`: the load generator shares
  * the machine's two cores with the API, so its own CPU and GC pauses are in every latency it
- * counts, and undici spends about half the CPU per request (bench/http-clients.ts).
+ * counts, and undici spends about half the CPU per request (bench/http-clients.ts). For the same
+ * reason the load generator's own major collections must stay out of the measured window: this
+ * process holds every scenario's pools, and each one paused it 13-29 ms, a cluster of late logins
+ * behind every pause. So the measured run starts after a full collection (`pnpm bench` runs
+ * with `--expose-gc`), and with a young generation four times Node's default
+ * (`--max-semi-space-size=64`), which promotes less meanwhile. Each run reports the collections
+ * that still landed in it (`ownGc`).
  */
+import { type PerformanceEntry, PerformanceObserver, constants } from "node:perf_hooks";
 import { Pool } from "undici";
 import { CONNECTIONS, DURATION_S, WARMUP_S, type Figures } from "./load.js";
 import { processMeter } from "./processes.js";
@@ -29,6 +36,31 @@ interface Outcome {
   non2xx: number;
   errors: number;
   dry: number;
+}
+
+/** The load generator's own garbage collections while it measured: each pause is in every latency it counts. */
+export interface OwnGc {
+  majors: number;
+  longestPauseMs: number;
+}
+
+function watchOwnGc(): () => OwnGc {
+  const seen: OwnGc = { majors: 0, longestPauseMs: 0 };
+  const count = (entries: PerformanceEntry[]) => {
+    for (const entry of entries) {
+      // A "gc" entry's detail says which collector ran (Node >= 16).
+      const { detail } = entry as PerformanceEntry & { detail?: { kind?: number } };
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) seen.majors++;
+      seen.longestPauseMs = Math.max(seen.longestPauseMs, entry.duration);
+    }
+  };
+  const observer = new PerformanceObserver((list) => count(list.getEntries()));
+  observer.observe({ entryTypes: ["gc"] });
+  return () => {
+    count(observer.takeRecords());
+    observer.disconnect();
+    return seen;
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -131,9 +163,11 @@ export async function measurePaced(
   ratePerS: number,
   pid: number,
   connections = CONNECTIONS,
-): Promise<Figures & { dry: number }> {
+): Promise<Figures & { dry: number; ownGc: OwnGc }> {
   await runPaced(url, spec, ratePerS, WARMUP_S, connections);
+  (globalThis as { gc?: () => void }).gc?.();
   const meter = processMeter(pid);
+  const ownGc = watchOwnGc();
   const outcome = await runPaced(url, spec, ratePerS, DURATION_S, connections);
   const usage = meter.stop();
   const sorted = outcome.latenciesMs.sort((a, b) => a - b);
@@ -149,5 +183,6 @@ export async function measurePaced(
     stealPercent: usage.stealPercent,
     cpuMsPerRequest: usage.cpuMs / Math.max(1, answered),
     dry: outcome.dry,
+    ownGc: ownGc(),
   };
 }

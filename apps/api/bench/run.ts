@@ -19,7 +19,7 @@ import {
   type Urls,
 } from "./fixtures.js";
 import { CONNECTIONS, DURATION_S, WARMUP_S, measure, warmUp, type Figures } from "./load.js";
-import { measurePaced } from "./paced.js";
+import { measurePaced, type OwnGc } from "./paced.js";
 import {
   REPO_ROOT,
   startApi,
@@ -246,6 +246,8 @@ async function main(): Promise<void> {
     write("measuring Express hello ...");
     const helloFigures = await measureHello();
     const rows: Row[] = [];
+    /** The load generator's own major GCs in each paced run: their pauses are in its latencies. */
+    const ownGc: Array<[string, OwnGc]> = [];
     /** Hello, then `scenario` at once after it. */
     const measureBesideHello = async (
       name: string,
@@ -321,6 +323,7 @@ async function main(): Promise<void> {
           );
           if (paced.dry > 0) throw new Error(`the login code pool ran dry ${paced.dry} times`);
           pacedRate = rate;
+          ownGc.push(["login", paced.ownGc]);
           return paced;
         },
         { p99Ms: LOGIN_GOAL_P99_MS },
@@ -333,6 +336,7 @@ async function main(): Promise<void> {
         pacedRate,
         hello.process.pid ?? 0,
       );
+      ownGc.push(["floor", floor.ownGc]);
       rows.push({ name: "Express hello at the same rate (floor)", figures: floor, hello: floor });
     }
     if (wanted("login1")) {
@@ -400,6 +404,15 @@ async function main(): Promise<void> {
         `p99 ${median(helloRuns.map((run) => run.p99Ms))} ms, ${median(helloRuns.map((run) => run.cpuMsPerRequest)).toFixed(3)} CPU ms/req`,
     );
     table(rows).forEach((line) => write(line));
+    if (ownGc.length > 0)
+      write(
+        `the load generator's own GC in the paced runs: ${ownGc
+          .map(
+            ([name, gc]) =>
+              `${name} ${gc.majors} major, longest pause ${gc.longestPauseMs.toFixed(1)} ms`,
+          )
+          .join("; ")}`,
+      );
     write();
     if (coldStarts.length > 0)
       write(
