@@ -38,7 +38,10 @@ interface Outcome {
   dry: number;
 }
 
-/** The load generator's own garbage collections while it measured: each pause is in every latency it counts. */
+/**
+ * The load generator's own garbage collections while it measured: each pause is in every latency
+ * it counts.
+ */
 export interface OwnGc {
   majors: number;
   longestPauseMs: number;

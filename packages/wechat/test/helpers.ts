@@ -60,7 +60,7 @@ export function newStore(): MemoryStore {
  * A MemoryStore standing for a shared one (Redis): clients over one such store behave as separate
  * processes would, agreeing through the store alone.
  */
-export class SharedMemoryStore extends MemoryStore {
+class SharedMemoryStore extends MemoryStore {
   override readonly processLocal = false;
 }
 
