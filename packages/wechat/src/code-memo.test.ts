@@ -21,7 +21,10 @@ import { clientOf, failureOf, newSharedStore, newStore, useFakeWechat } from "..
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
 
-/** A store standing for a shared one (Redis) unless told otherwise, remembering every value written to it. */
+/**
+ * A store standing for a shared one (Redis) unless told otherwise, remembering every value written
+ * to it.
+ */
 class RecordingStore extends MemoryStore implements SharedStore {
   constructor(override readonly processLocal = false) {
     super();
@@ -208,10 +211,12 @@ describe("code-exchange memo", () => {
     const collect = runInNewContext("gc") as () => void;
     const memo = memoOver(newStore());
     const budget = new CallBudget("jscode2session", 10_000);
+    const codeOf = (i: number) => `code-${i}-${"c".repeat(24)}`;
+    const openidOf = (i: number) => `o${i}-${"x".repeat(26)}`;
     const remember = async (from: number, to: number) => {
       for (let i = from; i < to; i++) {
-        const session = { openid: `o${i}-${"x".repeat(26)}`, unionid: null, sessionKey: `k${i}` };
-        await memo.exchange(`code-${i}-${"c".repeat(24)}`, budget, async () => session);
+        const session = { openid: openidOf(i), unionid: null, sessionKey: `k${i}` };
+        await memo.exchange(codeOf(i), budget, async () => session);
       }
     };
     await remember(0, 1000); // the first segment's buffer, and the code paths, warmed up
@@ -220,12 +225,12 @@ describe("code-exchange memo", () => {
     await remember(1000, 21_000);
     collect();
     const grown = process.memoryUsage().heapUsed - before;
-    budget.dispose();
     // In the store's strings they took about 530 bytes each (bench/code-memo-heap.ts): 10 MB.
     expect(grown / 20_000).toBeLessThan(50);
-    expect((await memo.exchange("code-20999-" + "c".repeat(24), budget, failIfAsked)).openid).toBe(
-      `o20999-${"x".repeat(26)}`,
+    expect((await memo.exchange(codeOf(20_999), budget, failIfAsked)).openid).toBe(
+      openidOf(20_999),
     );
+    budget.dispose();
   });
 
   it("never trusts an unsealed entry in a shared store", async () => {

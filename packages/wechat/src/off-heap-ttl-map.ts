@@ -1,4 +1,4 @@
-/** A record: the key's 16 bytes, its expiry (float64 ms), the value's byte length (uint32), the value. */
+/** A record: key (16 bytes), expiry (float64, ms), value length (uint32), value (UTF-8). */
 const KEY_BYTES = 16;
 const EXPIRES_AT = KEY_BYTES;
 const VALUE_LENGTH = EXPIRES_AT + 8;
@@ -12,7 +12,7 @@ export interface OffHeapTtlMapOptions {
   now?: () => number;
   /** The size of each buffer the entries are appended to. Default 4 MiB. */
   segmentBytes?: number;
-  /** Past this many bytes of buffers the oldest are dropped early, entries and all. Default 256 MiB. */
+  /** Past this many bytes of buffers, the oldest are dropped early. Default 256 MiB. */
   maxBytes?: number;
 }
 
