@@ -7,6 +7,9 @@ export default defineConfig(({ mode }) => {
   const env = { ...loadEnv(mode, process.cwd(), "VITE_"), ...process.env };
   return {
     plugins: [noVendorBeacon(), uni(), wechatAppidFromEnv(env.VITE_WECHAT_APPID)],
+    // uni-app resolves with preserveSymlinks, so zod reached through the linked @wxauth/contracts
+    // and zod imported here would be two copies in the bundle; dedupe makes them one.
+    resolve: { dedupe: ["zod"] },
     // `pnpm dev` moves the port with DEV_H5_PORT; the API allows this origin through CORS_ORIGINS.
     server: { port: Number(env.DEV_H5_PORT ?? 5173), strictPort: true },
   };
