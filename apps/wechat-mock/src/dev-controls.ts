@@ -6,7 +6,8 @@ import {
   type SandboxLoginCodeResponse,
   type SandboxPhoneCodeResponse,
 } from "@wxauth/contracts/sandbox";
-import type { z } from "zod";
+import * as z from "zod/mini";
+import { en } from "zod/locales";
 import { parseJson } from "./http.js";
 import { randomOpenid, type SandboxState } from "./state.js";
 
@@ -20,10 +21,13 @@ export interface DevRoute {
   handle(body: string): DevReply;
 }
 
+// The contract schemas are zod/mini, which ships no messages: the 400s say what is wrong in English.
+z.config(en());
+
 const badRequest = (error: string): DevReply => ({ status: 400, body: { error } });
 
 /** Parses a dev-control body with its contract schema into data or a readable 400. */
-function parseBody<Schema extends z.ZodType>(
+function parseBody<Schema extends z.ZodMiniType>(
   schema: Schema,
   body: string,
 ): { ok: true; data: z.output<Schema> } | { ok: false; reply: DevReply } {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The closed set of error codes the API can answer with. Each entry carries its HTTP status,

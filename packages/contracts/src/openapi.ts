@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ErrorBodySchema, errorCatalog, type ErrorCode } from "./errors.js";
 import { contract, type RouteDefinition } from "./routes.js";
 import * as schemas from "./schemas.js";
@@ -6,14 +6,14 @@ import * as schemas from "./schemas.js";
 type JsonSchema = Record<string, unknown>;
 
 /** Schemas that get a name under components.schemas (everything exported as `XxxSchema`). */
-const namedSchemas = new Map<z.ZodType, string>([
+const namedSchemas = new Map<z.ZodMiniType, string>([
   ...Object.entries(schemas).map(
-    ([exportName, schema]) => [schema as z.ZodType, exportName.replace(/Schema$/, "")] as const,
+    ([exportName, schema]) => [schema as z.ZodMiniType, exportName.replace(/Schema$/, "")] as const,
   ),
   [ErrorBodySchema, "ErrorBody"],
 ]);
 
-function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+function jsonSchemaOf(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
     io,
     target: "draft-2020-12",
@@ -22,7 +22,7 @@ function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return rest;
 }
 
-function refOrInline(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+function refOrInline(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
   const name = namedSchemas.get(schema);
   return name ? { $ref: `#/components/schemas/${name}` } : jsonSchemaOf(schema, io);
 }

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { ErrorCode } from "./errors.js";
 import {
   AuthenticatedSessionSchema,
@@ -58,9 +58,9 @@ export interface RouteDefinition {
   summary: string;
   /** Whether the route needs `Authorization: Bearer <accessToken>`. */
   auth: boolean;
-  body?: z.ZodType;
+  body?: z.ZodMiniType;
   upload?: FileUpload;
-  responses: Partial<Record<200 | 201 | 204, z.ZodType | null>>;
+  responses: Partial<Record<200 | 201 | 204, z.ZodMiniType | null>>;
   download?: FileDownload;
   errors: readonly ErrorCode[];
 }
@@ -192,7 +192,7 @@ type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], 20
 
 /** The body a route accepts, or `undefined` for routes without one. */
 export type RequestBody<K extends RouteName> = Contract[K] extends {
-  body: infer S extends z.ZodType;
+  body: infer S extends z.ZodMiniType;
 }
   ? z.input<S>
   : undefined;
@@ -200,7 +200,7 @@ export type RequestBody<K extends RouteName> = Contract[K] extends {
 /** The body a route answers with on success (`undefined` for 204). */
 export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessStatus<Contract[K]> &
   keyof Contract[K]["responses"]] extends infer S
-  ? S extends z.ZodType
+  ? S extends z.ZodMiniType
     ? z.output<S>
     : undefined
   : never;
@@ -208,7 +208,7 @@ export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessS
 /** The success status and schema of a route. */
 export function successOf(route: RouteDefinition): {
   status: 200 | 201 | 204;
-  schema: z.ZodType | null;
+  schema: z.ZodMiniType | null;
 } {
   for (const status of [200, 201, 204] as const) {
     const schema = route.responses[status];

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * The dev-control wire of the WeChat sandbox (apps/wechat-mock). It is a separate entry point
@@ -20,8 +20,8 @@ export const sandboxRoutes = {
 } as const;
 
 export const SandboxLoginCodeRequestSchema = z.object({
-  openid: z.string().min(1).max(128).optional(),
-  unionid: z.string().min(1).max(128).optional(),
+  openid: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  unionid: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 export type SandboxLoginCodeRequest = z.infer<typeof SandboxLoginCodeRequestSchema>;
 
@@ -32,9 +32,11 @@ export const SandboxLoginCodeResponseSchema = z.object({
 export type SandboxLoginCodeResponse = z.infer<typeof SandboxLoginCodeResponseSchema>;
 
 export const SandboxPhoneCodeRequestSchema = z.object({
-  phoneNumber: z.string().regex(/^\d{5,15}$/, "digits of the national number"),
-  countryCode: z.union([z.string().regex(/^\d{1,4}$/), z.number().int().positive()]).optional(),
-  openid: z.string().min(1).max(128).optional(),
+  phoneNumber: z.string().check(z.regex(/^\d{5,15}$/, "digits of the national number")),
+  countryCode: z.optional(
+    z.union([z.string().check(z.regex(/^\d{1,4}$/)), z.int().check(z.positive())]),
+  ),
+  openid: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 export type SandboxPhoneCodeRequest = z.infer<typeof SandboxPhoneCodeRequestSchema>;
 
@@ -59,20 +61,18 @@ export type SandboxApi = z.infer<typeof SandboxApiSchema>;
  */
 export const SandboxFailRequestSchema = z.object({
   api: SandboxApiSchema,
-  errcode: z
-    .union([z.number().int(), z.enum(["timeout", "http500", "html", "truncated"])])
-    .optional(),
-  times: z.number().int().positive().max(10_000).default(1),
-  delayMs: z.number().int().nonnegative().max(120_000).optional(),
+  errcode: z.optional(z.union([z.int(), z.enum(["timeout", "http500", "html", "truncated"])])),
+  times: z._default(z.int().check(z.positive(), z.lte(10_000)), 1),
+  delayMs: z.optional(z.int().check(z.nonnegative(), z.lte(120_000))),
 });
 export type SandboxFailRequest = z.input<typeof SandboxFailRequestSchema>;
 
 export const SandboxStatsSchema = z.object({
   calls: z.object({
-    jscode2session: z.number().int(),
-    stable_token: z.number().int(),
-    token: z.number().int(),
-    getuserphonenumber: z.number().int(),
+    jscode2session: z.int(),
+    stable_token: z.int(),
+    token: z.int(),
+    getuserphonenumber: z.int(),
   }),
 });
 export type SandboxStats = z.infer<typeof SandboxStatsSchema>;

@@ -1,22 +1,22 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** A phone number in E.164 form: `+8613800138000`, `+85251234567`. */
 export const PhoneE164Schema = z
   .string()
-  .regex(/^\+[1-9]\d{6,14}$/, "expected an E.164 phone number such as +8613800138000");
+  .check(z.regex(/^\+[1-9]\d{6,14}$/, "expected an E.164 phone number such as +8613800138000"));
 export type PhoneE164 = z.infer<typeof PhoneE164Schema>;
 
 /** A WeChat one-time code (login code from `wx.login`, or phone code from getPhoneNumber). */
-const WechatCodeSchema = z.string().trim().min(1).max(256);
+const WechatCodeSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(256));
 
 /** An opaque credential the API issued (refresh token, registration ticket). */
-const OpaqueTokenSchema = z.string().min(16).max(512);
+const OpaqueTokenSchema = z.string().check(z.minLength(16), z.maxLength(512));
 
 export const UserSchema = z.object({
-  id: z.string().min(1),
-  phone: PhoneE164Schema.nullable(),
-  nickname: z.string().nullable(),
-  avatarUrl: z.string().nullable(),
+  id: z.string().check(z.minLength(1)),
+  phone: z.nullable(PhoneE164Schema),
+  nickname: z.nullable(z.string()),
+  avatarUrl: z.nullable(z.string()),
   createdAt: z.iso.datetime({ offset: true }),
 });
 export type User = z.infer<typeof UserSchema>;
@@ -27,14 +27,14 @@ export const WechatLoginRequestSchema = z.object({
 export type WechatLoginRequest = z.infer<typeof WechatLoginRequestSchema>;
 
 export const TokenPairSchema = z.object({
-  accessToken: z.string().min(1),
-  refreshToken: z.string().min(1),
+  accessToken: z.string().check(z.minLength(1)),
+  refreshToken: z.string().check(z.minLength(1)),
   /** Seconds until the access token expires. */
-  expiresIn: z.number().int().positive(),
+  expiresIn: z.int().check(z.positive()),
 });
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
-export const AuthenticatedSessionSchema = TokenPairSchema.extend({
+export const AuthenticatedSessionSchema = z.extend(TokenPairSchema, {
   status: z.literal("authenticated"),
   user: UserSchema,
 });
@@ -42,9 +42,9 @@ export type AuthenticatedSession = z.infer<typeof AuthenticatedSessionSchema>;
 
 export const RegistrationRequiredSchema = z.object({
   status: z.literal("registration_required"),
-  registrationTicket: z.string().min(1),
+  registrationTicket: z.string().check(z.minLength(1)),
   /** Seconds until the registration ticket expires. */
-  expiresIn: z.number().int().positive(),
+  expiresIn: z.int().check(z.positive()),
 });
 export type RegistrationRequired = z.infer<typeof RegistrationRequiredSchema>;
 
@@ -71,28 +71,28 @@ export const LogoutRequestSchema = z.object({
 export type LogoutRequest = z.infer<typeof LogoutRequestSchema>;
 
 /** Nicknames as WeChat's `<input type="nickname">` delivers them, without control characters. */
-export const NicknameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(32)
+export const NicknameSchema = z.string().check(
+  z.trim(),
+  z.minLength(1),
+  z.maxLength(32),
   // eslint-disable-next-line no-control-regex
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "must not contain control characters");
+  z.refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "must not contain control characters"),
+);
 
 export const AvatarUrlSchema = z
   .string()
-  .max(2048)
-  .regex(/^https?:\/\/[^\s]+$/, "expected an http(s) URL");
+  .check(z.maxLength(2048), z.regex(/^https?:\/\/[^\s]+$/, "expected an http(s) URL"));
 
 export const UpdateMeRequestSchema = z
-  .object({
-    nickname: NicknameSchema.optional(),
-    avatarUrl: AvatarUrlSchema.optional(),
+  .strictObject({
+    nickname: z.optional(NicknameSchema),
+    avatarUrl: z.optional(AvatarUrlSchema),
   })
-  .strict()
-  .refine((body) => body.nickname !== undefined || body.avatarUrl !== undefined, {
-    message: "give nickname, avatarUrl or both",
-  });
+  .check(
+    z.refine((body) => body.nickname !== undefined || body.avatarUrl !== undefined, {
+      message: "give nickname, avatarUrl or both",
+    }),
+  );
 export type UpdateMeRequest = z.infer<typeof UpdateMeRequestSchema>;
 
 export const BindPhoneRequestSchema = z.object({

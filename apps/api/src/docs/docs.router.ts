@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { generateOpenApiDocument } from "@wxauth/contracts";
+import { generateOpenApiDocument } from "@wxauth/contracts/openapi";
 import { Router } from "express";
 import { sendJson } from "../http/json-response.js";
 

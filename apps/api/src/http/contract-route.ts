@@ -1,16 +1,16 @@
 import { contract, successOf, type Contract, type RouteName } from "@wxauth/contracts";
 import type { Request, RequestHandler, Response, Router } from "express";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { AppError } from "../errors.js";
 import { sendJson } from "./json-response.js";
 
-type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodType }
+type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodMiniType }
   ? z.output<S>
   : undefined;
 
 type ResponseOf<K extends RouteName> = {
   [S in keyof Contract[K]["responses"]]: Contract[K]["responses"][S] extends infer T
-    ? T extends z.ZodType
+    ? T extends z.ZodMiniType
       ? z.input<T>
       : void
     : never;
@@ -23,7 +23,7 @@ export interface RouteContext<K extends RouteName> {
 }
 
 /** "code: Too small: expected string to have >=1 characters; nickname: ...". */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`)
@@ -43,7 +43,7 @@ export function mountRoute<K extends RouteName>(
 ): void {
   const route = contract[name];
   const { status } = successOf(route);
-  const bodySchema = "body" in route ? (route.body as z.ZodType) : undefined;
+  const bodySchema = "body" in route ? (route.body as z.ZodMiniType) : undefined;
   const method = route.method.toLowerCase() as "get" | "post" | "patch";
   router[method](route.path, ...before, async (req: Request, res: Response) => {
     let body: unknown;

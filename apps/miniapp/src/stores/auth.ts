@@ -7,7 +7,7 @@ import {
 } from "@wxauth/contracts";
 import { defineStore } from "pinia";
 import { computed, ref, toRaw } from "vue";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const SESSION_STORAGE_KEY = "wxauth.session";
 

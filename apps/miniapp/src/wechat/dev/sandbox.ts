@@ -5,7 +5,7 @@ import {
   type SandboxLoginCodeRequest,
   type SandboxPhoneCodeRequest,
 } from "@wxauth/contracts/sandbox";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { TransportError } from "../../http/errors";
 
 // The H5 stand-in for WeChat: only ever compiled into the H5 build.
@@ -15,7 +15,7 @@ const SANDBOX_URL = (import.meta.env.VITE_WECHAT_SANDBOX_URL || "http://localhos
 );
 const TEST_OPENID_KEY = "wxauth.dev.openid";
 
-async function postToSandbox<S extends z.ZodType>(
+async function postToSandbox<S extends z.ZodMiniType>(
   path: string,
   body: unknown,
   schema: S,
