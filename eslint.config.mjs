@@ -35,5 +35,17 @@ export default tseslint.config(
       eqeqeq: ["error", "always", { null: "ignore" }],
     },
   },
+  {
+    // The mini program bundles what these import: zod/mini is tree-shaken, zod classic is not.
+    files: ["packages/contracts/**/*.ts", "apps/miniapp/src/**/*.{ts,vue}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "zod", message: "Write schemas with zod/mini (`import * as z`)." }],
+        },
+      ],
+    },
+  },
   prettier,
 );
