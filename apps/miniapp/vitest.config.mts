@@ -30,19 +30,19 @@ export default defineConfig({
         plugins: [uniPlatform("H5")],
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts"],
-          exclude: ["test/unit/**/*.mp-weixin.test.ts"],
+          include: ["src/**/*.test.ts", "build/**/*.test.ts"],
+          exclude: ["src/**/*.mp-weixin.test.ts"],
         },
       },
       {
         plugins: [uniPlatform("MP_WEIXIN")],
-        test: { name: "unit-mp-weixin", include: ["test/unit/**/*.mp-weixin.test.ts"] },
+        test: { name: "unit-mp-weixin", include: ["src/**/*.mp-weixin.test.ts"] },
       },
       {
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["test/e2e/global-setup.ts"],
+          include: ["e2e/**/*.test.ts"],
+          globalSetup: ["e2e/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,9 +1,9 @@
 import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, expect, it } from "vitest";
-import { api } from "../../src/api";
-import { useAuthStore } from "../../src/stores/auth";
-import { installFakeUni, type FakeUni } from "./fake-uni";
-import { session, user } from "./fixtures";
+import { api } from "../api";
+import { useAuthStore } from "../stores/auth";
+import { installFakeUni, type FakeUni } from "../testing/fake-uni";
+import { session, user } from "../testing/fixtures";
 
 let uni: FakeUni;
 beforeEach(() => {

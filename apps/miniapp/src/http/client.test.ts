@@ -1,11 +1,11 @@
 import type { TokenPair } from "@wxauth/contracts";
 import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
-import { api } from "../../src/api";
-import { ApiError, API_BASE_URL, TransportError } from "../../src/http";
-import { SESSION_STORAGE_KEY, useAuthStore } from "../../src/stores/auth";
-import { deferred, installFakeUni, type FakeUni, type ScriptedAnswer } from "./fake-uni";
-import { errorBody, session, user } from "./fixtures";
+import { api } from "../api";
+import { ApiError, API_BASE_URL, TransportError } from ".";
+import { SESSION_STORAGE_KEY, useAuthStore } from "../stores/auth";
+import { deferred, installFakeUni, type FakeUni, type ScriptedAnswer } from "../testing/fake-uni";
+import { errorBody, session, user } from "../testing/fixtures";
 
 /**
  * A scripted API behind uni.request: /api/me accepts only the current access token, and

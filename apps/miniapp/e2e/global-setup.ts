@@ -39,7 +39,7 @@ declare module "vitest" {
   }
 }
 
-const APP_DIR = fileURLToPath(new URL("../..", import.meta.url));
+const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
 const UNI_BIN = path.resolve(APP_DIR, "node_modules/.bin/uni");
 
 export function uniBuild(

@@ -1,9 +1,9 @@
 import { ERROR_CODES, errorCatalog } from "@wxauth/contracts";
 import { describe, expect, it } from "vitest";
-import { describeFailure, phoneFailureMessages } from "../../src/errors/messages";
-import { ApiError, TransportError } from "../../src/http/errors";
-import { WechatLoginError } from "../../src/wechat/errors";
-import { phoneAuthorizationFrom, type PhoneFailure } from "../../src/wechat/phone";
+import { describeFailure, phoneFailureMessages } from "./messages";
+import { ApiError, TransportError } from "../http/errors";
+import { WechatLoginError } from "../wechat/errors";
+import { phoneAuthorizationFrom, type PhoneFailure } from "../wechat/phone";
 
 const CHINESE = /[\u4e00-\u9fff]/;
 

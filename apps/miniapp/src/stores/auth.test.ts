@@ -1,8 +1,8 @@
 import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
-import { SESSION_STORAGE_KEY, useAuthStore } from "../../src/stores/auth";
-import { installFakeUni, type FakeUni } from "./fake-uni";
-import { session, user } from "./fixtures";
+import { SESSION_STORAGE_KEY, useAuthStore } from "./auth";
+import { installFakeUni, type FakeUni } from "../testing/fake-uni";
+import { session, user } from "../testing/fixtures";
 
 /** A new pinia over the same storage: what a restart of the mini program looks like. */
 function relaunch() {

@@ -1,6 +1,6 @@
 import type { Rollup } from "vite";
 import { describe, expect, it } from "vitest";
-import { wechatAppidFromEnv } from "../../build/wechat-appid";
+import { wechatAppidFromEnv } from "./wechat-appid";
 
 type OutputAsset = Rollup.OutputAsset;
 type OutputBundle = Rollup.OutputBundle;

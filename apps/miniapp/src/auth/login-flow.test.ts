@@ -1,9 +1,9 @@
 import type { AuthenticatedSession, RequestBody, WechatLoginResponse } from "@wxauth/contracts";
 import { describe, expect, it } from "vitest";
-import { createLoginFlow, TICKET_RENEW_MARGIN_MS } from "../../src/auth/login-flow";
-import { ApiError, TransportError } from "../../src/http/errors";
-import { deferred } from "./fake-uni";
-import { errorBody, session } from "./fixtures";
+import { createLoginFlow, TICKET_RENEW_MARGIN_MS } from "./login-flow";
+import { ApiError, TransportError } from "../http/errors";
+import { deferred } from "../testing/fake-uni";
+import { errorBody, session } from "../testing/fixtures";
 
 const apiError = (code: Parameters<typeof errorBody>[0]) => {
   const { statusCode, data } = errorBody(code);

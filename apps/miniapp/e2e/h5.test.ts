@@ -22,7 +22,7 @@ const PHONE_SCREEN = {
   deviceScaleFactor: 2,
   locale: "zh-CN",
 };
-const SCREENSHOT_DIR = fileURLToPath(new URL("../../dist/e2e-screenshots", import.meta.url));
+const SCREENSHOT_DIR = fileURLToPath(new URL("../dist/e2e-screenshots", import.meta.url));
 
 const stack = inject("stack");
 
