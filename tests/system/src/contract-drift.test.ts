@@ -80,6 +80,7 @@ async function typecheck(
         noEmit: true,
         paths: {
           "@wxauth/contracts": [join(contractsDist, "index.d.ts")],
+          "@wxauth/contracts/openapi": [join(contractsDist, "openapi.d.ts")],
           "@wxauth/contracts/sandbox": [join(contractsDist, "sandbox.d.ts")],
         },
       },
