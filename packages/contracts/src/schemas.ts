@@ -1,3 +1,9 @@
+/*
+ * Written with zod/mini (`z.string().check(z.minLength(1))`, `z.optional(x)`, `z.extend(a, {...})`):
+ * the mini program bundles these schemas, and zod/mini's functions tree-shake where zod classic's
+ * methods cannot. They are zod 4 schemas all the same: the API parses with them and openapi.ts
+ * turns them into JSON Schema.
+ */
 import * as z from "zod/mini";
 
 /** A phone number in E.164 form: `+8613800138000`, `+85251234567`. */
