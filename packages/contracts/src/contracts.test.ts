@@ -2,11 +2,14 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
+  BindPhoneRequestSchema,
   ERROR_CODES,
   ErrorBodySchema,
+  SendRegistrationSmsRequestSchema,
   UpdateMeRequestSchema,
   UserSchema,
   WechatLoginResponseSchema,
+  WechatRegisterRequestSchema,
   contract,
   errorCatalog,
   errorCodeForWechatErrcode,
@@ -41,6 +44,9 @@ describe("error catalog", () => {
       WECHAT_UNAVAILABLE: 503,
       REGISTRATION_TICKET_INVALID: 401,
       PHONE_ALREADY_BOUND: 409,
+      SMS_CODE_INVALID: 401,
+      SMS_RATE_LIMITED: 429,
+      SMS_UNAVAILABLE: 503,
       REFRESH_TOKEN_INVALID: 401,
       REFRESH_TOKEN_REUSED: 401,
       RATE_LIMITED: 429,
@@ -102,6 +108,33 @@ describe("schemas", () => {
     expect(WechatLoginResponseSchema.safeParse(missingUser).success).toBe(false);
   });
 
+  it("verifies a phone one of two ways, a getPhoneNumber code or a phone and its SMS code", () => {
+    const registrationTicket = "t".repeat(43);
+    const byButton = { registrationTicket, phoneCode: "phone-code" };
+    const bySms = { registrationTicket, phone: "13800138000", smsCode: "123456" };
+    expect(WechatRegisterRequestSchema.parse(byButton)).toEqual(byButton);
+    expect(WechatRegisterRequestSchema.parse(bySms)).toEqual(bySms);
+    expect(BindPhoneRequestSchema.parse({ phone: "+85251234567", smsCode: "000000" })).toEqual({
+      phone: "+85251234567",
+      smsCode: "000000",
+    });
+    for (const body of [
+      { ...byButton, ...bySms },
+      { registrationTicket, phone: "13800138000" },
+      { registrationTicket, phone: "13800138000", smsCode: "12345" },
+      { registrationTicket, phone: "12800138000", smsCode: "123456" },
+      { registrationTicket, smsCode: "123456" },
+    ]) {
+      expect(WechatRegisterRequestSchema.safeParse(body).success, JSON.stringify(body)).toBe(false);
+    }
+    expect(BindPhoneRequestSchema.safeParse({ phoneCode: "c", smsCode: "123456" }).success).toBe(
+      false,
+    );
+    expect(
+      SendRegistrationSmsRequestSchema.safeParse({ registrationTicket, phone: "+86 138" }).success,
+    ).toBe(false);
+  });
+
   it("validates profile updates strictly", () => {
     expect(UpdateMeRequestSchema.parse({ nickname: "  微信用户  " })).toEqual({
       nickname: "微信用户",
@@ -129,6 +162,25 @@ describe("route table", () => {
   it("gives a route a JSON body or a file upload, never both", () => {
     for (const [name, route] of Object.entries(contract) as [string, RouteDefinition][]) {
       expect(route.body !== undefined && route.upload !== undefined, name).toBe(false);
+    }
+  });
+
+  it("lists the SMS routes with the errors they answer", () => {
+    const sendForRegistration: RouteDefinition = contract.sendRegistrationSms;
+    expect(sendForRegistration).toMatchObject({
+      method: "POST",
+      path: "/api/auth/sms/send",
+      auth: false,
+    });
+    const sendForChange: RouteDefinition = contract.sendPhoneChangeSms;
+    expect(sendForChange).toMatchObject({ method: "POST", path: "/api/me/phone/sms", auth: true });
+    for (const route of [sendForRegistration, sendForChange]) {
+      expect(route.errors).toEqual(expect.arrayContaining(["SMS_RATE_LIMITED", "SMS_UNAVAILABLE"]));
+      expect(successOf(route).status).toBe(200);
+    }
+    expect(sendForRegistration.errors).toContain("REGISTRATION_TICKET_INVALID");
+    for (const route of [contract.wechatRegister, contract.bindPhone] as RouteDefinition[]) {
+      expect(route.errors).toEqual(expect.arrayContaining(["SMS_CODE_INVALID", "SMS_UNAVAILABLE"]));
     }
   });
 

@@ -6,6 +6,9 @@ import {
   HealthResponseSchema,
   LogoutRequestSchema,
   RefreshSessionRequestSchema,
+  SendPhoneChangeSmsRequestSchema,
+  SendRegistrationSmsRequestSchema,
+  SmsCodeSentSchema,
   TokenPairSchema,
   UpdateMeRequestSchema,
   UserSchema,
@@ -75,6 +78,10 @@ const COMMON_ERRORS = [
 ] as const;
 const BODY_ERRORS = ["VALIDATION_FAILED", ...COMMON_ERRORS] as const;
 const AUTH_ROUTE_ERRORS = [...BODY_ERRORS, "RATE_LIMITED"] as const;
+/** A route that sends an SMS code. */
+const SMS_SEND_ERRORS = ["SMS_RATE_LIMITED", "SMS_UNAVAILABLE"] as const;
+/** A route that takes an SMS code (SMS_UNAVAILABLE: SMS is switched off). */
+const SMS_CODE_ERRORS = ["SMS_CODE_INVALID", "SMS_UNAVAILABLE"] as const;
 const WECHAT_ERRORS = [
   "WECHAT_CODE_INVALID",
   "WECHAT_CODE_USED",
@@ -96,7 +103,8 @@ export const contract = {
   wechatRegister: {
     method: "POST",
     path: "/api/auth/wechat/register",
-    summary: "Redeem a registration ticket with a getPhoneNumber code and create the account",
+    summary:
+      "Redeem a registration ticket with a getPhoneNumber code or an SMS code; create the account",
     auth: false,
     body: WechatRegisterRequestSchema,
     responses: { 201: AuthenticatedSessionSchema },
@@ -105,7 +113,17 @@ export const contract = {
       "REGISTRATION_TICKET_INVALID",
       "PHONE_ALREADY_BOUND",
       ...WECHAT_ERRORS,
+      ...SMS_CODE_ERRORS,
     ],
+  },
+  sendRegistrationSms: {
+    method: "POST",
+    path: "/api/auth/sms/send",
+    summary: "Send a 6-digit SMS code to the phone, for registering the ticket's WeChat user",
+    auth: false,
+    body: SendRegistrationSmsRequestSchema,
+    responses: { 200: SmsCodeSentSchema },
+    errors: [...AUTH_ROUTE_ERRORS, "REGISTRATION_TICKET_INVALID", ...SMS_SEND_ERRORS],
   },
   refreshSession: {
     method: "POST",
@@ -142,14 +160,29 @@ export const contract = {
     responses: { 200: UserSchema },
     errors: ["UNAUTHORIZED", ...BODY_ERRORS],
   },
+  sendPhoneChangeSms: {
+    method: "POST",
+    path: "/api/me/phone/sms",
+    summary: "Send a 6-digit SMS code to the phone the signed-in user wants to bind",
+    auth: true,
+    body: SendPhoneChangeSmsRequestSchema,
+    responses: { 200: SmsCodeSentSchema },
+    errors: ["UNAUTHORIZED", ...BODY_ERRORS, ...SMS_SEND_ERRORS],
+  },
   bindPhone: {
     method: "POST",
     path: "/api/me/phone",
-    summary: "Bind or change the phone number of the signed-in user with a getPhoneNumber code",
+    summary: "Bind or change the signed-in user's phone with a getPhoneNumber code or an SMS code",
     auth: true,
     body: BindPhoneRequestSchema,
     responses: { 200: UserSchema },
-    errors: ["UNAUTHORIZED", ...BODY_ERRORS, "PHONE_ALREADY_BOUND", ...WECHAT_ERRORS],
+    errors: [
+      "UNAUTHORIZED",
+      ...BODY_ERRORS,
+      "PHONE_ALREADY_BOUND",
+      ...WECHAT_ERRORS,
+      ...SMS_CODE_ERRORS,
+    ],
   },
   uploadAvatar: {
     method: "POST",

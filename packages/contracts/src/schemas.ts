@@ -5,6 +5,7 @@
  * turns them into JSON Schema.
  */
 import * as z from "zod/mini";
+import { PhoneInputSchema } from "./phone.js";
 
 /** A phone number in E.164 form: `+8613800138000`, `+85251234567`. */
 export const PhoneE164Schema = z
@@ -60,11 +61,44 @@ export const WechatLoginResponseSchema = z.discriminatedUnion("status", [
 ]);
 export type WechatLoginResponse = z.infer<typeof WechatLoginResponseSchema>;
 
-export const WechatRegisterRequestSchema = z.object({
-  registrationTicket: OpaqueTokenSchema,
-  phoneCode: WechatCodeSchema,
-});
+/** The 6-digit code of an SMS the API sent. */
+const SmsCodeSchema = z
+  .string()
+  .check(z.regex(/^\d{6}$/, "expected the 6-digit code from the SMS"));
+
+/**
+ * Registration proves the phone one of two ways: a getPhoneNumber code, or the phone and the code
+ * of an SMS sent for this ticket. Strict objects, so a body mixing the two is refused rather than
+ * read as one of them.
+ */
+export const WechatRegisterRequestSchema = z.union([
+  z.strictObject({ registrationTicket: OpaqueTokenSchema, phoneCode: WechatCodeSchema }),
+  z.strictObject({
+    registrationTicket: OpaqueTokenSchema,
+    phone: PhoneInputSchema,
+    smsCode: SmsCodeSchema,
+  }),
+]);
 export type WechatRegisterRequest = z.infer<typeof WechatRegisterRequestSchema>;
+
+export const SendRegistrationSmsRequestSchema = z.object({
+  registrationTicket: OpaqueTokenSchema,
+  phone: PhoneInputSchema,
+});
+export type SendRegistrationSmsRequest = z.infer<typeof SendRegistrationSmsRequestSchema>;
+
+export const SendPhoneChangeSmsRequestSchema = z.object({
+  phone: PhoneInputSchema,
+});
+export type SendPhoneChangeSmsRequest = z.infer<typeof SendPhoneChangeSmsRequestSchema>;
+
+export const SmsCodeSentSchema = z.object({
+  /** Seconds the code stays valid. */
+  expiresIn: z.int().check(z.positive()),
+  /** Seconds before another code can be sent to this phone. */
+  retryAfter: z.int().check(z.positive()),
+});
+export type SmsCodeSent = z.infer<typeof SmsCodeSentSchema>;
 
 export const RefreshSessionRequestSchema = z.object({
   refreshToken: OpaqueTokenSchema,
@@ -101,9 +135,11 @@ export const UpdateMeRequestSchema = z
   );
 export type UpdateMeRequest = z.infer<typeof UpdateMeRequestSchema>;
 
-export const BindPhoneRequestSchema = z.object({
-  phoneCode: WechatCodeSchema,
-});
+/** The same two ways as registration: a getPhoneNumber code, or the phone and its SMS code. */
+export const BindPhoneRequestSchema = z.union([
+  z.strictObject({ phoneCode: WechatCodeSchema }),
+  z.strictObject({ phone: PhoneInputSchema, smsCode: SmsCodeSchema }),
+]);
 export type BindPhoneRequest = z.infer<typeof BindPhoneRequestSchema>;
 
 export const HealthResponseSchema = z.object({

@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { AppError } from "../errors.js";
 import { mountRoute } from "../http/contract-route.js";
 import { sendJson } from "../http/json-response.js";
 import type { AccessTokens } from "./access-tokens.js";
@@ -13,9 +14,11 @@ export function authRouter(deps: {
   const { auth, sessions, accessTokens } = deps;
   const router = Router();
   mountRoute(router, "wechatLogin", ({ body }) => auth.login(body.code));
-  mountRoute(router, "wechatRegister", ({ body }) =>
-    auth.register(body.registrationTicket, body.phoneCode),
-  );
+  mountRoute(router, "wechatRegister", async ({ body }) => {
+    // Registration by SMS code arrives with the SMS codes service.
+    if (!("phoneCode" in body)) throw new AppError("SMS_UNAVAILABLE");
+    return auth.register(body.registrationTicket, body.phoneCode);
+  });
   mountRoute(router, "refreshSession", ({ body }) => sessions.refresh(body.refreshToken));
   mountRoute(router, "logout", ({ body }) => sessions.logout(body.refreshToken));
   // Other services verify access tokens with these keys (RS256/ES256; empty for HS256).

@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { AccessTokens } from "../auth/access-tokens.js";
+import { AppError } from "../errors.js";
 import { authenticate, signedInUser } from "../http/authenticate.js";
 import { mountRoute } from "../http/contract-route.js";
 import type { UsersService } from "./users.service.js";
@@ -18,7 +19,11 @@ export function usersRouter(deps: { users: UsersService; accessTokens: AccessTok
   mountRoute(
     router,
     "bindPhone",
-    ({ body, res }) => users.bindPhone(signedInUser(res), body.phoneCode),
+    async ({ body, res }) => {
+      // Binding by SMS code arrives with the SMS codes service.
+      if (!("phoneCode" in body)) throw new AppError("SMS_UNAVAILABLE");
+      return users.bindPhone(signedInUser(res), body.phoneCode);
+    },
     signedIn,
   );
   return router;
