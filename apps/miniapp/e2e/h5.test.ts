@@ -82,16 +82,72 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await browser?.close();
   });
 
-  it("registers a new user: agreement, phone button, dev sheet, then the profile", async () => {
+  /** The H5 tab bar's tab with this label. */
+  const tab = (label: string) => page.locator(".uni-tabbar__item").filter({ hasText: label });
+
+  it("a guest browses home: the launch's silent login asks for nothing", async () => {
     await launchApp();
-    await page.locator("#agree-terms").waitFor();
-    expect(await statusText(page)).toContain("首次使用");
+    await page.locator("#home-login").waitFor();
+    await expect.poll(() => calls).toEqual(["POST /api/auth/wechat/login 200"]);
+    await page.waitForTimeout(300);
+    expect(page.url()).not.toMatch(/pages\/login/);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-home-guest.png") });
+  });
+
+  it("the profile tab as a guest opens the login page; 暂不登录 returns home", async () => {
+    await tab("我的").click();
+    await page.waitForURL(/pages\/login\/login/);
+    await expect.poll(() => statusText(page)).toContain("首次使用");
+    // The ticket from the launch's silent login serves: no second login.
     expect(calls).toEqual(["POST /api/auth/wechat/login 200"]);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-login.png") });
+
+    await page.locator("#skip-login").click();
+    // uni-h5 serves the first page, home, at the root of the hash router.
+    await page.waitForURL((url) => url.hash === "#/");
+    await page.locator("#home-login").waitFor();
+  });
+
+  it("after 暂不登录 nothing asks again during the launch", async () => {
+    await tab("我的").click();
+    await page.waitForURL(/pages\/me\/me/);
+    await page.locator("#profile-login").waitFor();
+    await page.waitForTimeout(300);
+    expect(page.url()).toMatch(/pages\/me\/me/);
+    expect(calls).toEqual(["POST /api/auth/wechat/login 200"]);
+    // Asking is the user's call.
+    await page.locator("#profile-login").click();
+    await page.waitForURL(/pages\/login\/login/);
+  });
+
+  it("a refused phone sheet puts the SMS form in the button's place", async () => {
+    await launchApp();
+    await page.locator("#home-login").click();
+    await page.locator("#agree-terms").waitFor();
+    expect(await page.locator("#sms-login").count()).toBe(1);
+    expect(await page.locator("#sms-phone").count()).toBe(0);
 
     // The phone button stays inert until the agreement is ticked.
     await page.locator("#phone-login").click();
     expect(await page.locator("#dev-phone-input").count()).toBe(0);
+
+    await page.locator("#agree-terms").click();
+    await page.locator("#phone-login").click();
+    await page.locator("#dev-phone-cancel").click();
+    await page.locator("#sms-phone").waitFor();
+    expect(await statusText(page)).toBe("你未授权微信手机号");
+    expect(await page.locator("#phone-login").count()).toBe(0);
+    expect(await page.locator("#skip-login").isVisible()).toBe(true);
+    expect(calls.filter((call) => call.includes("/register"))).toEqual([]);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-login-sms.png") });
+  });
+
+  it("registers a new user: agreement, phone button, dev sheet, then the profile", async () => {
+    await launchApp();
+    await page.locator("#home-login").click();
+    await page.locator("#agree-terms").waitFor();
+    expect(await statusText(page)).toContain("首次使用");
+    expect(calls).toEqual(["POST /api/auth/wechat/login 200"]);
 
     await page.locator("#agree-terms").click();
     await page.locator("#phone-login").click();
@@ -190,13 +246,15 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
 
   it("signs a returning user in silently at the next launch", async () => {
     await launchApp();
-    await page.waitForURL(/pages\/me\/me/);
-    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("138****8000");
+    await expect.poll(() => page.locator("#home-phone").textContent()).toBe("138****8000");
     expect(calls[0]).toBe("POST /api/auth/wechat/login 200");
     expect(calls.some((call) => call.includes("/register"))).toBe(false);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-home-signed-in.png") });
   });
 
   it("after logout, one tap on the login button signs the same user in again", async () => {
+    await tab("我的").click();
+    await page.waitForURL(/pages\/me\/me/);
     await page.locator("#logout").click();
     await expect.poll(() => statusText(page)).toBe("你已退出登录");
     calls.length = 0;
@@ -220,6 +278,7 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
   it("opens the agreement pages from the login page", async () => {
     context = await browser.newContext(PHONE_SCREEN);
     await launchApp(); // a new browser profile is a new WeChat user: registration required
+    await page.locator("#home-login").click();
     await page.locator("#agree-terms").waitFor();
     await page.getByText("《用户协议》").click();
     await page.waitForURL(/pages\/legal\/user-agreement/);

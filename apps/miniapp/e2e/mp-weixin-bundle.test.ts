@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { sandboxRoutes } from "@wxauth/contracts/sandbox";
 import { describe, expect, inject, it } from "vitest";
 
 const { mpWeixinDir } = inject("stack");
@@ -28,6 +29,20 @@ describe("dist/build/mp-weixin", () => {
     expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
   });
 
+  it("reads no SMS code from the sandbox (H5 only): the user types it", () => {
+    const offenders = files.filter((file) => {
+      const text = readFileSync(file, "utf8");
+      return (
+        text.includes(sandboxRoutes.sms) ||
+        text.includes("sandboxSmsCode") ||
+        /\bfetch\(/.test(text)
+      );
+    });
+    expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
+    const readSentCode = readFileSync(path.join(mpWeixinDir, "wechat/sms.js"), "utf8");
+    expect(readSentCode).toContain("Promise.resolve(void 0)");
+  });
+
   it("makes no request to a third party (uni-app's CDN image preload is compiled out)", () => {
     const offenders = files.filter((file) => readFileSync(file, "utf8").includes("preloadAssets"));
     expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
@@ -45,15 +60,35 @@ describe("dist/build/mp-weixin", () => {
 
     const appJson = JSON.parse(readFileSync(path.join(mpWeixinDir, "app.json"), "utf8")) as {
       pages: string[];
+      tabBar: { list: { pagePath: string }[] };
       __usePrivacyCheck__: boolean;
     };
+    // Home first: the app opens without an account.
     expect(appJson.pages).toEqual([
+      "pages/home/home",
       "pages/login/login",
       "pages/me/me",
       "pages/legal/user-agreement",
       "pages/legal/privacy-policy",
     ]);
+    expect(appJson.tabBar.list.map((tab) => tab.pagePath)).toEqual([
+      "pages/home/home",
+      "pages/me/me",
+    ]);
     expect(appJson.__usePrivacyCheck__).toBe(true);
+  });
+
+  it("offers both ways of verifying a phone by default, with a prominent decline", () => {
+    const login = readFileSync(path.join(mpWeixinDir, "pages/login/login.wxml"), "utf8");
+    for (const id of ["sms-login", "skip-login", "agree-terms"])
+      expect(login).toContain(`id="${id}"`);
+    expect(login).toContain("<phone-button");
+    const form = readFileSync(path.join(mpWeixinDir, "sms/SmsCodeForm.wxml"), "utf8");
+    for (const id of ["sms-phone", "sms-send", "sms-code", "sms-submit"]) {
+      expect(form).toContain(`id="${id}"`);
+    }
+    const profile = readFileSync(path.join(mpWeixinDir, "pages/me/me.wxml"), "utf8");
+    expect(profile).toContain('id="rebind-sms"');
   });
 
   it("uses the getPhoneNumber button with privacy consent in the same tap", () => {

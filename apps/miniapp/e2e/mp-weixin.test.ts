@@ -24,6 +24,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** Whether the page renders `selector` (the simulator answers undefined for nothing). */
+const has = (page: SimulatedComponent, selector: string) => Boolean(page.querySelector(selector));
+
 /** The <button> inside a page's PhoneButton component (">>>" crosses into the component). */
 function phoneButtonOf(page: SimulatedComponent, id: string): SimulatedComponent {
   const button = page.querySelector(`.register >>> #${id}`);
@@ -48,30 +51,104 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
   const miniProgram = createMiniProgram(stack.mpWeixinDir);
   let profile: SimulatedComponent;
 
-  it("new user: silent login, agreement, one getPhoneNumber tap, then the profile", async () => {
+  it("a guest browses home: the launch's silent login asks for nothing", async () => {
     miniProgram.launch();
+    const home = miniProgram.open("pages/home/home");
+    await until(() => runtime.requests.length === 1, "the silent login at launch");
+    expect(runtime.requests).toEqual(["POST /api/auth/wechat/login 200"]);
+    expect(has(home, "#home-login")).toBe(true);
+    expect(has(home, "#home-greeting")).toBe(false);
+    // Give a redirect time to happen: none may.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runtime.navigations).toEqual([]);
+  });
+
+  it("登录 / 注册 opens the login page on the launch's ticket; 暂不登录 returns home", async () => {
+    const home = miniProgram.open("pages/home/home");
+    home.querySelector("#home-login")?.dispatchEvent("tap");
+    await until(() => runtime.navigations.at(-1) === "/pages/login/login", "the login page");
     const login = miniProgram.open("pages/login/login");
     await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    // The ticket from the launch's silent login serves: no second login.
     expect(runtime.requests).toEqual(["POST /api/auth/wechat/login 200"]);
 
+    login.querySelector("#skip-login")?.dispatchEvent("tap");
+    await until(() => runtime.navigations.at(-1) === "/pages/home/home", "reLaunch to home");
+  });
+
+  it("after 暂不登录, the profile tab shows a guest and does not ask again", async () => {
+    const navigationsBefore = runtime.navigations.length;
+    const guest = miniProgram.open("pages/me/me");
+    await until(() => has(guest, "#profile-login"), "the guest profile");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runtime.navigations.slice(navigationsBefore)).toEqual([]);
+    // Asking is the user's call: the button opens the login page.
+    guest.querySelector("#profile-login")?.dispatchEvent("tap");
+    await until(() => runtime.navigations.at(-1) === "/pages/login/login", "the login page");
+    expect(runtime.requests).toEqual(["POST /api/auth/wechat/login 200"]);
+  });
+
+  it("the profile tab as a guest asks to log in; a refused phone sheet gives SMS", async () => {
+    runtime.requests.length = 0;
+    miniProgram.launch();
+    const navigationsBefore = runtime.navigations.length;
+    miniProgram.open("pages/me/me");
+    await until(() => runtime.navigations.length > navigationsBefore, "a navigation");
+    expect(runtime.navigations.at(-1)).toBe("/pages/login/login");
+
+    const login = miniProgram.open("pages/login/login");
+    await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    expect(has(login, ".register >>> #sms-phone")).toBe(false);
     const phoneButton = phoneButtonOf(login, "phone-login");
     expect(isDisabled(phoneButton)).toBe(true);
     login.querySelector("#agree-terms")?.dispatchEvent("tap");
     await until(() => !isDisabled(phoneButton), "the phone button to enable");
 
-    // Declining shows the way forward and sends nothing.
     phoneButton.dispatchEvent("getphonenumber", {
       detail: { errMsg: "getPhoneNumber:fail user deny" },
     });
-    await until(() => textOf(login, "#login-status").includes("再次点击"), "the decline message");
-    expect(runtime.requests).toHaveLength(1);
+    await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+    expect(textOf(login, "#login-status")).toBe("你未授权微信手机号");
+    expect(has(login, ".register >>> #phone-login")).toBe(false);
+    expect(has(login, "#skip-login")).toBe(true);
+    expect(runtime.requests).toEqual(["POST /api/auth/wechat/login 200"]);
+  });
+
+  it("WeChat refusing the button (no permission) puts the SMS form in its place", async () => {
+    miniProgram.launch();
+    const login = miniProgram.open("pages/login/login");
+    await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    login.querySelector("#agree-terms")?.dispatchEvent("tap");
+    const phoneButton = phoneButtonOf(login, "phone-login");
+    await until(() => !isDisabled(phoneButton), "the phone button to enable");
+    phoneButton.dispatchEvent("getphonenumber", {
+      detail: { errMsg: "getPhoneNumber:fail no permission" },
+    });
+    await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+    expect(textOf(login, "#login-status")).toBe("当前小程序无法使用微信手机号验证");
+  });
+
+  it("new user: agreement, one getPhoneNumber tap, then the profile", async () => {
+    runtime.requests.length = 0;
+    miniProgram.launch();
+    const home = miniProgram.open("pages/home/home");
+    await until(() => runtime.requests.length === 1, "the silent login at launch");
+    home.querySelector("#home-login")?.dispatchEvent("tap");
+    const login = miniProgram.open("pages/login/login");
+    await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    // Both ways are offered: the button, and SMS one tap away.
+    expect(has(login, "#sms-login")).toBe(true);
+
+    const phoneButton = phoneButtonOf(login, "phone-login");
+    login.querySelector("#agree-terms")?.dispatchEvent("tap");
+    await until(() => !isDisabled(phoneButton), "the phone button to enable");
 
     // A double tap delivers two events; only one registration may go out.
     const code = await runtime.phoneCode("13912345678");
     const detail = { errMsg: "getPhoneNumber:ok", code };
     phoneButton.dispatchEvent("getphonenumber", { detail });
     phoneButton.dispatchEvent("getphonenumber", { detail });
-    await until(() => runtime.navigations.includes("/pages/me/me"), "reLaunch to the profile");
+    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "reLaunch to the profile");
     expect(runtime.requests).toEqual([
       "POST /api/auth/wechat/login 200",
       "POST /api/auth/wechat/register 201",
@@ -87,10 +164,10 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     const requestsBefore = runtime.requests.length;
     const navigationsBefore = runtime.navigations.length;
     miniProgram.launch();
-    miniProgram.open("pages/login/login");
-    await until(() => runtime.navigations.length > navigationsBefore, "a navigation");
-    expect(runtime.navigations.at(-1)).toBe("/pages/me/me");
+    const home = miniProgram.open("pages/home/home");
+    await until(() => textOf(home, "#home-phone") === "139****5678", "the signed-in home");
     expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+    expect(runtime.navigations.slice(navigationsBefore)).toEqual([]);
     profile = miniProgram.open("pages/me/me");
     await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
   });
@@ -152,10 +229,12 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     expect(runtime.storage.has(SESSION_KEY)).toBe(false);
 
     const requestsBefore = runtime.requests.length;
+    const navigationsBefore = runtime.navigations.length;
     miniProgram.launch();
-    miniProgram.open("pages/login/login");
-    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "reLaunch to the profile");
+    const home = miniProgram.open("pages/home/home");
+    await until(() => textOf(home, "#home-phone") === "136****6000", "the signed-in home");
     expect(runtime.requests.slice(requestsBefore)).toEqual(["POST /api/auth/wechat/login 200"]);
+    expect(runtime.navigations.slice(navigationsBefore)).toEqual([]);
 
     profile = miniProgram.open("pages/me/me");
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");

@@ -198,7 +198,7 @@ export function installWechatRuntime(options: {
     getWindowInfo: () => systemInfo,
     getDeviceInfo: () => systemInfo,
     getAppBaseInfo: () => systemInfo,
-    getLaunchOptionsSync: () => ({ path: "pages/login/login", query: {}, scene: 1001 }),
+    getLaunchOptionsSync: () => ({ path: "pages/home/home", query: {}, scene: 1001 }),
     canIUse: () => true,
   };
   Object.assign(globalThis, { wx });
@@ -247,7 +247,7 @@ export function createMiniProgram(buildDir: string) {
         Page: registerComponent,
         App: (definition: typeof app) => {
           app = definition;
-          app?.onLaunch?.({ path: "pages/login/login", query: {}, scene: 1001 });
+          app?.onLaunch?.({ path: "pages/home/home", query: {}, scene: 1001 });
         },
         getApp: () => app,
         getCurrentPages: () => [],

@@ -18,3 +18,6 @@ interface ImportMetaEnv {
 interface ImportMeta {
   readonly env: ImportMetaEnv;
 }
+
+/** PHONE_VERIFICATION at build time: the ways of verifying a phone the app offers. */
+declare const __PHONE_VERIFICATION__: "button" | "sms" | "both";

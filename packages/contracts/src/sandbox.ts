@@ -17,6 +17,8 @@ export const sandboxRoutes = {
   fail: "/__dev/fail",
   stats: "/__dev/stats",
   reset: "/__dev/reset",
+  /** GET, optionally `?phone=+86…`: the SMS the sandbox has accepted, newest first. */
+  sms: "/__dev/sms",
 } as const;
 
 export const SandboxLoginCodeRequestSchema = z.object({
@@ -76,3 +78,18 @@ export const SandboxStatsSchema = z.object({
   }),
 });
 export type SandboxStats = z.infer<typeof SandboxStatsSchema>;
+
+export const SandboxSmsMessageSchema = z.object({
+  /** E.164, as sent in PhoneNumberSet. */
+  phone: z.string(),
+  templateId: z.string(),
+  params: z.array(z.string()),
+  /** ISO 8601. */
+  sentAt: z.string(),
+});
+export type SandboxSmsMessage = z.infer<typeof SandboxSmsMessageSchema>;
+
+export const SandboxSmsMessagesSchema = z.object({
+  messages: z.array(SandboxSmsMessageSchema),
+});
+export type SandboxSmsMessages = z.infer<typeof SandboxSmsMessagesSchema>;

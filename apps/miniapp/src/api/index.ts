@@ -8,10 +8,14 @@ import { http } from "../http";
 export const api = {
   wechatLogin: (body: RequestBody<"wechatLogin">) => http.call("wechatLogin", body),
   wechatRegister: (body: RequestBody<"wechatRegister">) => http.call("wechatRegister", body),
+  sendRegistrationSms: (body: RequestBody<"sendRegistrationSms">) =>
+    http.call("sendRegistrationSms", body),
   refreshSession: (body: RequestBody<"refreshSession">) => http.call("refreshSession", body),
   logout: (body: RequestBody<"logout">) => http.call("logout", body),
   getMe: () => http.call("getMe", undefined),
   updateMe: (body: RequestBody<"updateMe">) => http.call("updateMe", body),
+  sendPhoneChangeSms: (body: RequestBody<"sendPhoneChangeSms">) =>
+    http.call("sendPhoneChangeSms", body),
   bindPhone: (body: RequestBody<"bindPhone">) => http.call("bindPhone", body),
   /** `filePath` is a local temp file, e.g. what chooseAvatar hands over. */
   uploadAvatar: (filePath: string) => http.upload("uploadAvatar", filePath),

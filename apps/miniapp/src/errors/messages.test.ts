@@ -36,6 +36,16 @@ describe("error messages", () => {
     );
   });
 
+  it("tells what to fix in the SMS form, and that an expired registration needs a new code", () => {
+    expect(describeFailure(apiError("VALIDATION_FAILED"), "sms").message).toContain("6 位验证码");
+    expect(describeFailure(apiError("REGISTRATION_TICKET_INVALID"), "sms").message).toContain(
+      "重新获取验证码",
+    );
+    for (const code of ["SMS_CODE_INVALID", "SMS_RATE_LIMITED", "SMS_UNAVAILABLE"] as const) {
+      expect(describeFailure(apiError(code), "sms").message).toBe(errorCatalog[code].message.zh);
+    }
+  });
+
   it("tells what image to pick instead when an avatar upload is refused", () => {
     expect(describeFailure(apiError("VALIDATION_FAILED"), "avatar").message).toContain(
       "JPG、PNG 或 WebP",
@@ -70,6 +80,7 @@ describe("getPhoneNumber outcomes", () => {
     [{ errMsg: "getPhoneNumber:fail user deny" }, { kind: "denied" }],
     [{ errMsg: "getPhoneNumber:fail:user cancel" }, { kind: "denied" }],
     [{ errMsg: "getPhoneNumber:fail no permission", errno: 1400001 }, { kind: "quota_exhausted" }],
+    [{ errMsg: "getPhoneNumber:fail no permission" }, { kind: "no_permission" }],
     [
       { errMsg: "getPhoneNumber:fail privacy permission is not authorized", errno: 104 },
       { kind: "privacy_not_authorized" },
@@ -87,12 +98,16 @@ describe("getPhoneNumber outcomes", () => {
     const kinds: PhoneFailure["kind"][] = [
       "denied",
       "quota_exhausted",
+      "no_permission",
       "privacy_not_authorized",
       "outdated_wechat",
       "failed",
     ];
     for (const kind of kinds) expect(phoneFailureMessages[kind]).toMatch(CHINESE);
-    expect(phoneFailureMessages.denied).toContain("再次点击");
+    // WeChat's rules: after a refusal the app may not press the user to tap again.
+    for (const kind of ["denied", "privacy_not_authorized"] as const) {
+      expect(phoneFailureMessages[kind]).not.toMatch(/再次|请.*点击/);
+    }
     expect(phoneFailureMessages.privacy_not_authorized).toContain("同意");
     expect(phoneFailureMessages.outdated_wechat).toContain("升级微信");
     expect(phoneFailureMessages.quota_exhausted).toContain("稍后再试");

@@ -20,11 +20,13 @@ const transportMessages: Record<TransportFailure, string> = {
   invalid_response: "服务器响应异常，请稍后重试",
 };
 
+/** What a phone button that gave no code says; the page then offers SMS where it can. */
 export const phoneFailureMessages: Record<PhoneFailure["kind"], string> = {
-  denied: "你取消了手机号授权。注册需要验证手机号，请再次点击按钮并选择允许",
-  quota_exhausted: "手机号验证次数已达上限，请稍后再试",
-  privacy_not_authorized: "需要先同意《隐私保护指引》才能验证手机号，请再次点击按钮并同意",
-  outdated_wechat: "当前微信版本过低，无法验证手机号，请升级微信后重试",
+  denied: "你未授权微信手机号",
+  quota_exhausted: "微信手机号验证次数已达上限，请稍后再试",
+  no_permission: "当前小程序无法使用微信手机号验证",
+  privacy_not_authorized: "你未同意《隐私保护指引》，未获取微信手机号",
+  outdated_wechat: "当前微信版本过低，无法使用微信手机号验证，请升级微信",
   failed: "获取手机号失败，请重试",
 };
 
@@ -43,11 +45,17 @@ const avatarMessages: Partial<Record<ErrorCode, string>> = {
   PAYLOAD_TOO_LARGE: `头像图片不能超过 ${contract.uploadAvatar.upload.maxBytes / 1024 / 1024} MB，请重新选择`,
 };
 
-const contextMessages = { phone: phoneCodeMessages, avatar: avatarMessages };
+/** The SMS form: what to fix in what was typed, and a registration ticket that ran out. */
+const smsMessages: Partial<Record<ErrorCode, string>> = {
+  VALIDATION_FAILED: "请输入正确的手机号和 6 位验证码",
+  REGISTRATION_TICKET_INVALID: "注册已过期，请重新获取验证码",
+};
+
+const contextMessages = { phone: phoneCodeMessages, avatar: avatarMessages, sms: smsMessages };
 
 export function describeFailure(
   error: unknown,
-  context: "login" | "phone" | "avatar" = "login",
+  context: "login" | "phone" | "avatar" | "sms" = "login",
 ): FailureNotice {
   if (error instanceof ApiError) {
     const contextMessage = context === "login" ? undefined : contextMessages[context][error.code];

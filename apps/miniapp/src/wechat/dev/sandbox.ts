@@ -1,6 +1,7 @@
 import {
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
+  SandboxSmsMessagesSchema,
   sandboxRoutes,
   type SandboxLoginCodeRequest,
   type SandboxPhoneCodeRequest,
@@ -63,4 +64,19 @@ export async function sandboxPhoneCode(phoneNumber: string): Promise<string> {
     SandboxPhoneCodeResponseSchema,
   );
   return code;
+}
+
+/**
+ * The code of the newest SMS the sandbox accepted for `phone` (E.164), or undefined when there is
+ * none or no sandbox answers: the API may be talking to real Tencent Cloud SMS.
+ */
+export async function sandboxSmsCode(phone: string): Promise<string | undefined> {
+  try {
+    const url = `${SANDBOX_URL}${sandboxRoutes.sms}?phone=${encodeURIComponent(phone)}`;
+    const response = await fetch(url);
+    const parsed = SandboxSmsMessagesSchema.safeParse(await response.json());
+    return parsed.success ? parsed.data.messages[0]?.params[0] : undefined;
+  } catch {
+    return undefined;
+  }
 }
