@@ -6,7 +6,7 @@ import { CallBudget } from "./budget.js";
 import { CodeMemo, cipherKey } from "./code-memo.js";
 import { MemoryStore } from "./memory-store.js";
 import type { SharedStore } from "./types.js";
-import type { FakeWechat } from "../test/fake-wechat.js";
+import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
   PATHS,
@@ -15,8 +15,8 @@ import {
   sequence,
   sessionReply,
   wechatError,
-} from "../test/fake-wechat.js";
-import { clientOf, failureOf, newSharedStore, newStore, useFakeWechat } from "../test/helpers.js";
+} from "./testing/fake-wechat.js";
+import { clientOf, failureOf, newSharedStore, newStore, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));

@@ -1,9 +1,4 @@
-import {
-  MemoryStore,
-  WechatApiError,
-  WechatClient,
-  type WechatClientOptions,
-} from "../src/index.js";
+import { MemoryStore, WechatApiError, WechatClient, type WechatClientOptions } from "../index.js";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { FAKE_APPID, FAKE_SECRET, FakeWechat, recordingLogger } from "./fake-wechat.js";
 
