@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "./memory-store.js";
 import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
@@ -9,7 +10,7 @@ import {
   sequence,
   wechatError,
 } from "./testing/fake-wechat.js";
-import { clientOf, failureOf, newStore, until, useFakeWechat } from "./testing/helpers.js";
+import { clientOf, failureOf, until, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
@@ -52,7 +53,7 @@ describe("access tokens", () => {
 
   it("two clients sharing one store (two processes) fetch the token once in total", async () => {
     slowTokens();
-    const store = newStore();
+    const store = new MemoryStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     await Promise.all(
@@ -73,7 +74,7 @@ describe("access tokens", () => {
   });
 
   it("waits out a lock left by a dead process, then fetches", async () => {
-    const store = newStore();
+    const store = new MemoryStore();
     await store.setIfAbsent(`${TOKEN_KEY}:lock`, "dead-process", 300);
     const { client } = clientOf(fake, { store });
     const started = performance.now();
@@ -89,7 +90,7 @@ describe("access tokens", () => {
         send(response, { access_token: fake.mintToken(), expires_in: 7200 }),
       ),
     );
-    const store = newStore();
+    const store = new MemoryStore();
     const first = clientOf(fake, { store, retries: 0 }).client;
     const second = clientOf(fake, { store, retries: 0 }).client;
     const firstToken = first.accessTokens.get().catch((error: unknown) => error);
@@ -100,7 +101,7 @@ describe("access tokens", () => {
   });
 
   it("stores the token as JSON { token, expiresAt } under the appid's key", async () => {
-    const store = newStore();
+    const store = new MemoryStore();
     const now = 1_000_000;
     const { client } = clientOf(fake, { store, now: () => now });
     await client.accessTokens.get();
@@ -248,7 +249,7 @@ describe("rejected access tokens (40001 / 42001 / 40014)", () => {
   });
 
   it("a stale invalidation does not drop a newer token", async () => {
-    const store = newStore();
+    const store = new MemoryStore();
     const { client } = clientOf(fake, { store });
     expect(await client.accessTokens.get()).toBe("token-1");
     await client.accessTokens.invalidate("token-1");
@@ -261,7 +262,7 @@ describe("rejected access tokens (40001 / 42001 / 40014)", () => {
   });
 
   it("a process notices on its next 40001 that another process replaced the token", async () => {
-    const store = newStore();
+    const store = new MemoryStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     await first.getPhoneNumber("phone-code-a", "openid-1");

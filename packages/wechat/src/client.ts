@@ -119,7 +119,6 @@ export class WechatClient {
       store,
       ttlMs: options.codeMemoTtlMs ?? 300_000,
       logger: this.logger,
-      now: options.now,
     });
     const sessionQuery = new URLSearchParams({
       appid: options.appid,

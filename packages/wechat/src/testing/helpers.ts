@@ -2,11 +2,9 @@ import { MemoryStore, WechatApiError, WechatClient, type WechatClientOptions } f
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { FAKE_APPID, FAKE_SECRET, FakeWechat, recordingLogger } from "./fake-wechat.js";
 
-const stores: MemoryStore[] = [];
-
 /**
  * One fake WeChat for a test file: started before its tests (handed to `started`), reset after
- * each test together with the stores the test made, and closed after the last.
+ * each test, and closed after the last.
  */
 export function useFakeWechat(started: (fake: FakeWechat) => void): void {
   let fake: FakeWechat | undefined;
@@ -16,7 +14,6 @@ export function useFakeWechat(started: (fake: FakeWechat) => void): void {
   });
   afterEach(() => {
     fake?.reset();
-    closeStores();
   });
   afterAll(async () => {
     await fake?.close();
@@ -30,7 +27,7 @@ export const freshCode = () => `code-${++codeCounter}-${Math.random().toString(3
 /** A client of `fake` with a recording logger and its own store unless one is given. */
 export function clientOf(fake: FakeWechat, overrides: Partial<WechatClientOptions> = {}) {
   const { lines, logger } = recordingLogger();
-  const store = overrides.store ?? newStore();
+  const store = overrides.store ?? new MemoryStore();
   const client = new WechatClient({
     appid: FAKE_APPID,
     secret: FAKE_SECRET,
@@ -43,30 +40,6 @@ export function clientOf(fake: FakeWechat, overrides: Partial<WechatClientOption
     store,
   });
   return { client, logs: lines, store };
-}
-
-export function newStore(): MemoryStore {
-  const store = new MemoryStore();
-  stores.push(store);
-  return store;
-}
-
-/**
- * A MemoryStore standing for a shared one (Redis): clients over one such store behave as separate
- * processes would, agreeing through the store alone.
- */
-class SharedMemoryStore extends MemoryStore {
-  override readonly processLocal = false;
-}
-
-export function newSharedStore(): SharedMemoryStore {
-  const store = new SharedMemoryStore();
-  stores.push(store);
-  return store;
-}
-
-export function closeStores(): void {
-  for (const store of stores.splice(0)) store.close();
 }
 
 /** The WechatApiError `promise` rejects with; fails the test when it resolves. */
