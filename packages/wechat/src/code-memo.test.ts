@@ -173,7 +173,6 @@ describe("code-exchange memo", () => {
     const error = await failureOf(
       memo.exchange("code-two", budget, async () => ({ ...session, openid: "other" })),
     );
-    budget.dispose();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
 
@@ -184,7 +183,6 @@ describe("code-exchange memo", () => {
     await store.set(memo.keyFor("planted"), `plain:${JSON.stringify(forged)}`, 60_000);
     const budget = new CallBudget("jscode2session", 1000);
     const error = await failureOf(memo.exchange("planted", budget, async () => forged.session));
-    budget.dispose();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
 });
