@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStore } from "./memory-store.js";
 import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
@@ -10,7 +9,7 @@ import {
   sequence,
   wechatError,
 } from "./testing/fake-wechat.js";
-import { clientOf, failureOf, until, useFakeWechat } from "./testing/helpers.js";
+import { clientOf, failureOf, newStore, until, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
@@ -53,7 +52,7 @@ describe("access tokens", () => {
 
   it("two clients sharing one store (two processes) fetch the token once in total", async () => {
     slowTokens();
-    const store = new MemoryStore();
+    const store = newStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     await Promise.all(
@@ -74,7 +73,7 @@ describe("access tokens", () => {
   });
 
   it("waits out a lock left by a dead process, then fetches", async () => {
-    const store = new MemoryStore();
+    const store = newStore();
     await store.setIfAbsent(`${TOKEN_KEY}:lock`, "dead-process", 300);
     const { client } = clientOf(fake, { store });
     const started = performance.now();
@@ -90,7 +89,7 @@ describe("access tokens", () => {
         send(response, { access_token: fake.mintToken(), expires_in: 7200 }),
       ),
     );
-    const store = new MemoryStore();
+    const store = newStore();
     const first = clientOf(fake, { store, retries: 0 }).client;
     const second = clientOf(fake, { store, retries: 0 }).client;
     const firstToken = first.accessTokens.get().catch((error: unknown) => error);
@@ -101,7 +100,7 @@ describe("access tokens", () => {
   });
 
   it("stores the token as JSON { token, expiresAt } under the appid's key", async () => {
-    const store = new MemoryStore();
+    const store = newStore();
     const now = 1_000_000;
     const { client } = clientOf(fake, { store, now: () => now });
     await client.accessTokens.get();
@@ -249,7 +248,7 @@ describe("rejected access tokens (40001 / 42001 / 40014)", () => {
   });
 
   it("a stale invalidation does not drop a newer token", async () => {
-    const store = new MemoryStore();
+    const store = newStore();
     const { client } = clientOf(fake, { store });
     expect(await client.accessTokens.get()).toBe("token-1");
     await client.accessTokens.invalidate("token-1");
@@ -262,7 +261,7 @@ describe("rejected access tokens (40001 / 42001 / 40014)", () => {
   });
 
   it("a process notices on its next 40001 that another process replaced the token", async () => {
-    const store = new MemoryStore();
+    const store = newStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     await first.getPhoneNumber("phone-code-a", "openid-1");

@@ -13,7 +13,7 @@ import {
   sessionReply,
   wechatError,
 } from "./testing/fake-wechat.js";
-import { clientOf, failureOf, useFakeWechat } from "./testing/helpers.js";
+import { clientOf, failureOf, newStore, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
@@ -66,7 +66,7 @@ describe("code-exchange memo", () => {
 
   it("two processes sharing a store send a double-submitted code to WeChat once", async () => {
     fake.on(PATHS.jscode2session, delayed(80, sessionReply("openid-b")));
-    const store = new MemoryStore();
+    const store = newStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     const sessions = await Promise.all(
@@ -118,7 +118,7 @@ describe("code-exchange memo", () => {
       PATHS.jscode2session,
       sequence([delayed(60, wechatError(-1))], delayed(20, sessionReply("openid-e"))),
     );
-    const store = new MemoryStore();
+    const store = newStore();
     const first = clientOf(fake, { store, retries: 0 }).client;
     const second = clientOf(fake, { store, retries: 0 }).client;
     const firstResult = first.code2Session("contended").catch((error: unknown) => error);
