@@ -5,7 +5,7 @@ import {
   startSandbox,
   type RunningSandbox,
   type StartSandboxOptions,
-} from "../src/index.js";
+} from "../index.js";
 
 const running: RunningSandbox[] = [];
 afterEach(async () => {

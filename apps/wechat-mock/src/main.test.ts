@@ -3,20 +3,20 @@ import { once } from "node:events";
 import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_APPID } from "../src/index.js";
-import { exchangeQuery } from "./helpers.js";
+import { SANDBOX_APPID } from "./index.js";
+import { exchangeQuery } from "./testing/helpers.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const mainJs = `${packageDir}dist/main.js`;
 
-/** dist/main.js when it is at least as new as every source file; otherwise undefined. */
+/** dist/main.js when it is at least as new as every file it is built from; otherwise undefined. */
 function builtMainMtime(): number | undefined {
   try {
     const built = statSync(mainJs).mtimeMs;
     const newestSource = Math.max(
-      ...readdirSync(`${packageDir}src`).map(
-        (file) => statSync(`${packageDir}src/${file}`).mtimeMs,
-      ),
+      ...readdirSync(`${packageDir}src`)
+        .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+        .map((file) => statSync(`${packageDir}src/${file}`).mtimeMs),
     );
     return built >= newestSource ? built : undefined;
   } catch {
