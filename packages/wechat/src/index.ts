@@ -11,3 +11,4 @@ export {
   isDefinitiveCodeErrcode,
   parseRid,
 } from "./errors.js";
+export { callOutcomeOf } from "./observer.js";
