@@ -29,6 +29,7 @@ const ONCE = [
   "src/db/postgres-refused.test.ts",
   "src/stores/**",
   "src/scale-out/**",
+  "src/health/readiness.test.ts",
   "src/test/**",
 ];
 
