@@ -3,6 +3,7 @@
  * route templates and codes (never an id, a phone, an openid or a token), and /metrics is served on
  * its own port, never on the API's.
  */
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -248,5 +249,15 @@ describe("serving", () => {
     const other = metricsUrl.replace(/\/metrics$/, "/api/health");
     expect((await fetch(other)).status).toBe(404);
     expect((await fetch(metricsUrl, { method: "POST" })).status).toBe(404);
+  });
+});
+
+describe("docs/deployment.md", () => {
+  it("lists every metric the API registers", async () => {
+    const docs = readFileSync(new URL("../../../../docs/deployment.md", import.meta.url), "utf8");
+    const names = (await api.deps.metrics.registry.getMetricsAsJSON()).map(({ name }) => name);
+    const ours = names.filter((name) => name.startsWith("wxauth_"));
+    expect(ours.length).toBeGreaterThanOrEqual(12);
+    for (const name of ours) expect(docs, name).toContain(`\`${name}\``);
   });
 });
