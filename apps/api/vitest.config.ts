@@ -10,8 +10,9 @@ const SQLITE_ONLY = [
   "src/db/client.sqlite.test.ts",
   "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
-  // Runs the built API on a SQLite file of its own, whatever the project.
+  // Run the built API on a SQLite file of their own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",
+  "src/metrics/metrics-port.test.ts",
 ];
 
 /**
@@ -30,6 +31,7 @@ const ONCE = [
   "src/stores/**",
   "src/sms/**",
   "src/scale-out/**",
+  "src/health/readiness.test.ts",
   "src/test/**",
 ];
 

@@ -10,6 +10,7 @@ import { errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody } from "./http/json-body.js";
 import { useHttpLogger } from "./http/logger.js";
 import { methodOverride } from "./http/method-override.js";
+import { metricsMiddleware } from "./metrics/metrics-middleware.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { usersRouter } from "./users/users.router.js";
@@ -25,6 +26,7 @@ export function createApp(deps: Dependencies): express.Express {
   app.set("trust proxy", config.trustProxy);
 
   app.use(requestId);
+  app.use(metricsMiddleware(deps.metrics));
   app.use(methodOverride);
   useHttpLogger(app, logger);
   app.use(helmet());

@@ -82,6 +82,7 @@ describe("pnpm dev", () => {
         DEV_SANDBOX_PORT: String(ports.sandbox),
         DEV_API_PORT: String(ports.api),
         DEV_H5_PORT: String(ports.h5),
+        DEV_METRICS_PORT: String(await freePort()),
         DATABASE_URL: `file:${join(dataDir, "dev.db")}`,
         // turbo built every package before this test (its ^build); a second build here would
         // rewrite the API's generated Prisma clients under the API's own running tests.

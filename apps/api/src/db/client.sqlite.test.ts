@@ -41,7 +41,7 @@ describe("database faults answer 503 SERVICE_UNAVAILABLE", () => {
     });
     const api = await startTestApi({ overrides: { db: unreachable } });
     try {
-      const health = await api.request("GET", "/api/health");
+      const health = await api.request("GET", "/api/health/ready");
       expect(health.status).toBe(503);
       expectErrorBody(health, "SERVICE_UNAVAILABLE");
       const { code } = await api.loginCode();

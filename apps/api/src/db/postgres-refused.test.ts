@@ -17,8 +17,8 @@ describe("a PostgreSQL database that does not exist", () => {
   });
   afterAll(() => api.close());
 
-  it("fails readiness: /api/health answers 503", async () => {
-    const health = await api.request("GET", "/api/health");
+  it("fails readiness: /api/health/ready answers 503", async () => {
+    const health = await api.request("GET", "/api/health/ready");
     expect(health.status).toBe(503);
     expectErrorBody(health, "SERVICE_UNAVAILABLE");
   });

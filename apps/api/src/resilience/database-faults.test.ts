@@ -57,7 +57,7 @@ describe("a locked database (another connection holds BEGIN EXCLUSIVE)", () => {
       }
       reportLatencies("locked database, 503 latencies (ms)", writes);
       // WAL: a writer's lock does not stop readers, so the instance stays ready and serves reads.
-      expect((await api.request("GET", "/api/health")).status).toBe(200);
+      expect((await api.request("GET", "/api/health/ready")).status).toBe(200);
       expect((await api.request("GET", "/api/me", { token: session.accessToken })).status).toBe(
         200,
       );
@@ -170,7 +170,7 @@ describe("a registration the database refuses halfway (the lock arrives while We
 });
 
 describe("an unavailable database (the client reconnects to a path it cannot open)", () => {
-  it("answers 503 fast on every route that needs it, /api/health says 503, and all recover without a restart", async () => {
+  it("answers 503 fast on every route that needs it, /api/health/ready says 503, and all recover without a restart", async () => {
     const session = await api.register();
     const { code } = await api.loginCode({ openid: session.openid });
 
@@ -205,7 +205,7 @@ describe("an unavailable database (the client reconnects to a path it cannot ope
     let me: HttpResult | undefined;
     let replacedByEmptyDatabase = false;
     try {
-      health = await api.request("GET", "/api/health");
+      health = await api.request("GET", "/api/health/ready");
       me = await api.request("GET", "/api/me", { token: session.accessToken });
       replacedByEmptyDatabase = existsSync(databaseFile);
     } finally {

@@ -1,7 +1,7 @@
 /*
  * PostgreSQL going away and coming back, on a throwaway cluster (the shared server on 5432 is never
- * touched): the API answers 503 SERVICE_UNAVAILABLE within a bounded time, /api/health says 503,
- * and the same process serves again once the database is back.
+ * touched): the API answers 503 SERVICE_UNAVAILABLE within a bounded time, readiness
+ * (/api/health/ready) says 503, and the same process serves again once the database is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_QUERY_TIMEOUT_MS } from "../db/client.js";
