@@ -1,12 +1,12 @@
-import { Router } from "express";
+import type { AccessTokens } from "../auth/access-tokens.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
-import { mountRoute } from "../http/contract-route.js";
+import { contractRouter } from "../http/contract-route.js";
 
 /** Ready means the database answers: a load balancer stops sending work to an instance that cannot. */
-export function healthRouter(deps: { data: DataAccess }) {
-  const router = Router();
-  mountRoute(router, "health", async ({ req, res }) => {
+export function healthRouter(deps: { data: DataAccess; accessTokens: AccessTokens }) {
+  const { router, mount } = contractRouter(deps.accessTokens);
+  mount("health", async ({ req, res }) => {
     res.setHeader("Cache-Control", "no-store");
     try {
       await deps.data.ping();
