@@ -6,7 +6,12 @@ import {
 } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS, AtRestCipher } from "./at-rest-cipher.js";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { maskPhone } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS, AtRestCipher } from "../auth/at-rest-cipher.js";
-import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {
