@@ -2,12 +2,11 @@ import { defineConfig } from "vitest/config";
 
 /*
  * The suite runs twice, once per database: project `sqlite` gives each suite a SQLite file, project
- * `postgres` a PostgreSQL database (see src/test/harness.ts). `vitest run --project sqlite` runs one.
+ * `postgres` a PostgreSQL database (see src/testing/harness.ts). `vitest run --project sqlite` runs one.
  */
 
 /** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
 const SQLITE_ONLY = [
-  "src/db/client.sqlite.test.ts",
   "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
   // Run the built API on a SQLite file of their own, whatever the project.
@@ -32,12 +31,12 @@ const ONCE = [
   "src/sms/**",
   "src/scale-out/**",
   "src/health/readiness.test.ts",
-  "src/test/**",
+  "src/testing/**",
 ];
 
 export default defineConfig({
   test: {
-    globalSetup: ["src/test/global-setup.ts"],
+    globalSetup: ["src/testing/global-setup.ts"],
     // Real HTTP, a sandbox and a database per suite: give slow machines room.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -17,21 +17,11 @@ import {
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
 } from "@wxauth/contracts/sandbox";
+import { freePort } from "@wxauth/api/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const mpWeixinDir = join(repo, "apps/miniapp/dist/dev/mp-weixin");
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolveClosed) => {

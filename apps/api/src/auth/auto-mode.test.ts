@@ -1,6 +1,6 @@
 import { AuthenticatedSessionSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../test/harness.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

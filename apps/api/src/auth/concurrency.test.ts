@@ -4,7 +4,12 @@ import {
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
 import { afterEach, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi | undefined;
 afterEach(async () => {

@@ -7,7 +7,12 @@ import {
 import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS } from "./at-rest-cipher.js";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

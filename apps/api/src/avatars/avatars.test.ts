@@ -1,6 +1,11 @@
 import { UserSchema, contract } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  type HttpResult,
+  type TestApi,
+} from "../testing/harness.js";
 import { solidPng } from "../testing/png.js";
 
 /** The smallest well-known baseline JPEG (1×1). */

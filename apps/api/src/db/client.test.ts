@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../test/harness.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
 import { directSqlOf } from "./direct-sql.js";
 import { isUniqueViolation } from "./errors.js";
 

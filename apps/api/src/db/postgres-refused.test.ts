@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type TestApi } from "../test/harness.js";
+import { expectErrorBody, startTestApi, type TestApi } from "../testing/harness.js";
 import { createDatabase } from "./client.js";
 
 describe("a PostgreSQL database that does not exist", () => {

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../test/harness.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
 import { sqlitePathOf } from "./client.js";
 import { directSqlOf } from "./direct-sql.js";
 import { WAL_SIZE_LIMIT_BYTES, startWalCheckpointer } from "./wal-checkpointer.js";

@@ -8,8 +8,13 @@ import { TokenPairSchema, UserSchema, type TokenPair } from "@wxauth/contracts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
-import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
-import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./arbitraries.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  type HttpResult,
+  type TestApi,
+} from "../testing/harness.js";
+import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "../testing/arbitraries.js";
 
 const GRACE_S = 10;
 const GRACE_MS = GRACE_S * 1000;

@@ -1,7 +1,7 @@
-import { Router } from "express";
+import type { AccessTokens } from "../auth/access-tokens.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
-import { mountRoute } from "../http/contract-route.js";
+import { contractRouter } from "../http/contract-route.js";
 
 /** A dependency slower than this counts as down: a load balancer's probe should not wait longer. */
 export const READINESS_TIMEOUT_MS = 1000;
@@ -37,18 +37,19 @@ async function failureOf(check: () => Promise<unknown>): Promise<string | undefi
 export function healthRouter(deps: {
   data: DataAccess;
   pingRedis: (() => Promise<void>) | undefined;
+  accessTokens: AccessTokens;
 }) {
   const checks: [part: string, check: () => Promise<unknown>][] = [
     ["the database", () => deps.data.ping()],
   ];
   if (deps.pingRedis) checks.push(["Redis", deps.pingRedis]);
 
-  const router = Router();
-  mountRoute(router, "health", async ({ res }) => {
+  const { router, mount } = contractRouter(deps.accessTokens);
+  mount("health", async ({ res }) => {
     res.setHeader("Cache-Control", "no-store");
     return { status: "ok" as const };
   });
-  mountRoute(router, "healthReady", async ({ req, res }) => {
+  mount("healthReady", async ({ req, res }) => {
     res.setHeader("Cache-Control", "no-store");
     const results = await Promise.all(
       checks.map(async ([part, check]) => ({ part, failure: await failureOf(check) })),

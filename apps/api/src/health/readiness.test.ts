@@ -6,9 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations } from "../db/migrate.js";
-import { ThrowawayPostgres } from "../scale-out/throwaway-postgres.js";
-import { randomKeyPrefix, ThrowawayRedis } from "../stores/redis-test-support.js";
-import { expectErrorBody, type HttpResult, startTestApi, type TestApi } from "../test/harness.js";
+import { ThrowawayPostgres } from "../testing/throwaway-postgres.js";
+import { randomKeyPrefix, ThrowawayRedis } from "../testing/redis.js";
+import {
+  expectErrorBody,
+  type HttpResult,
+  startTestApi,
+  type TestApi,
+} from "../testing/harness.js";
 import { READINESS_TIMEOUT_MS } from "./health.router.js";
 
 /** Room for a loaded 2-core machine on top of the readiness budget. */

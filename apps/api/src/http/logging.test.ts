@@ -2,7 +2,7 @@ import { maskPhone } from "@wxauth/contracts";
 import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS } from "../auth/at-rest-cipher.js";
-import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

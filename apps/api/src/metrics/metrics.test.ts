@@ -7,7 +7,12 @@ import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type TestApi, uniquePhoneNumber } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  type TestApi,
+  uniquePhoneNumber,
+} from "../testing/harness.js";
 import { startMetricsServer } from "./metrics-server.js";
 
 let api: TestApi;

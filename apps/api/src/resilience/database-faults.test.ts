@@ -1,23 +1,32 @@
 /*
  * Database faults on SQLite: another connection holding the write lock, and the database file
- * becoming unopenable. The API must answer 503 SERVICE_UNAVAILABLE with the error body quickly
- * (never hang), and serve again without a restart once the fault clears.
+ * unopenable (from the start, or once serving). The API must answer 503 SERVICE_UNAVAILABLE with
+ * the error body quickly (never hang), and serve again without a restart once the fault clears.
+ * The PostgreSQL counterparts are in src/scale-out/postgres-outage.test.ts.
  */
 import { existsSync, mkdirSync, renameSync, rmdirSync } from "node:fs";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { ErrorBodySchema, RegistrationRequiredSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SQLITE_BUSY_BUDGET_MS, sqlitePathOf } from "../db/client.js";
+import { PrismaClient } from "../generated/sqlite/client.js";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
-import { startTestApi, uniquePhoneNumber, type HttpResult, type TestApi } from "../test/harness.js";
-import { reportFigure } from "./figures.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type HttpResult,
+  type TestApi,
+} from "../testing/harness.js";
+import { reportFigure } from "../testing/figures.js";
 import {
   expectDatabaseUnavailable,
   expectServing,
   reportLatencies,
   requestsDuringTheOutage,
   timed,
-} from "./outage.js";
-import { holdWriteLock } from "./sqlite-fault.js";
+} from "../testing/outage.js";
+import { holdWriteLock } from "../testing/sqlite-fault.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
 const SLACK_MS = 2500;
@@ -216,5 +225,28 @@ describe("an unavailable database (the client reconnects to a path it cannot ope
     expect(me?.status).toBe(503);
     expect(health?.status).toBe(503);
     expect(replacedByEmptyDatabase).toBe(false);
+  });
+});
+
+describe("a database unreachable from the start", () => {
+  it("readiness and routes answer 503, never hang or 500", async () => {
+    const unreachable = new PrismaClient({
+      adapter: new PrismaBetterSQLite3({
+        url: "/nonexistent-wxauth-dir/none.db",
+        fileMustExist: true,
+      }),
+    });
+    const broken = await startTestApi({ overrides: { db: unreachable } });
+    try {
+      const health = await broken.request("GET", "/api/health/ready");
+      expect(health.status).toBe(503);
+      expectErrorBody(health, "SERVICE_UNAVAILABLE");
+      const { code } = await broken.loginCode();
+      const login = await broken.request("POST", "/api/auth/wechat/login", { body: { code } });
+      expect(login.status).toBe(503);
+      expectErrorBody(login, "SERVICE_UNAVAILABLE");
+    } finally {
+      await broken.close();
+    }
   });
 });

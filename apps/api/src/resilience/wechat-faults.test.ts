@@ -14,9 +14,9 @@ import {
   uniquePhoneNumber,
   type HttpResult,
   type TestApi,
-} from "../test/harness.js";
-import { reportFigure } from "./figures.js";
-import { timed, type Timed } from "./outage.js";
+} from "../testing/harness.js";
+import { reportFigure } from "../testing/figures.js";
+import { timed, type Timed } from "../testing/outage.js";
 
 const WECHAT_TIMEOUT_MS = 1500;
 /** The API's own work on top of the WeChat budget, on a loaded 2-core machine. */

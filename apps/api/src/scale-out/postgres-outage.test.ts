@@ -11,9 +11,9 @@ import {
   expectServing,
   reportLatencies,
   requestsDuringTheOutage,
-} from "../resilience/outage.js";
-import { startTestApi, type TestApi } from "../test/harness.js";
-import { ThrowawayPostgres } from "./throwaway-postgres.js";
+} from "../testing/outage.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
+import { ThrowawayPostgres } from "../testing/throwaway-postgres.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
 const SLACK_MS = 2500;

@@ -9,15 +9,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../db/client.js";
 import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
-import { reportFigure } from "../resilience/figures.js";
+import { reportFigure } from "../testing/figures.js";
 import {
   createTestDatabase,
   dropTestDatabase,
   TEST_POSTGRES_HOST,
   TEST_POSTGRES_PORT,
   uniqueTestDatabaseName,
-} from "../test/postgres.js";
-import { StallingProxy } from "./stalling-proxy.js";
+} from "../testing/postgres.js";
+import { StallingProxy } from "../testing/stalling-proxy.js";
 
 const EXIT_WITHIN_MS = 10_000;
 /** Long enough for the shutdown to reach the database's close while BEGIN is still unanswered. */

@@ -3,7 +3,7 @@
  * its database is away and once it is back.
  */
 import { expect } from "vitest";
-import { expectErrorBody, type HttpResult, type TestApi } from "../test/harness.js";
+import { expectErrorBody, type HttpResult, type TestApi } from "./harness.js";
 import { reportFigure } from "./figures.js";
 
 export type Timed = HttpResult & { elapsedMs: number };
