@@ -8,7 +8,6 @@ import { defineConfig } from "vitest/config";
 /** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
 const SQLITE_ONLY = [
   "src/db/client.sqlite.test.ts",
-  "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
   // Runs the built API on a SQLite file of its own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",
@@ -20,7 +19,6 @@ const SQLITE_ONLY = [
  */
 const ONCE = [
   "src/config.test.ts",
-  "src/random-bytes.test.ts",
   "src/http/server.test.ts",
   "src/db/time-ordered-id.test.ts",
   "src/auth/at-rest-cipher.test.ts",

@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
-import { pooledRandomBytes } from "../random-bytes.js";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 
 /** One HKDF label, hence one key, per kind of secret kept at rest. */
 export const AT_REST_LABELS = {
@@ -27,7 +26,7 @@ export class AtRestCipher {
   }
 
   encrypt(plaintext: string): string {
-    const iv = pooledRandomBytes(IV_BYTES);
+    const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(this.label);
     const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
