@@ -50,7 +50,7 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl, { logger }));
+  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
   const storeHandle = overrides.store
     ? { store: overrides.store, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {
@@ -68,7 +68,7 @@ export async function buildDependencies(
   });
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
-    refreshTokens: data.refreshTokens,
+    data,
     accessTokens,
     successorCipher: new AtRestCipher(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
@@ -102,7 +102,6 @@ export async function buildDependencies(
     users,
     avatars,
     async close(track: TrackClosing = (_part, closing) => closing) {
-      auth.close();
       wechat.close();
       await Promise.allSettled([
         track("database", data.close()),
