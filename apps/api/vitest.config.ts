@@ -7,7 +7,6 @@ import { defineConfig } from "vitest/config";
 
 /** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
 const SQLITE_ONLY = [
-  "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
   // Run the built API on a SQLite file of their own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",
@@ -20,7 +19,6 @@ const SQLITE_ONLY = [
  */
 const ONCE = [
   "src/config.test.ts",
-  "src/random-bytes.test.ts",
   "src/http/server.test.ts",
   "src/http/error-handler.test.ts",
   "src/db/time-ordered-id.test.ts",

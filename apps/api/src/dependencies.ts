@@ -55,7 +55,7 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl, { logger }));
+  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
   const storeHandle = overrides.store
     ? { store: overrides.store, pingRedis: undefined, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {
@@ -75,7 +75,7 @@ export async function buildDependencies(
   });
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
-    refreshTokens: data.refreshTokens,
+    data,
     accessTokens,
     successorCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
@@ -111,7 +111,6 @@ export async function buildDependencies(
     users,
     avatars,
     async close(track: TrackClosing = (_part, closing) => closing) {
-      auth.close();
       wechat.close();
       await Promise.allSettled([
         track("database", data.close()),

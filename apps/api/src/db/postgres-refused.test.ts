@@ -23,7 +23,7 @@ describe("a PostgreSQL database that does not exist", () => {
     expectErrorBody(health, "SERVICE_UNAVAILABLE");
   });
 
-  it("answers login (the direct path) and a Prisma route with a retryable 503, never a 500", async () => {
+  it("answers login and logout with 503 (login retryable), never a 500", async () => {
     const { code } = await api.loginCode();
     const login = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(login.status).toBe(503);

@@ -60,15 +60,19 @@ async function chain(gapsMs: readonly number[]): Promise<string[]> {
   return tokens;
 }
 
+/** The family of the token, with every token of it. */
 async function familyOf(refreshToken: string) {
-  const row = await api.deps.db.refreshToken.findUniqueOrThrow({
-    where: { tokenHash: hashOpaqueToken(refreshToken) },
-    select: { familyId: true },
-  });
-  return api.deps.db.refreshTokenFamily.findUniqueOrThrow({
-    where: { id: row.familyId },
-    include: { refreshTokens: true },
-  });
+  const [family] = await api.deps.db.query<{ id: string; revokedAt: unknown }>(
+    `SELECT f.id, f.revoked_at AS "revokedAt" FROM refresh_token_families f
+      JOIN refresh_tokens t ON t.family_id = f.id WHERE t.token_hash = ?`,
+    [hashOpaqueToken(refreshToken)],
+  );
+  if (!family) throw new Error("no family holds the token");
+  const refreshTokens = await api.deps.db.query<{ tokenHash: string; rotatedAt: unknown }>(
+    'SELECT token_hash AS "tokenHash", rotated_at AS "rotatedAt" FROM refresh_tokens WHERE family_id = ?',
+    [family.id],
+  );
+  return { ...family, refreshTokens };
 }
 
 /** Time between two rotations: anything from at once to long past the grace window. */

@@ -35,7 +35,7 @@ describe("logs", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
 
-    const sessionRow = await api.deps.data.wechatSessions.findByOpenid(openid);
+    const sessionRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
     const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
       sessionRow!.sessionKeyCiphertext,
     );
