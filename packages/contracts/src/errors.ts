@@ -63,6 +63,19 @@ export const errorCatalog = {
       en: "This phone number is bound to another WeChat account.",
     },
   },
+  REFRESH_TOKEN_INVALID: {
+    status: 401,
+    retryable: false,
+    message: { zh: "登录已失效，请重新登录", en: "The refresh token is invalid or expired." },
+  },
+  REFRESH_TOKEN_REUSED: {
+    status: 401,
+    retryable: false,
+    message: {
+      zh: "登录状态异常，请重新登录",
+      en: "The refresh token was already used; the session was revoked.",
+    },
+  },
   SMS_CODE_INVALID: {
     status: 401,
     retryable: false,
@@ -85,19 +98,6 @@ export const errorCatalog = {
     message: {
       zh: "短信服务暂时不可用，请稍后再试或使用其他方式",
       en: "SMS is unavailable: the provider failed or SMS is not configured.",
-    },
-  },
-  REFRESH_TOKEN_INVALID: {
-    status: 401,
-    retryable: false,
-    message: { zh: "登录已失效，请重新登录", en: "The refresh token is invalid or expired." },
-  },
-  REFRESH_TOKEN_REUSED: {
-    status: 401,
-    retryable: false,
-    message: {
-      zh: "登录状态异常，请重新登录",
-      en: "The refresh token was already used; the session was revoked.",
     },
   },
   RATE_LIMITED: {

@@ -11,6 +11,21 @@ import * as z from "zod/mini";
 export const SANDBOX_APPID = "wxsandbox0000000001";
 export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
 
+/**
+ * The Tencent Cloud SMS credentials and ids the sandbox accepts by default, and what `pnpm dev`
+ * gives the API. Production refuses the secret key (apps/api/src/config.ts).
+ */
+export const SANDBOX_SMS = {
+  secretId: "AKIDsandbox0000000000000000000000000",
+  secretKey: "sandbox-sms-secret-key-000000000000",
+  sdkAppId: "1400000000",
+  signName: "wxauth沙箱",
+  templateId: "100000",
+} as const;
+
+/** Phone numbers starting with this fail with LimitExceeded.PhoneNumberDailyLimit, for tests. */
+export const SANDBOX_SMS_DAILY_LIMIT_PREFIX = "+861990000";
+
 export const sandboxRoutes = {
   loginCode: "/__dev/login-code",
   phoneCode: "/__dev/phone-code",

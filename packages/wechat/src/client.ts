@@ -6,11 +6,13 @@ import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
 import { keepAliveDispatcher } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
+import { observeCall } from "./observer.js";
 import { type WechatRequest, WechatTransport } from "./transport.js";
 import type {
   WechatApiName,
   WechatClientOptions,
   WechatLogger,
+  WechatObserver,
   WechatPhoneNumber,
   WechatSession,
 } from "./types.js";
@@ -76,6 +78,7 @@ export class WechatClient {
   private readonly secret: string;
   private readonly timeoutMs: number;
   private readonly logger: WechatLogger;
+  private readonly observer: WechatObserver | undefined;
   private readonly transport: WechatTransport;
   private readonly codeMemo: CodeMemo;
   /** Everything of the jscode2session URL but the code, built once. */
@@ -95,6 +98,7 @@ export class WechatClient {
     this.secret = options.secret;
     this.timeoutMs = timeoutMs;
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.observer = options.observer;
     const supplied = options.dispatcher;
     this.transport = new WechatTransport({
       dispatcher: supplied ? () => supplied : () => (this.ownDispatcher ??= keepAliveDispatcher()),
@@ -112,6 +116,7 @@ export class WechatClient {
       store,
       transport: this.transport,
       logger: this.logger,
+      observer: options.observer,
       now: options.now ?? Date.now,
     });
     this.codeMemo = new CodeMemo({
@@ -119,7 +124,6 @@ export class WechatClient {
       store,
       ttlMs: options.codeMemoTtlMs ?? 300_000,
       logger: this.logger,
-      now: options.now,
     });
     const sessionQuery = new URLSearchParams({
       appid: options.appid,
@@ -134,58 +138,60 @@ export class WechatClient {
    * Exchanges a wx.login code for the user's openid, unionid and session_key. A code submitted
    * twice reaches WeChat once; both callers get the same result.
    */
-  async code2Session(code: string): Promise<WechatSession> {
+  code2Session(code: string): Promise<WechatSession> {
+    return observeCall(this.observer, "jscode2session", () => this.exchangeCode(code));
+  }
+
+  private async exchangeCode(code: string): Promise<WechatSession> {
     assertWellFormedCode("jscode2session", code);
     const budget = new CallBudget("jscode2session", this.timeoutMs);
-    try {
-      return await this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
-    } finally {
-      budget.dispose();
-    }
+    return this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
   }
 
   /**
    * Exchanges a getPhoneNumber code for the phone number. `openid` is sent along so WeChat checks
    * that the code was issued to that user.
    */
-  async getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+  getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+    return observeCall(this.observer, "getuserphonenumber", () =>
+      this.askPhoneNumber(code, openid),
+    );
+  }
+
+  private async askPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
     assertWellFormedCode("getuserphonenumber", code);
     const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
+    const body = JSON.stringify({ code, openid });
+    let token = await this.accessTokens.get(budget);
+    let reply: z.infer<typeof PhoneReplySchema>;
     try {
-      const body = JSON.stringify({ code, openid });
-      let token = await this.accessTokens.get(budget);
-      let reply: z.infer<typeof PhoneReplySchema>;
-      try {
-        reply = await this.askPhone(token, body, code, budget);
-      } catch (error) {
-        if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
-        await this.accessTokens.invalidate(token);
-        token = await this.accessTokens.get(budget);
-        reply = await this.askPhone(token, body, code, budget);
-      }
-      const info = reply.phone_info;
-      if (info.watermark.appid !== this.appid) {
-        this.logger.error(
-          { api: "getuserphonenumber" },
-          "phone number watermark names another appid; rejecting it",
-        );
-        throw new WechatApiError({
-          api: "getuserphonenumber",
-          kind: "parse",
-          errcode: ERRCODE_NONE,
-          errmsg: "watermark appid does not match this client's appid",
-          retryable: false,
-        });
-      }
-      const countryCode = String(info.countryCode);
-      return {
-        e164: `+${countryCode}${info.purePhoneNumber}`,
-        purePhoneNumber: info.purePhoneNumber,
-        countryCode,
-      };
-    } finally {
-      budget.dispose();
+      reply = await this.askPhone(token, body, code, budget);
+    } catch (error) {
+      if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
+      await this.accessTokens.invalidate(token);
+      token = await this.accessTokens.get(budget);
+      reply = await this.askPhone(token, body, code, budget);
     }
+    const info = reply.phone_info;
+    if (info.watermark.appid !== this.appid) {
+      this.logger.error(
+        { api: "getuserphonenumber" },
+        "phone number watermark names another appid; rejecting it",
+      );
+      throw new WechatApiError({
+        api: "getuserphonenumber",
+        kind: "parse",
+        errcode: ERRCODE_NONE,
+        errmsg: "watermark appid does not match this client's appid",
+        retryable: false,
+      });
+    }
+    const countryCode = String(info.countryCode);
+    return {
+      e164: `+${countryCode}${info.purePhoneNumber}`,
+      purePhoneNumber: info.purePhoneNumber,
+      countryCode,
+    };
   }
 
   /**

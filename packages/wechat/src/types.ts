@@ -9,13 +9,6 @@ import type { Dispatcher } from "undici";
  * the code-exchange memo and rate-limit counters across instances.
  */
 export interface SharedStore {
-  /**
-   * True when no other process can read the entries (MemoryStore). The code memo then has no
-   * other process to agree with: it keeps its outcomes itself, unsealed and off the JS heap, and
-   * does not write them to the store. Clients sharing one such store share no memo; one client per
-   * appid is the way to use it.
-   */
-  readonly processLocal?: boolean;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets the key only when it is absent (SET NX PX). Resolves true when this call set it. */
@@ -66,6 +59,20 @@ export interface WechatClientOptions {
   dispatcher?: Dispatcher;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Told how each call ends, e.g. to count them in metrics. Never given a code, token or id. */
+  observer?: WechatObserver;
+}
+
+/**
+ * Told once when each public call of the client ends, and once when each access-token fetch from
+ * WeChat ends (as a call of `stable_token` or `token`). `outcome` is `ok`, WeChat's errcode as a
+ * string (`40029`, `-1`), or the failure's kind: `timeout`, `network`, `http`, `parse`, or `error`
+ * for a failure outside the exchange (the shared store).
+ */
+export interface WechatObserver {
+  call(api: WechatApiName, outcome: string, seconds: number): void;
+  /** A new access token came from WeChat (not from the cache or the shared store). */
+  accessTokenFetched(): void;
 }
 
 /** What code2Session yields. `sessionKey` must never leave the server. */

@@ -1,7 +1,8 @@
 import { maskPhone } from "@wxauth/contracts";
+import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AT_REST_LABELS, AtRestCipher } from "../auth/at-rest-cipher.js";
-import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import { AT_REST_LABELS } from "../auth/at-rest-cipher.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -34,11 +35,10 @@ describe("logs", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
 
-    const sessionRow = await api.deps.data.wechatSessions.findByOpenid(openid);
-    const sessionKey = new AtRestCipher(
-      api.config.jwt.secret,
-      AT_REST_LABELS.wechatSessionKey,
-    ).decrypt(sessionRow!.sessionKeyCiphertext);
+    const sessionRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
+    const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
+      sessionRow!.sessionKeyCiphertext,
+    );
     const output = api.logs.join("\n");
     expect(api.logs.length).toBeGreaterThan(5);
     for (const secret of [

@@ -7,6 +7,8 @@ export interface StoreHandle {
   store: SharedStore;
   /** `memory` without `REDIS_URL`; `redis` otherwise, even while Redis is down at boot. */
   kind: "memory" | "redis";
+  /** Asks Redis itself (not the fallback) for PONG; absent for the in-process store. */
+  pingRedis?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,8 +36,7 @@ export async function createStore(
   options: CreateStoreOptions = {},
 ): Promise<StoreHandle> {
   if (!redisUrl) {
-    const memory = new MemoryStore();
-    return { store: memory, kind: "memory", close: async () => memory.close() };
+    return { store: new MemoryStore(), kind: "memory", close: async () => {} };
   }
   const redis = new RedisStore({ ...options, url: redisUrl });
   const fallback = new MemoryStore();
@@ -48,9 +49,9 @@ export async function createStore(
   return {
     store,
     kind: "redis",
-    close: async () => {
-      await redis.close();
-      fallback.close();
+    pingRedis: async () => {
+      await redis.client.ping();
     },
+    close: () => redis.close(),
   };
 }

@@ -1,30 +1,17 @@
-import { Router } from "express";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
-import { authenticate, signedInUser } from "../http/authenticate.js";
-import { mountRoute } from "../http/contract-route.js";
+import { contractRouter } from "../http/contract-route.js";
 import type { UsersService } from "./users.service.js";
 
 export function usersRouter(deps: { users: UsersService; accessTokens: AccessTokens }) {
   const { users } = deps;
-  const router = Router();
-  const signedIn = authenticate(deps.accessTokens);
-  mountRoute(router, "getMe", ({ res }) => users.getMe(signedInUser(res)), signedIn);
-  mountRoute(
-    router,
-    "updateMe",
-    ({ body, res }) => users.updateMe(signedInUser(res), body),
-    signedIn,
-  );
-  mountRoute(
-    router,
-    "bindPhone",
-    async ({ body, res }) => {
-      // Binding by SMS code arrives with the SMS codes service.
-      if (!("phoneCode" in body)) throw new AppError("SMS_UNAVAILABLE");
-      return users.bindPhone(signedInUser(res), body.phoneCode);
-    },
-    signedIn,
-  );
+  const { router, mount } = contractRouter(deps.accessTokens);
+  mount("getMe", ({ userId }) => users.getMe(userId));
+  mount("updateMe", ({ body, userId }) => users.updateMe(userId, body));
+  mount("bindPhone", async ({ body, userId }) => {
+    // Binding by SMS code arrives with the SMS codes service.
+    if (!("phoneCode" in body)) throw new AppError("SMS_UNAVAILABLE");
+    return users.bindPhone(userId, body.phoneCode);
+  });
   return router;
 }
