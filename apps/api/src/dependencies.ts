@@ -10,6 +10,8 @@ import type { Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { createDataAccess, type DataAccess } from "./db/data-access.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { createSmsCodes, disabledSmsCodes, type SmsCodes } from "./sms/sms-codes.js";
+import { createSmsSender } from "./sms/sms-sender.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
 
@@ -28,6 +30,8 @@ export interface Dependencies {
   wechat: WechatClient;
   accessTokens: AccessTokens;
   sessions: Sessions;
+  /** Verification codes by SMS (registration and phone changes), or disabledSmsCodes. */
+  smsCodes: SmsCodes;
   auth: AuthService;
   users: UsersService;
   avatars: AvatarsService;
@@ -82,10 +86,22 @@ export async function buildDependencies(
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
   });
+  const smsLogger = logger.child({ component: "sms" });
+  const smsCodes =
+    config.sms.provider === "none"
+      ? disabledSmsCodes
+      : createSmsCodes({
+          store,
+          sender: createSmsSender(config.sms, smsLogger),
+          logger: smsLogger,
+          limits: config.sms.limits,
+          rootSecret: config.jwt.secret,
+        });
   const auth = createAuthService({
     data,
     wechat,
     sessions,
+    smsCodes,
     sessionKeyCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
     clock,
     logger,
@@ -93,7 +109,7 @@ export async function buildDependencies(
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, wechat });
+  const users = createUsersService({ data, wechat, smsCodes });
   const avatars = createAvatarsService({ data });
   return {
     config,
@@ -107,6 +123,7 @@ export async function buildDependencies(
     wechat,
     accessTokens,
     sessions,
+    smsCodes,
     auth,
     users,
     avatars,

@@ -1,5 +1,4 @@
-import { AppError } from "../errors.js";
-import { contractRouter } from "../http/contract-route.js";
+import { clientOf, contractRouter } from "../http/contract-route.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { AuthService } from "./auth.service.js";
 import type { Sessions } from "./sessions.js";
@@ -12,11 +11,14 @@ export function authRouter(deps: {
   const { auth, sessions, accessTokens } = deps;
   const { router, mount } = contractRouter(accessTokens);
   mount("wechatLogin", ({ body }) => auth.login(body.code));
-  mount("wechatRegister", async ({ body }) => {
-    // Registration by SMS code arrives with the SMS codes service.
-    if (!("phoneCode" in body)) throw new AppError("SMS_UNAVAILABLE");
-    return auth.register(body.registrationTicket, body.phoneCode);
-  });
+  mount("wechatRegister", ({ body, req }) =>
+    "phoneCode" in body
+      ? auth.register(body.registrationTicket, body.phoneCode)
+      : auth.registerWithSmsCode(body.registrationTicket, body.phone, body.smsCode, clientOf(req)),
+  );
+  mount("sendRegistrationSms", ({ body, req }) =>
+    auth.sendRegistrationSms(body.registrationTicket, body.phone, clientOf(req)),
+  );
   mount("refreshSession", ({ body }) => sessions.refresh(body.refreshToken));
   mount("logout", ({ body }) => sessions.logout(body.refreshToken));
   // Other services verify access tokens with these keys (RS256/ES256; empty for HS256).

@@ -1,6 +1,7 @@
 import type {
   AuthenticatedSession,
   RegistrationRequired,
+  SmsCodeSent,
   WechatLoginResponse,
 } from "@wxauth/contracts";
 import type { Sealer, WechatClient } from "@wxauth/wechat";
@@ -9,6 +10,8 @@ import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
+import type { SmsCodes } from "../sms/sms-codes.js";
+import type { SmsContext } from "../sms/sms-sender.js";
 import {
   bindWechatAccountToPhone,
   toUserBody,
@@ -16,6 +19,7 @@ import {
 } from "../users/user-accounts.js";
 import type { UserRecord } from "../users/users.repository.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
+import type { RegistrationTicketRecord } from "./registration-tickets.repository.js";
 import type { Sessions } from "./sessions.js";
 import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js";
 
@@ -26,6 +30,7 @@ export interface AuthServiceDeps {
   data: DataAccess;
   wechat: WechatClient;
   sessions: Sessions;
+  smsCodes: SmsCodes;
   sessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
@@ -35,7 +40,7 @@ export interface AuthServiceDeps {
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, wechat, sessions, sessionKeyCipher, clock } = deps;
+  const { data, wechat, sessions, smsCodes, sessionKeyCipher, clock } = deps;
 
   async function authenticated(
     user: UserRecord,
@@ -103,6 +108,38 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
   }
 
+  /**
+   * Registers the ticket's WeChat user with the phone `provePhone` proves (E.164). Nothing is
+   * half-written: the ticket is leased first (a concurrent redemption is refused), the phone is
+   * proven, and only then one transaction binds the account and marks the ticket used. Any
+   * failure gives the lease back, so the ticket still works for a retry.
+   */
+  async function redeem(
+    registrationTicket: string,
+    provePhone: (claimed: {
+      ticket: RegistrationTicketRecord;
+      tokenHash: string;
+    }) => Promise<string>,
+  ): Promise<AuthenticatedSession> {
+    const tokenHash = hashOpaqueToken(registrationTicket);
+    const { ticket, leaseUntil } = await claimTicket(tokenHash);
+    let user: UserRecord;
+    try {
+      const phone = await provePhone({ ticket, tokenHash });
+      user = await data.transaction(async ({ users, registrationTickets }) => {
+        const bound = await bindWechatAccountToPhone(users, ticket, phone);
+        if (!(await registrationTickets.markUsed(ticket.id, new Date(clock.now())))) {
+          throw new AppError("REGISTRATION_TICKET_INVALID");
+        }
+        return bound;
+      });
+    } catch (error) {
+      await releaseTicket(ticket.id, leaseUntil);
+      throw error;
+    }
+    return authenticated(user);
+  }
+
   return {
     /** POST /api/auth/wechat/login */
     async login(code: string): Promise<WechatLoginResponse> {
@@ -123,30 +160,54 @@ export function createAuthService(deps: AuthServiceDeps) {
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
 
-    /**
-     * POST /api/auth/wechat/register. Nothing is half-written: the ticket is leased first (a
-     * concurrent redemption is refused), WeChat is asked for the phone, and only then one
-     * transaction binds the account and marks the ticket used. Any failure gives the lease back,
-     * so the ticket still works for a retry.
-     */
-    async register(registrationTicket: string, phoneCode: string): Promise<AuthenticatedSession> {
-      const tokenHash = hashOpaqueToken(registrationTicket);
-      const { ticket, leaseUntil } = await claimTicket(tokenHash);
-      let user: UserRecord;
-      try {
+    /** POST /api/auth/wechat/register with a getPhoneNumber code. */
+    register: (registrationTicket: string, phoneCode: string): Promise<AuthenticatedSession> =>
+      redeem(registrationTicket, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
-        user = await data.transaction(async ({ users, registrationTickets }) => {
-          const bound = await bindWechatAccountToPhone(users, ticket, phone.e164);
-          if (!(await registrationTickets.markUsed(ticket.id, new Date(clock.now())))) {
-            throw new AppError("REGISTRATION_TICKET_INVALID");
-          }
-          return bound;
+        return phone.e164;
+      }),
+
+    /**
+     * POST /api/auth/wechat/register with a phone and the SMS code sent for this ticket. The code
+     * is looked at only once the ticket is leased, so a refused ticket never uses a code up.
+     */
+    registerWithSmsCode: (
+      registrationTicket: string,
+      phone: string,
+      smsCode: string,
+      context: SmsContext,
+    ): Promise<AuthenticatedSession> =>
+      redeem(registrationTicket, async ({ tokenHash }) => {
+        const verified = await smsCodes.verify({
+          purpose: "register",
+          subject: tokenHash,
+          phone,
+          code: smsCode,
+          ...context,
         });
-      } catch (error) {
-        await releaseTicket(ticket.id, leaseUntil);
-        throw error;
+        return verified.phone;
+      }),
+
+    /**
+     * POST /api/auth/sms/send: a code for registering the ticket's WeChat user, bound to the
+     * ticket (its hash) and the phone. A ticket that could not register gets no SMS.
+     */
+    async sendRegistrationSms(
+      registrationTicket: string,
+      phone: string,
+      context: SmsContext & { ip: string },
+    ): Promise<SmsCodeSent> {
+      const tokenHash = hashOpaqueToken(registrationTicket);
+      if (!(await data.registrationTickets.isUsable(tokenHash, new Date(clock.now())))) {
+        throw new AppError("REGISTRATION_TICKET_INVALID");
       }
-      return authenticated(user);
+      const { expiresIn, retryAfter } = await smsCodes.send({
+        purpose: "register",
+        subject: tokenHash,
+        phone,
+        ...context,
+      });
+      return { expiresIn, retryAfter };
     },
   };
 }

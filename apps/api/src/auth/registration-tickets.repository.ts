@@ -23,6 +23,8 @@ const CLAIM_SQL = `UPDATE registration_tickets SET claimed_until = ?, updated_at
   WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
     AND (claimed_until IS NULL OR claimed_until <= ?)
   RETURNING id, openid, unionid, wechat_session_key_id AS "wechatSessionKeyId"`;
+const FIND_USABLE_SQL = `SELECT id FROM registration_tickets
+  WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`;
 const RELEASE_SQL = `UPDATE registration_tickets SET claimed_until = NULL, updated_at = ?
   WHERE id = ? AND used_at IS NULL AND claimed_until = ?`;
 const MARK_USED_SQL = `UPDATE registration_tickets SET used_at = ?, claimed_until = NULL,
@@ -63,6 +65,12 @@ export function createRegistrationTicketsRepository(sql: Sql) {
         now,
       ]);
       return row ?? null;
+    },
+
+    /** Whether the ticket is known, unused and unexpired (a lease does not matter here). */
+    async isUsable(tokenHash: string, now: Date): Promise<boolean> {
+      const rows = await sql.query<{ id: string }>(FIND_USABLE_SQL, [tokenHash, now]);
+      return rows.length > 0;
     },
 
     /**

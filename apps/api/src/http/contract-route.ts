@@ -33,6 +33,14 @@ export interface ContractRouter {
   mount<K extends RouteName>(name: K, handler: RouteHandler<K>): void;
 }
 
+/**
+ * Who sent the request, for the SMS limits and logs: the request id, and the client address as
+ * `trust proxy` resolves it (the load balancer's X-Forwarded-For when configured).
+ */
+export function clientOf(req: Request): { requestId: string; ip: string } {
+  return { requestId: String(req.id), ip: req.ip ?? req.socket.remoteAddress ?? "" };
+}
+
 /** "code: Too small: expected string to have >=1 characters; nickname: ...". */
 export function describeIssues(error: z.core.$ZodError): string {
   return error.issues

@@ -9,6 +9,7 @@ const SECRET_KEYS = [
   "cookie",
   "code",
   "phoneCode",
+  "smsCode",
   "js_code",
   "refreshToken",
   "accessToken",

@@ -199,3 +199,22 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
     },
   };
 }
+
+/**
+ * SMS_PROVIDER=none: the SMS routes answer 503 SMS_UNAVAILABLE at once, before any limit is
+ * counted or any code looked for, so a client sees SMS is off rather than a limit or a bad code.
+ */
+export const disabledSmsCodes: SmsCodes = {
+  async send() {
+    throw smsSwitchedOff();
+  },
+  async verify() {
+    throw smsSwitchedOff();
+  },
+};
+
+function smsSwitchedOff(): AppError {
+  return new AppError("SMS_UNAVAILABLE", "SMS is switched off on this server.", {
+    retryable: false,
+  });
+}

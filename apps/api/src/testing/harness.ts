@@ -76,6 +76,8 @@ export interface TestApi {
     openid?: string;
     unionid?: string;
   }): Promise<{ code: string; openid: string }>;
+  /** The code of the newest SMS the sandbox accepted for `phone` (E.164), if any. */
+  smsCode(phone: string): string | undefined;
   /** A getPhoneNumber code for a national number (default country 86), bound to `openid` if given. */
   phoneCode(phoneNumber: string, openid?: string, countryCode?: string): Promise<string>;
   fail(fault: SandboxFailRequest): Promise<void>;
@@ -199,6 +201,9 @@ export async function startTestApi(
     DATABASE_URL: database?.url,
     WECHAT_API_BASE_URL: sandbox.url,
     WECHAT_TIMEOUT_MS: "3000",
+    // The sandbox stands in for Tencent Cloud SMS too, with its credentials (the test defaults).
+    SMS_PROVIDER: "tencent",
+    TENCENT_SMS_ENDPOINT: sandbox.url,
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
     LOG_LEVEL: "silent",
     ...options.env,
@@ -255,6 +260,7 @@ export async function startTestApi(
     request,
     raw: (raw) => send(url, raw),
     loginCode: (identity = {}) => dev("/__dev/login-code", identity),
+    smsCode: (phone) => sandbox.state.smsMessages(phone)[0]?.params[0],
     phoneCode: async (phoneNumber, openid, countryCode) =>
       (
         await dev<{ code: string }>("/__dev/phone-code", {

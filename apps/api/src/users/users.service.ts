@@ -1,12 +1,18 @@
-import type { UpdateMeRequest, User } from "@wxauth/contracts";
+import type { BindPhoneRequest, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import type { WechatClient } from "@wxauth/wechat";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
+import type { SmsCodes } from "../sms/sms-codes.js";
+import type { SmsContext } from "../sms/sms-sender.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
 
-export function createUsersService(deps: { data: DataAccess; wechat: WechatClient }) {
-  const { data, wechat } = deps;
+export function createUsersService(deps: {
+  data: DataAccess;
+  wechat: WechatClient;
+  smsCodes: SmsCodes;
+}) {
+  const { data, wechat, smsCodes } = deps;
 
   return {
     getMe: async (userId: string): Promise<User> =>
@@ -26,10 +32,43 @@ export function createUsersService(deps: { data: DataAccess; wechat: WechatClien
       return toUserBody(user);
     },
 
-    /** Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code. */
-    async bindPhone(userId: string, phoneCode: string): Promise<User> {
+    /**
+     * POST /api/me/phone/sms: a code for changing the signed-in user's phone, bound to the user and
+     * the phone. Whether the phone is free is told only once it is proven, never to a sender.
+     */
+    async sendPhoneChangeSms(
+      userId: string,
+      phone: string,
+      context: SmsContext & { ip: string },
+    ): Promise<SmsCodeSent> {
+      existingAccount(await data.users.findById(userId));
+      const { expiresIn, retryAfter } = await smsCodes.send({
+        purpose: "change-phone",
+        subject: userId,
+        phone,
+        ...context,
+      });
+      return { expiresIn, retryAfter };
+    },
+
+    /**
+     * Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code or by the
+     * SMS code sent for this user and phone.
+     */
+    async bindPhone(userId: string, proof: BindPhoneRequest, context: SmsContext): Promise<User> {
       const user = existingAccount(await data.users.findById(userId));
-      const { e164 } = await wechat.getPhoneNumber(phoneCode, user.openid ?? "");
+      const e164 =
+        "phoneCode" in proof
+          ? (await wechat.getPhoneNumber(proof.phoneCode, user.openid ?? "")).e164
+          : (
+              await smsCodes.verify({
+                purpose: "change-phone",
+                subject: userId,
+                phone: proof.phone,
+                code: proof.smsCode,
+                ...context,
+              })
+            ).phone;
       const updated = await data.transaction(async ({ users }) => {
         const holder = await users.findByPhone(e164);
         if (holder && holder.id !== userId) throw new AppError("PHONE_ALREADY_BOUND");
