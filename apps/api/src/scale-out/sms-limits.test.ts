@@ -168,7 +168,7 @@ describe("SMS across two API processes on one Redis", () => {
     );
   });
 
-  it("sends at most the hourly limit per client address, counted on both instances together", async () => {
+  it("sends at most the hourly limit per client address, on both instances together", async () => {
     const from = newClientAddress();
     for (let sent = 0; sent < IP_HOURLY_LIMIT; sent++) {
       const api = instances[sent % 2]!;
@@ -179,7 +179,7 @@ describe("SMS across two API processes on one Redis", () => {
     expectLimited(await sendCode(api, await newTicket(api), uniquePhoneNumber(), from));
   });
 
-  it("verifies a code sent by one instance on the other, once when both get it at once", async () => {
+  it("verifies a code sent by one instance on the other, once when both get it", async () => {
     const [a, b] = instances;
     for (let round = 0; round < 5; round++) {
       const phone = uniquePhoneNumber();
