@@ -1,6 +1,6 @@
 /*
  * The stack the end-to-end tests run against, all real processes over real HTTP: the WeChat
- * sandbox, the built API as its own process on a fresh SQLite file, the H5 build pointed at both
+ * sandbox (also standing in for Tencent Cloud SMS), the built API as its own process on a fresh SQLite file, the H5 build pointed at both
  * (served by a small static server), and a fresh dist/build/mp-weixin.
  */
 import { spawn } from "node:child_process";
@@ -120,6 +120,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       NODE_ENV: "test",
       DATABASE_URL: `file:${path.join(workDir, "api.db")}`,
       WECHAT_API_BASE_URL: sandbox.url,
+      // The sandbox is Tencent Cloud SMS too; its outbox (/__dev/sms) is where tests read codes.
+      SMS_PROVIDER: "tencent",
+      TENCENT_SMS_ENDPOINT: sandbox.url,
       JWT_SECRET: jwtSecret,
       CORS_ORIGINS: h5Server.url,
     });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { SandboxSmsMessagesSchema, sandboxRoutes } from "@wxauth/contracts/sandbox";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
 import { expiredCopyOf } from "./tokens";
@@ -25,6 +26,15 @@ const PHONE_SCREEN = {
 const SCREENSHOT_DIR = fileURLToPath(new URL("../dist/e2e-screenshots", import.meta.url));
 
 const stack = inject("stack");
+
+/** The code of the newest SMS the sandbox (as Tencent Cloud SMS) delivered to `phone`. */
+async function sandboxSmsCode(phone: string): Promise<string> {
+  const url = `${stack.sandboxUrl}${sandboxRoutes.sms}?phone=${encodeURIComponent(phone)}`;
+  const { messages } = SandboxSmsMessagesSchema.parse(await (await fetch(url)).json());
+  const code = messages[0]?.params[0];
+  if (code === undefined) throw new Error(`no SMS reached ${phone}`);
+  return code;
+}
 
 interface StoredSession {
   accessToken: string;
@@ -118,28 +128,6 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     // Asking is the user's call.
     await page.locator("#profile-login").click();
     await page.waitForURL(/pages\/login\/login/);
-  });
-
-  it("a refused phone sheet puts the SMS form in the button's place", async () => {
-    await launchApp();
-    await page.locator("#home-login").click();
-    await page.locator("#agree-terms").waitFor();
-    expect(await page.locator("#sms-login").count()).toBe(1);
-    expect(await page.locator("#sms-phone").count()).toBe(0);
-
-    // The phone button stays inert until the agreement is ticked.
-    await page.locator("#phone-login").click();
-    expect(await page.locator("#dev-phone-input").count()).toBe(0);
-
-    await page.locator("#agree-terms").click();
-    await page.locator("#phone-login").click();
-    await page.locator("#dev-phone-cancel").click();
-    await page.locator("#sms-phone").waitFor();
-    expect(await statusText(page)).toBe("你未授权微信手机号");
-    expect(await page.locator("#phone-login").count()).toBe(0);
-    expect(await page.locator("#skip-login").isVisible()).toBe(true);
-    expect(calls.filter((call) => call.includes("/register"))).toEqual([]);
-    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-login-sms.png") });
   });
 
   it("registers a new user: agreement, phone button, dev sheet, then the profile", async () => {
@@ -288,5 +276,55 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await page.getByText("《隐私政策》").click();
     await page.waitForURL(/pages\/legal\/privacy-policy/);
     await expect.poll(() => page.getByText("一、我们收集的信息").count()).toBe(1);
+  });
+
+  it("a new user declines the phone button and registers by SMS", async () => {
+    context = await browser.newContext(PHONE_SCREEN);
+    await launchApp(); // a new browser profile is a new WeChat user
+    await page.locator("#home-login").click();
+    await page.locator("#agree-terms").waitFor();
+    expect(await page.locator("#sms-login").count()).toBe(1);
+    expect(await page.locator("#sms-phone").count()).toBe(0);
+    await page.locator("#agree-terms").click();
+    await page.locator("#phone-login").click();
+    await page.locator("#dev-phone-cancel").click();
+
+    // The refusal is final for this launch: SMS takes the button's place, 暂不登录 stays.
+    await page.locator("#sms-phone").waitFor();
+    expect(await statusText(page)).toBe("你未授权微信手机号");
+    expect(await page.locator("#phone-login").count()).toBe(0);
+    expect(await page.locator("#skip-login").isVisible()).toBe(true);
+    await page.locator("#sms-phone input").fill("13512345678");
+    await page.locator("#sms-send").click();
+    await expect.poll(() => page.locator("#sms-send").textContent()).toMatch(/\d+ 秒后重发/);
+    expect(calls).toContain("POST /api/auth/sms/send 200");
+    // The H5 dev bridge fills in the code the sandbox delivered (in WeChat the user types it).
+    const delivered = await sandboxSmsCode("+8613512345678");
+    await expect.poll(() => page.locator("#sms-code input").inputValue()).toBe(delivered);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-login-sms.png") });
+    await page.locator("#sms-submit").click();
+
+    await page.waitForURL(/pages\/me\/me/);
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("135****5678");
+    expect(calls.filter((call) => call.includes("/register"))).toEqual([
+      "POST /api/auth/wechat/register 201",
+    ]);
+  });
+
+  it("changes the phone by SMS from the profile", async () => {
+    calls.length = 0;
+    await page.locator("#rebind-sms").click();
+    await page.locator("#sms-phone input").fill("+8613412345678");
+    await page.locator("#sms-send").click();
+    await expect.poll(() => calls).toContain("POST /api/me/phone/sms 200");
+    const delivered = await sandboxSmsCode("+8613412345678");
+    await expect.poll(() => page.locator("#sms-code input").inputValue()).toBe(delivered);
+    await page.locator("#sms-submit").click();
+    await expect.poll(() => page.locator("#profile-phone").textContent()).toBe("134****5678");
+    expect(calls.filter((call) => call.includes("/api/me/phone"))).toEqual([
+      "POST /api/me/phone/sms 200",
+      "POST /api/me/phone 200",
+    ]);
+    expect(await page.locator("#profile-status").textContent()).toBe("手机号已更换");
   });
 });

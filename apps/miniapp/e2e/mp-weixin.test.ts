@@ -40,11 +40,13 @@ function phoneButtonOf(page: SimulatedComponent, id: string): SimulatedComponent
  */
 const isDisabled = (button: SimulatedComponent) => button.dom.className.includes("btn-disabled");
 
+/** A WeChat user the API has never seen; WeChat-shaped: 28 characters starting with "o". */
+const newOpenid = () => `o${randomBytes(20).toString("base64url").slice(0, 27)}`;
+
 const runtime = installWechatRuntime({
   apiUrl: stack.apiUrl,
   sandboxUrl: stack.sandboxUrl,
-  // WeChat-shaped: 28 characters starting with "o".
-  openid: `o${randomBytes(20).toString("base64url").slice(0, 27)}`,
+  openid: newOpenid(),
 });
 
 describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate", () => {
@@ -238,5 +240,49 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
 
     profile = miniProgram.open("pages/me/me");
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
+  });
+
+  it("a new user declines the phone button and registers by SMS", async () => {
+    runtime.openid = newOpenid();
+    runtime.storage.clear();
+    runtime.requests.length = 0;
+    miniProgram.launch();
+    const home = miniProgram.open("pages/home/home");
+    await until(
+      () => runtime.requests.includes("POST /api/auth/wechat/login 200"),
+      "the silent login at launch",
+    );
+    home.querySelector("#home-login")?.dispatchEvent("tap");
+    const login = miniProgram.open("pages/login/login");
+    await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
+    login.querySelector("#agree-terms")?.dispatchEvent("tap");
+    const phoneButton = phoneButtonOf(login, "phone-login");
+    await until(() => !isDisabled(phoneButton), "the phone button to enable");
+    phoneButton.dispatchEvent("getphonenumber", {
+      detail: { errMsg: "getPhoneNumber:fail user deny" },
+    });
+    await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+
+    const field = (id: string) => {
+      const element = login.querySelector(`.register >>> #${id}`);
+      if (!element) throw new Error(`no #${id} in the SMS form`);
+      return element;
+    };
+    field("sms-phone").dispatchEvent("input", { detail: { value: "13612345678" } });
+    field("sms-send").dispatchEvent("tap");
+    await until(() => runtime.requests.includes("POST /api/auth/sms/send 200"), "the SMS send");
+    await until(() => textOf(login, ".register >>> #sms-send").includes("秒后重发"), "countdown");
+    // In WeChat the user types the code from the SMS; the test reads it from the sandbox.
+    const code = await runtime.smsCode("+8613612345678");
+    field("sms-code").dispatchEvent("input", { detail: { value: code } });
+    field("sms-submit").dispatchEvent("tap");
+    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "reLaunch to the profile");
+    // (The previous launch's profile page may still be fetching /api/me.)
+    expect(runtime.requests.filter((call) => call.includes("/api/auth/"))).toEqual([
+      "POST /api/auth/wechat/login 200",
+      "POST /api/auth/sms/send 200",
+      "POST /api/auth/wechat/register 201",
+    ]);
+    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { phone: "+8613612345678" } });
   });
 });

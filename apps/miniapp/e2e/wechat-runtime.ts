@@ -9,6 +9,7 @@ import path from "node:path";
 import {
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
+  SandboxSmsMessagesSchema,
   sandboxRoutes,
 } from "@wxauth/contracts/sandbox";
 
@@ -49,6 +50,7 @@ async function postJson(url: string, body: unknown): Promise<unknown> {
 }
 
 export interface WechatRuntime {
+  /** The WeChat user wx.login and phone codes are for; a test may switch to a new user. */
   openid: string;
   storage: Map<string, unknown>;
   /** wx.reLaunch / wx.navigateTo targets, in order. */
@@ -59,6 +61,8 @@ export interface WechatRuntime {
   tempFile(bytes: Buffer, extension: string): string;
   /** A getPhoneNumber phone code for this user, as the sandbox mints it. */
   phoneCode(phoneNumber: string): Promise<string>;
+  /** The code of the newest SMS the sandbox (as Tencent Cloud SMS) delivered to `phone` (E.164). */
+  smsCode(phone: string): Promise<string>;
 }
 
 export function installWechatRuntime(options: {
@@ -87,9 +91,16 @@ export function installWechatRuntime(options: {
       SandboxPhoneCodeResponseSchema.parse(
         await postJson(options.sandboxUrl + sandboxRoutes.phoneCode, {
           phoneNumber,
-          openid: options.openid,
+          openid: runtime.openid,
         }),
       ).code,
+    smsCode: async (phone) => {
+      const url = `${options.sandboxUrl}${sandboxRoutes.sms}?phone=${encodeURIComponent(phone)}`;
+      const { messages } = SandboxSmsMessagesSchema.parse(await (await fetch(url)).json());
+      const code = messages[0]?.params[0];
+      if (code === undefined) throw new Error(`no SMS reached ${phone}`);
+      return code;
+    },
   };
   const systemInfo = {
     platform: "devtools",
@@ -109,7 +120,7 @@ export function installWechatRuntime(options: {
     login: (call: Callbacks<{ code: string; errMsg: string }>) =>
       settle(call, async () => {
         const { code } = SandboxLoginCodeResponseSchema.parse(
-          await postJson(options.sandboxUrl + sandboxRoutes.loginCode, { openid: options.openid }),
+          await postJson(options.sandboxUrl + sandboxRoutes.loginCode, { openid: runtime.openid }),
         );
         return { code, errMsg: "login:ok" };
       }),
