@@ -1,7 +1,8 @@
 /*
  * The stack the end-to-end tests run against, all real processes over real HTTP: the WeChat
- * sandbox (also standing in for Tencent Cloud SMS), the built API as its own process on a fresh SQLite file, the H5 build pointed at both
- * (served by a small static server), and a fresh dist/build/mp-weixin.
+ * sandbox (also standing in for Tencent Cloud SMS), the built API as its own process on a fresh
+ * SQLite file, the H5 build pointed at both (served by a small static server), and a fresh
+ * dist/build/mp-weixin.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
