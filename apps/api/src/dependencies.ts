@@ -92,8 +92,9 @@ export async function buildDependencies(
       ? disabledSmsCodes
       : createSmsCodes({
           store,
-          sender: createSmsSender(config.sms, smsLogger),
+          sender: createSmsSender(config.sms, smsLogger, metrics.smsObserver),
           logger: smsLogger,
+          observer: metrics.smsObserver,
           limits: config.sms.limits,
           rootSecret: config.jwt.secret,
         });

@@ -48,10 +48,21 @@ function smsRegistration(api: TestApi) {
 /** A code that is not `code`. */
 const otherThan = (code: string) => (code === "000000" ? "111111" : "000000");
 
-async function registrationsBySms(api: TestApi): Promise<number> {
-  const { values } = await api.deps.metrics.registrations.get();
-  return values.find((value) => value.labels.method === "sms")?.value ?? 0;
+/** A counter's value for the series with these labels (0 when there is none yet). */
+async function counted(
+  counter: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const { values } = await counter.get();
+  const matches = (series: object) =>
+    Object.entries(labels).every(
+      ([name, value]) => (series as Record<string, unknown>)[name] === value,
+    );
+  return values.find((series) => matches(series.labels))?.value ?? 0;
 }
+
+const registrationsBySms = (api: TestApi) =>
+  counted(api.deps.metrics.registrations, { method: "sms" });
 
 describe("registering by SMS", () => {
   let api: TestApi;
@@ -83,9 +94,11 @@ describe("registering by SMS", () => {
     const phoneNumber = uniquePhoneNumber();
     const { ticket, openid } = await sms.newTicket();
     const registeredBefore = await registrationsBySms(api);
+    const sentBefore = await counted(api.deps.metrics.smsSent);
 
     const sent = await sms.send(ticket, phoneNumber);
     expect(sent.status, sent.text).toBe(200);
+    expect(await counted(api.deps.metrics.smsSent)).toBe(sentBefore + 1);
     expect(SmsCodeSentSchema.parse(sent.body)).toEqual({ expiresIn: 300, retryAfter: 60 });
     const code = sms.codeSentTo(`+86${phoneNumber}`);
     expect(code).toMatch(/^\d{6}$/);
@@ -237,6 +250,8 @@ describe("registering by SMS", () => {
     expect(result.status).toBe(503);
     expectErrorBody(result, "SMS_UNAVAILABLE");
     expect(api.smsCode(refusedPhone)).toBeUndefined();
+    const refusals = { reason: "LimitExceeded.PhoneNumberDailyLimit" };
+    expect(await counted(api.deps.metrics.smsRefused, refusals)).toBe(1);
     expectErrorBody(await sms.register(ticket, refusedPhone, "123456"), "SMS_CODE_INVALID");
   });
 });
@@ -274,6 +289,7 @@ describe("registering by SMS: the limits", () => {
     const [a, b] = [await sms.newTicket(), await sms.newTicket()];
     expect((await sms.send(a.ticket, phone, newAddress())).status).toBe(200);
     expect(expectLimited(await sms.send(b.ticket, `+86${phone}`, newAddress()))).toBe(1);
+    expect(await counted(api.deps.metrics.smsLimited, { limit: "phone-interval" })).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await sms.send(b.ticket, phone, newAddress())).status).toBe(200);
   });

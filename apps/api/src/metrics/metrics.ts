@@ -1,4 +1,5 @@
 import type { WechatObserver } from "@wxauth/wechat";
+import type { SmsObserver } from "../sms/sms-sender.js";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Seconds: from a cached read (~1 ms) to a WeChat call that used its whole budget (5 s and up). */
@@ -111,7 +112,13 @@ export function createMetrics() {
     },
   };
 
-  return { ...metrics, wechatObserver };
+  const smsObserver: SmsObserver = {
+    sent: () => metrics.smsSent.inc(),
+    limited: (limit) => metrics.smsLimited.inc({ limit }),
+    refused: (reason) => metrics.smsRefused.inc({ reason }),
+  };
+
+  return { ...metrics, wechatObserver, smsObserver };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -4,7 +4,7 @@ import type { SharedStore } from "@wxauth/wechat";
 import { ipKeyGenerator } from "express-rate-limit";
 import type { SmsConfig } from "../config.js";
 import { AppError } from "../errors.js";
-import type { SmsContext, SmsLogger, SmsSender } from "./sms-sender.js";
+import type { SmsContext, SmsLogger, SmsObserver, SmsSender } from "./sms-sender.js";
 
 /** What a code is for; a code sent for one purpose never verifies for another. */
 export type SmsPurpose = "register" | "change-phone";
@@ -54,6 +54,8 @@ export interface SmsCodesOptions {
   store: SharedStore;
   sender: SmsSender;
   logger: SmsLogger;
+  /** Told of each code sent and each send a limit refused (the metrics). */
+  observer?: SmsObserver;
   limits: SmsConfig["limits"];
   /** The root of the key that hashes codes (HKDF, its own label): JWT_SECRET. */
   rootSecret: string;
@@ -139,6 +141,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
         },
         "SMS code refused: limit reached",
       );
+      options.observer?.limited(limit);
       throw new AppError("SMS_RATE_LIMITED", undefined, { retryAfterS: retryAfter });
     }
   }
@@ -169,6 +172,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
         },
         "SMS code sent",
       );
+      options.observer?.sent();
       return {
         phone,
         expiresIn: Math.floor(codeTtlMs / 1000),

@@ -10,6 +10,16 @@ export interface SmsLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** Told how sends end, for the metrics: labels from small closed sets, never a phone or a code. */
+export interface SmsObserver {
+  /** The provider accepted a code. */
+  sent(): void;
+  /** The API's own limit `limit` refused a send. */
+  limited(limit: string): void;
+  /** The provider refused (its error code) or could not be reached (`unreachable`). */
+  refused(reason: string): void;
+}
+
 /** Where a send came from, for the log lines it causes. */
 export interface SmsContext {
   requestId?: string;
@@ -55,6 +65,7 @@ export class TencentSmsSender implements SmsSender {
   constructor(
     private readonly config: SmsConfig["tencent"],
     private readonly logger: SmsLogger,
+    private readonly observer?: SmsObserver,
   ) {
     const endpoint = new URL(config.endpoint);
     this.client = new sms.v20210111.Client({
@@ -101,12 +112,14 @@ export class TencentSmsSender implements SmsSender {
           ? "Tencent Cloud SMS refused the request: check the SMS configuration"
           : "Tencent Cloud SMS could not be reached",
       );
+      this.observer?.refused(error.code ?? "unreachable");
       throw new AppError("SMS_UNAVAILABLE", undefined, { retryable: !reached });
     }
     const status = response.SendStatusSet?.[0];
     if (status?.Code === "Ok") return;
     const tencentCode = status?.Code ?? "NoSendStatus";
     const entry = { ...logged, tencentCode, tencentRequestId: response.RequestId ?? null };
+    this.observer?.refused(tencentCode);
     if (isPhoneLimit(tencentCode)) {
       this.logger.warn(entry, "Tencent Cloud SMS refused this phone number (its own limit)");
     } else {
@@ -116,8 +129,12 @@ export class TencentSmsSender implements SmsSender {
   }
 }
 
-export function createSmsSender(config: SmsConfig, logger: SmsLogger): SmsSender {
+export function createSmsSender(
+  config: SmsConfig,
+  logger: SmsLogger,
+  observer?: SmsObserver,
+): SmsSender {
   return config.provider === "tencent"
-    ? new TencentSmsSender(config.tencent, logger)
+    ? new TencentSmsSender(config.tencent, logger, observer)
     : disabledSmsSender;
 }
