@@ -44,10 +44,16 @@ interface FuzzRequest {
 
 const routes = Object.entries(contract) as Array<[string, RouteDefinition]>;
 
+type BodySchema = z.ZodType & {
+  shape?: Record<string, unknown>;
+  def: { options?: BodySchema[] };
+};
+
+/** The body's field names; a union's (one way or another of proving a phone) all together. */
 function fieldNamesOf(route: RouteDefinition): string[] {
-  const shape = (route.body as (z.ZodType & { shape?: Record<string, unknown> }) | undefined)
-    ?.shape;
-  return shape ? Object.keys(shape) : [];
+  const body = route.body as BodySchema | undefined;
+  const shapes = body?.def.options ?? (body ? [body] : []);
+  return [...new Set(shapes.flatMap((schema) => Object.keys(schema.shape ?? {})))];
 }
 
 /** The contract's promise for any request: no 5xx, the error body on 4xx, the success shape on success. */

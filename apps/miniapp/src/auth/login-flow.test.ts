@@ -187,7 +187,7 @@ describe("login flow", () => {
     expect(calls.registrations).toEqual([]);
   });
 
-  it("counts a refused sheet or privacy guideline as a decline, not WeChat's no", async () => {
+  it("counts a refused sheet as a decline, unlike WeChat refusing the button", async () => {
     const { flow } = scripted({ logins: [registrationRequired("ticket-0000000000000001")] });
     await flow.signInSilently();
     for (const kind of ["quota_exhausted", "no_permission", "outdated_wechat"] as const) {
