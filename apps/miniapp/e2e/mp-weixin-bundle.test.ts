@@ -89,6 +89,9 @@ describe("dist/build/mp-weixin", () => {
     }
     const profile = readFileSync(path.join(mpWeixinDir, "pages/me/me.wxml"), "utf8");
     expect(profile).toContain('id="rebind-sms"');
+    // PHONE_VERIFICATION is a build-time constant (unset here: both).
+    const ways = readFileSync(path.join(mpWeixinDir, "auth/phone-verification.js"), "utf8");
+    expect(ways).toContain("{button:!0,sms:!0}");
   });
 
   it("uses the getPhoneNumber button with privacy consent in the same tap", () => {
