@@ -1,6 +1,7 @@
 import { contract, type RouteDefinition } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectErrorBody, startTestApi, type TestApi } from "../testing/harness.js";
+import { describeIssues } from "./contract-route.js";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -40,5 +41,21 @@ describe("authentication, from the contract's route table", () => {
 
   it.each(open)("%s (auth: false) asks for no token", async (_name, route) => {
     expect((await call(route)).status).not.toBe(401);
+  });
+});
+
+describe("validation messages", () => {
+  it("name the fields of the way a union body came closest to", () => {
+    const register = contract.wechatRegister.body;
+    const messageFor = (body: unknown) => {
+      const parsed = register.safeParse(body);
+      if (parsed.success) throw new Error("expected a refusal");
+      return describeIssues(parsed.error);
+    };
+    expect(messageFor({ phoneCode: "x" })).toMatch(/^registrationTicket: /);
+    const ticket = "t".repeat(43);
+    expect(messageFor({ registrationTicket: ticket, phone: "13800138000", smsCode: "12" })).toMatch(
+      /^smsCode: expected the 6-digit code/,
+    );
   });
 });

@@ -41,9 +41,27 @@ export function clientOf(req: Request): { requestId: string; ip: string } {
   return { requestId: String(req.id), ip: req.ip ?? req.socket.remoteAddress ?? "" };
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A body that matches no way of a union (a phone proven by a phone code or by an SMS code) is
+ * described by the way it came closest to, the one with the fewest issues, so the message still
+ * names the fields to fix.
+ */
+function closestIssues(issue: Issue): Issue[] {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+  const closest = issue.errors.reduce((best, branch) =>
+    branch.length < best.length ? branch : best,
+  );
+  return closest.flatMap((inner) =>
+    closestIssues({ ...inner, path: [...issue.path, ...inner.path] }),
+  );
+}
+
 /** "code: Too small: expected string to have >=1 characters; nickname: ...". */
 export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
+    .flatMap(closestIssues)
     .slice(0, 5)
     .map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`)
     .join("; ");
