@@ -4,10 +4,9 @@ import { AccessTokenManager } from "./access-token.js";
 import { CallBudget } from "./budget.js";
 import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
-import { keepAliveDispatcher } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
 import { observeCall } from "./observer.js";
-import { type WechatRequest, WechatTransport } from "./transport.js";
+import { keepAliveDispatcher, type WechatRequest, WechatTransport } from "./transport.js";
 import type {
   WechatApiName,
   WechatClientOptions,

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { FakeWechat } from "./testing/fake-wechat.js";
 import { type FakeHandler, PATHS, send, sequence } from "./testing/fake-wechat.js";
 import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "./testing/helpers.js";
-import { MAX_REPLY_BYTES } from "./http-exchange.js";
+import { MAX_REPLY_BYTES } from "./transport.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
