@@ -86,6 +86,8 @@ export function errorResponseOf(error: AppError, requestId: string): ErrorRespon
 
 export function sendError(res: Response, error: AppError): void {
   const { status, headers, body } = errorResponseOf(error, String(res.req.id ?? ""));
+  // What the client is answered, for the metrics (metrics-middleware.ts).
+  res.locals.errorCode = error.code;
   // A header already set says more (the rate limiter's own Retry-After).
   for (const [name, value] of Object.entries(headers)) {
     if (!res.hasHeader(name)) res.setHeader(name, value);
