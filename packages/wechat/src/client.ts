@@ -138,13 +138,11 @@ export class WechatClient {
    * twice reaches WeChat once; both callers get the same result.
    */
   code2Session(code: string): Promise<Code2SessionResult> {
-    return observeCall(this.observer, "jscode2session", () => this.exchangeCode(code));
-  }
-
-  private async exchangeCode(code: string): Promise<Code2SessionResult> {
-    assertWellFormedCode("jscode2session", code);
-    const budget = new CallBudget("jscode2session", this.timeoutMs);
-    return this.codeMemo.exchange(code, budget, (b) => this.askCode2Session(code, b));
+    return observeCall(this.observer, "jscode2session", async () => {
+      assertWellFormedCode("jscode2session", code);
+      const budget = new CallBudget("jscode2session", this.timeoutMs);
+      return this.codeMemo.exchange(code, budget, (b) => this.askCode2Session(code, b));
+    });
   }
 
   /**

@@ -95,9 +95,7 @@ export class CodeMemo {
       if (await store.setIfAbsent(key, claim, budget.ms)) {
         return this.askAndRemember(budget, askWechat, {
           remember: (outcome) => this.remember(key, sealer.seal(JSON.stringify(outcome))),
-          release: async () => {
-            await store.deleteIfEquals(key, claim).catch(() => false);
-          },
+          release: () => store.deleteIfEquals(key, claim).catch(() => false),
         });
       }
       const raw = await store.get(key);
@@ -114,7 +112,7 @@ export class CodeMemo {
   private async askAndRemember(
     budget: CallBudget,
     askWechat: (budget: CallBudget) => Promise<Code2SessionResult>,
-    outcomes: { remember(outcome: MemoOutcome): Promise<void>; release(): Promise<void> },
+    outcomes: { remember(outcome: MemoOutcome): Promise<void>; release(): Promise<unknown> },
   ): Promise<Code2SessionResult> {
     let result: Code2SessionResult;
     try {
