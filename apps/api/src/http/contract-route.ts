@@ -90,6 +90,8 @@ export function contractRouter(accessTokens: AccessTokens): ContractRouter {
         body = parsed.data;
       }
       const result = await handler({ body, req, res, userId } as RouteContext<K>);
+      // What the client is answered, for the metrics (metrics-middleware.ts).
+      res.locals.answer = result;
       if (status === 204) res.status(204).end();
       else res.status(status).json(result);
     });
