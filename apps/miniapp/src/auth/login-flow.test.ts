@@ -10,6 +10,8 @@ const apiError = (code: Parameters<typeof errorBody>[0]) => {
   return new ApiError(statusCode, data.error);
 };
 
+const device = { platform: "ios", model: "iPhone 15", system: "iOS 17.0" };
+
 const registrationRequired = (ticket: string): WechatLoginResponse => ({
   status: "registration_required",
   registrationTicket: ticket,
@@ -25,12 +27,14 @@ function scripted(options: {
   let codes = 0;
   const calls = {
     logins: 0,
+    loginBodies: [] as RequestBody<"wechatLogin">[],
     registrations: [] as RequestBody<"wechatRegister">[],
     signedIn: [] as AuthenticatedSession[],
   };
   const flow = createLoginFlow({
     getLoginCode: async () => `login-code-${++codes}`,
-    wechatLogin: async () => {
+    wechatLogin: async (body) => {
+      calls.loginBodies.push(body);
       const answer = options.logins[calls.logins++];
       if (!answer) throw new Error("unexpected login");
       if (answer instanceof Error) throw answer;
@@ -44,6 +48,7 @@ function scripted(options: {
       return answer;
     },
     signedIn: (signedIn) => calls.signedIn.push(signedIn),
+    device: () => device,
     now: () => clock,
   });
   return { flow, calls, advance: (ms: number) => (clock += ms) };
@@ -68,9 +73,20 @@ describe("login flow", () => {
 
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
     ]);
     expect(calls.signedIn).toEqual([session()]);
+  });
+
+  it("sends the device with the login and with the registration", async () => {
+    const { flow, calls } = scripted({
+      logins: [registrationRequired("ticket-0000000000000001")],
+      registrations: [session()],
+    });
+    await flow.signInSilently();
+    await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
+    expect(calls.loginBodies).toEqual([{ code: "login-code-1", device }]);
+    expect(calls.registrations.map((body) => body.device)).toEqual([device]);
   });
 
   it("sends one registration for a double tap", async () => {
@@ -101,8 +117,8 @@ describe("login flow", () => {
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.logins).toBe(2);
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1" },
-      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
+      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1", device },
     ]);
     expect(calls.signedIn).toEqual([session()]);
   });
@@ -130,6 +146,7 @@ describe("login flow", () => {
     expect(calls.registrations.at(-1)).toEqual({
       registrationTicket: "ticket-0000000000000002",
       phoneCode: "phone-code-2",
+      device,
     });
     expect(calls.signedIn).toEqual([session()]);
   });
@@ -146,7 +163,7 @@ describe("login flow", () => {
     advance(600_000 - TICKET_RENEW_MARGIN_MS + 1);
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1", device },
     ]);
   });
 

@@ -1,4 +1,9 @@
-import type { AuthenticatedSession, RequestBody, WechatLoginResponse } from "@wxauth/contracts";
+import type {
+  AuthenticatedSession,
+  Device,
+  RequestBody,
+  WechatLoginResponse,
+} from "@wxauth/contracts";
 import { ref } from "vue";
 import { describeFailure, phoneFailureMessages } from "../errors/messages";
 import { ApiError } from "../http/errors";
@@ -13,6 +18,8 @@ export interface LoginFlowDependencies {
   wechatRegister(body: RequestBody<"wechatRegister">): Promise<AuthenticatedSession>;
   /** Keeps the session and leaves the login page. */
   signedIn(session: AuthenticatedSession): void;
+  /** The device, stored with the session so the user can recognise it in their list. */
+  device(): Device;
   now(): number;
 }
 
@@ -34,7 +41,10 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
 
   /** Logs in with a fresh wx.login code. Returns the registration ticket, or null when signed in. */
   async function requestRegistrationTicket(): Promise<string | null> {
-    const answer = await deps.wechatLogin({ code: await deps.getLoginCode() });
+    const answer = await deps.wechatLogin({
+      code: await deps.getLoginCode(),
+      device: deps.device(),
+    });
     if (answer.status === "authenticated") {
       status.value = "登录成功";
       deps.signedIn(answer);
@@ -76,7 +86,9 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
     const ticket = await currentTicket();
     if (ticket === null) return;
     try {
-      deps.signedIn(await deps.wechatRegister({ registrationTicket: ticket, phoneCode }));
+      deps.signedIn(
+        await deps.wechatRegister({ registrationTicket: ticket, phoneCode, device: deps.device() }),
+      );
     } catch (error) {
       if (!(error instanceof ApiError && error.code === "REGISTRATION_TICKET_INVALID")) throw error;
       // The ticket expired or was spent: a silent login gives a fresh one. If the API refused the
@@ -85,7 +97,13 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
       registration = null;
       const freshTicket = await requestRegistrationTicket();
       if (freshTicket === null) return;
-      deps.signedIn(await deps.wechatRegister({ registrationTicket: freshTicket, phoneCode }));
+      deps.signedIn(
+        await deps.wechatRegister({
+          registrationTicket: freshTicket,
+          phoneCode,
+          device: deps.device(),
+        }),
+      );
     }
   }
 
