@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `pnpm dev`: the WeChat sandbox, the API, the H5 app and the mp-weixin watch build in one terminal.
-// Each part runs its own package's `dev` script; this file only decides the wiring between them
-// (ports, which WeChat to talk to) and says where everything is once it is up.
+// `pnpm dev`: the WeChat and SMS sandbox, the API, the H5 app and the mp-weixin watch build in one
+// terminal. Each part runs its own package's `dev` script; this file only decides the wiring
+// between them (ports, which WeChat and SMS to talk to) and says where everything is once it is up.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,15 @@ const ports = {
 const realWechat = Boolean(
   env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET,
 );
+// SMS goes to the sandbox's Tencent Cloud SMS unless .env chooses a provider (SMS_PROVIDER).
+const sandboxSms = !env.SMS_PROVIDER;
+// Empty means unset: the sandbox and the API then both fall back to the sandbox's credentials,
+// whatever Tencent Cloud keys .env may hold for other uses.
+const sandboxSmsCredentials = {
+  TENCENTCLOUD_SECRET_ID: "",
+  TENCENTCLOUD_SECRET_KEY: "",
+  TENCENT_SMS_SDK_APP_ID: "",
+};
 const urls = {
   sandbox: `http://127.0.0.1:${ports.sandbox}`,
   api: `http://localhost:${ports.api}`,
@@ -53,7 +62,7 @@ const miniappEnv = {
   DEV_H5_PORT: String(ports.h5),
 };
 const parts = [
-  ...(realWechat
+  ...(realWechat && !sandboxSms
     ? []
     : [
         {
@@ -64,6 +73,7 @@ const parts = [
             PORT: String(ports.sandbox),
             HOST: "127.0.0.1",
             SANDBOX_ACCEPT_UNKNOWN_CODES: "1",
+            ...sandboxSmsCredentials,
           },
         },
       ]),
@@ -76,6 +86,15 @@ const parts = [
       PORT: String(ports.api),
       CORS_ORIGINS: env.CORS_ORIGINS ?? h5Origins,
       ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox }),
+      ...(sandboxSms
+        ? {
+            SMS_PROVIDER: "tencent",
+            TENCENT_SMS_ENDPOINT: urls.sandbox,
+            ...sandboxSmsCredentials,
+            TENCENT_SMS_SIGN_NAME: "",
+            TENCENT_SMS_TEMPLATE_ID: "",
+          }
+        : {}),
     },
   },
   {
@@ -117,7 +136,7 @@ async function waitFor(check, timeoutMs = 180_000) {
 const answers = (url) => () => fetch(url).then((response) => response.ok);
 
 const ready = await Promise.all([
-  realWechat ? true : waitFor(answers(`${urls.sandbox}/__dev/stats`)),
+  realWechat && !sandboxSms ? true : waitFor(answers(`${urls.sandbox}/__dev/stats`)),
   waitFor(answers(`${urls.api}/api/health`)),
   waitFor(answers(urls.h5)),
   waitFor(async () => existsSync(join(urls.mpWeixin, "app.json"))),
@@ -129,8 +148,11 @@ if (!stopping) {
       "",
       "  wxauth dev is running",
       realWechat
-        ? `  [ready ] WeChat          real WeChat, appid ${env.WECHAT_APPID} (no sandbox)`
+        ? `  [ready ] WeChat          real WeChat, appid ${env.WECHAT_APPID}`
         : `  [${mark(ready[0])}] WeChat sandbox  ${urls.sandbox}`,
+      sandboxSms
+        ? `  [${mark(ready[0])}] SMS sandbox     ${urls.sandbox}/__dev/sms   (codes sent)`
+        : `  [ready ] SMS             SMS_PROVIDER=${env.SMS_PROVIDER}`,
       `  [${mark(ready[1])}] API             ${urls.api}   (docs: ${urls.api}/api/docs)`,
       `  [${mark(ready[2])}] H5 app          ${urls.h5}`,
       `  [${mark(ready[3])}] mp-weixin       ${urls.mpWeixin}   (import into WeChat DevTools)`,

@@ -22,11 +22,13 @@ const ONCE = [
   "src/config.test.ts",
   "src/random-bytes.test.ts",
   "src/http/server.test.ts",
+  "src/http/error-handler.test.ts",
   "src/db/time-ordered-id.test.ts",
   "src/auth/at-rest-cipher.test.ts",
   "src/db/schemas.test.ts",
   "src/db/postgres-refused.test.ts",
   "src/stores/**",
+  "src/sms/**",
   "src/scale-out/**",
   "src/test/**",
 ];

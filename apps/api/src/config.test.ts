@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SANDBOX_APPID } from "@wxauth/contracts/sandbox";
+import { SANDBOX_APPID, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from "./config.js";
 
 const productionBase = {
@@ -39,6 +39,98 @@ describe("loadConfig", () => {
     ["a missing WeChat secret", { WECHAT_SECRET: undefined }, /WECHAT_SECRET/],
   ])("refuses production with %s", (_name, change, message) => {
     expect(() => loadConfig({ ...productionBase, ...change })).toThrow(message);
+  });
+
+  describe("SMS", () => {
+    const tencentProduction = {
+      ...productionBase,
+      SMS_PROVIDER: "tencent",
+      TENCENTCLOUD_SECRET_ID: "AKIDrealrealrealrealrealrealrealreal",
+      TENCENTCLOUD_SECRET_KEY: "real-secret-key-0123456789",
+      TENCENT_SMS_SDK_APP_ID: "1400123456",
+      TENCENT_SMS_SIGN_NAME: "某某科技",
+      TENCENT_SMS_TEMPLATE_ID: "1234567",
+    };
+
+    it("is off by default, with the issue's limits and the sandbox's credentials", () => {
+      const { sms } = loadConfig({});
+      expect(sms).toEqual({
+        provider: "none",
+        tencent: {
+          secretId: SANDBOX_SMS.secretId,
+          secretKey: SANDBOX_SMS.secretKey,
+          sdkAppId: SANDBOX_SMS.sdkAppId,
+          signName: SANDBOX_SMS.signName,
+          templateId: SANDBOX_SMS.templateId,
+          region: "ap-guangzhou",
+          endpoint: "https://sms.tencentcloudapi.com",
+          timeoutMs: 5000,
+        },
+        limits: {
+          phoneIntervalS: 60,
+          phoneDailyLimit: 10,
+          subjectHourlyLimit: 5,
+          ipHourlyLimit: 30,
+        },
+      });
+    });
+
+    it("accepts a complete Tencent configuration in production", () => {
+      const { sms } = loadConfig(tencentProduction);
+      expect(sms.provider).toBe("tencent");
+      expect(sms.tencent).toMatchObject({ sdkAppId: "1400123456", templateId: "1234567" });
+    });
+
+    it.each([
+      "TENCENTCLOUD_SECRET_ID",
+      "TENCENTCLOUD_SECRET_KEY",
+      "TENCENT_SMS_SDK_APP_ID",
+      "TENCENT_SMS_SIGN_NAME",
+      "TENCENT_SMS_TEMPLATE_ID",
+    ])("refuses production with SMS_PROVIDER=tencent and no %s", (name) => {
+      expect(() => loadConfig({ ...tencentProduction, [name]: undefined })).toThrow(
+        new RegExp(`SMS_PROVIDER=tencent: production needs ${name}`),
+      );
+    });
+
+    it("refuses the sandbox's secret key in production", () => {
+      expect(() =>
+        loadConfig({ ...tencentProduction, TENCENTCLOUD_SECRET_KEY: SANDBOX_SMS.secretKey }),
+      ).toThrow(/TENCENTCLOUD_SECRET_KEY/);
+    });
+
+    it("starts in production without SMS variables while SMS is off", () => {
+      expect(loadConfig(productionBase).sms.provider).toBe("none");
+    });
+
+    it("takes a plain http://host:port endpoint (the sandbox) and the limits from the env", () => {
+      const { sms } = loadConfig({
+        SMS_PROVIDER: "tencent",
+        TENCENT_SMS_ENDPOINT: "http://127.0.0.1:3100",
+        SMS_PHONE_INTERVAL_S: "30",
+        SMS_PHONE_DAILY_LIMIT: "3",
+        SMS_SUBJECT_HOURLY_LIMIT: "2",
+        SMS_IP_HOURLY_LIMIT: "100",
+      });
+      expect(sms.tencent.endpoint).toBe("http://127.0.0.1:3100");
+      expect(sms.limits).toEqual({
+        phoneIntervalS: 30,
+        phoneDailyLimit: 3,
+        subjectHourlyLimit: 2,
+        ipHourlyLimit: 100,
+      });
+    });
+
+    it.each(["ftp://sms.example", "https://sms.tencentcloudapi.com/v3", "sms.tencentcloudapi.com"])(
+      "refuses the endpoint %s",
+      (value) => {
+        expect(() => loadConfig({ TENCENT_SMS_ENDPOINT: value })).toThrow(/TENCENT_SMS_ENDPOINT/);
+      },
+    );
+
+    it("refuses an unknown provider", () => {
+      expect(() => loadConfig({ SMS_PROVIDER: "twilio" })).toThrow(/SMS_PROVIDER/);
+    });
   });
 
   it("reports every bad value at once, readably", () => {

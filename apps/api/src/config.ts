@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SANDBOX_APPID, SANDBOX_SECRET } from "@wxauth/contracts/sandbox";
+import { SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { z } from "zod";
 
 /** apps/api, whether this runs from src/ (tsx, vitest) or from the bundled dist/main.js. */
@@ -31,6 +31,14 @@ const trustProxy = z.string().transform((value): boolean | number | string => {
   return trimmed;
 });
 
+/** Tencent Cloud's API endpoint: https (or http, for the sandbox) with a host and nothing after. */
+const endpoint = z
+  .url()
+  .refine(
+    (value) => /^https?:\/\/[^/?#]+\/?$/.test(value),
+    "expected https://host or http://host:port, without a path",
+  );
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -60,6 +68,19 @@ const EnvSchema = z.object({
   REFRESH_TOKEN_TTL_S: integer(60, 365 * 86_400).default(30 * 86_400),
   REFRESH_REUSE_GRACE_S: integer(0, 300).default(10),
   AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(120),
+  SMS_PROVIDER: z.enum(["tencent", "none"]).default("none"),
+  TENCENTCLOUD_SECRET_ID: z.string().min(1).optional(),
+  TENCENTCLOUD_SECRET_KEY: z.string().min(1).optional(),
+  TENCENT_SMS_SDK_APP_ID: z.string().min(1).optional(),
+  TENCENT_SMS_SIGN_NAME: z.string().min(1).optional(),
+  TENCENT_SMS_TEMPLATE_ID: z.string().min(1).optional(),
+  TENCENT_SMS_REGION: z.string().min(1).default("ap-guangzhou"),
+  TENCENT_SMS_ENDPOINT: endpoint.default("https://sms.tencentcloudapi.com"),
+  TENCENT_SMS_TIMEOUT_MS: integer(100, 60_000).default(5000),
+  SMS_PHONE_INTERVAL_S: integer(1, 86_400).default(60),
+  SMS_PHONE_DAILY_LIMIT: integer(1, 1000).default(10),
+  SMS_SUBJECT_HOURLY_LIMIT: integer(1, 1000).default(5),
+  SMS_IP_HOURLY_LIMIT: integer(1, 1_000_000).default(30),
   CORS_ORIGINS: csv.optional(),
   TRUST_PROXY: trustProxy.default(false),
 });
@@ -86,6 +107,7 @@ export interface Config {
   };
   wechat: { appid: string; secret: string; baseUrl: string; timeoutMs: number };
   registrationMode: "phone" | "auto";
+  sms: SmsConfig;
   accessTokenTtlS: number;
   refreshTokenTtlS: number;
   refreshReuseGraceS: number;
@@ -93,6 +115,40 @@ export interface Config {
   corsOrigins: string[];
   trustProxy: boolean | number | string;
 }
+
+export interface SmsConfig {
+  /** `none` switches SMS off: every send answers SMS_UNAVAILABLE. */
+  provider: "tencent" | "none";
+  tencent: {
+    secretId: string;
+    secretKey: string;
+    sdkAppId: string;
+    signName: string;
+    templateId: string;
+    region: string;
+    /** `https://sms.tencentcloudapi.com`, or `http://127.0.0.1:3100` for the sandbox. */
+    endpoint: string;
+    timeoutMs: number;
+  };
+  /** The abuse limits, counted in the shared store. */
+  limits: {
+    /** One code per phone per this many seconds. */
+    phoneIntervalS: number;
+    phoneDailyLimit: number;
+    /** Per registration ticket or per user. */
+    subjectHourlyLimit: number;
+    ipHourlyLimit: number;
+  };
+}
+
+/** The variables Tencent Cloud SMS needs, each with the sandbox's value outside production. */
+const TENCENT_SMS_VARIABLES = {
+  TENCENTCLOUD_SECRET_ID: SANDBOX_SMS.secretId,
+  TENCENTCLOUD_SECRET_KEY: SANDBOX_SMS.secretKey,
+  TENCENT_SMS_SDK_APP_ID: SANDBOX_SMS.sdkAppId,
+  TENCENT_SMS_SIGN_NAME: SANDBOX_SMS.signName,
+  TENCENT_SMS_TEMPLATE_ID: SANDBOX_SMS.templateId,
+} as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -130,6 +186,17 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
   if (production && (!e.WECHAT_SECRET || e.WECHAT_SECRET === SANDBOX_SECRET)) {
     problems.push("WECHAT_SECRET: production needs the mini program's real AppSecret");
   }
+  if (production && e.SMS_PROVIDER === "tencent") {
+    const missing = Object.keys(TENCENT_SMS_VARIABLES).filter(
+      (name) => e[name as keyof typeof TENCENT_SMS_VARIABLES] === undefined,
+    );
+    if (missing.length > 0) {
+      problems.push(`SMS_PROVIDER=tencent: production needs ${missing.join(", ")}`);
+    }
+    if (e.TENCENTCLOUD_SECRET_KEY === SANDBOX_SMS.secretKey) {
+      problems.push("TENCENTCLOUD_SECRET_KEY: production needs the real key, not the sandbox's");
+    }
+  }
   if (e.JWT_ALGORITHM !== "HS256" && !e.JWT_PRIVATE_KEY) {
     problems.push(`JWT_PRIVATE_KEY: ${e.JWT_ALGORITHM} needs a PEM private key`);
   }
@@ -161,6 +228,25 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
       timeoutMs: e.WECHAT_TIMEOUT_MS,
     },
     registrationMode: e.REGISTRATION_MODE,
+    sms: {
+      provider: e.SMS_PROVIDER,
+      tencent: {
+        secretId: e.TENCENTCLOUD_SECRET_ID ?? TENCENT_SMS_VARIABLES.TENCENTCLOUD_SECRET_ID,
+        secretKey: e.TENCENTCLOUD_SECRET_KEY ?? TENCENT_SMS_VARIABLES.TENCENTCLOUD_SECRET_KEY,
+        sdkAppId: e.TENCENT_SMS_SDK_APP_ID ?? TENCENT_SMS_VARIABLES.TENCENT_SMS_SDK_APP_ID,
+        signName: e.TENCENT_SMS_SIGN_NAME ?? TENCENT_SMS_VARIABLES.TENCENT_SMS_SIGN_NAME,
+        templateId: e.TENCENT_SMS_TEMPLATE_ID ?? TENCENT_SMS_VARIABLES.TENCENT_SMS_TEMPLATE_ID,
+        region: e.TENCENT_SMS_REGION,
+        endpoint: e.TENCENT_SMS_ENDPOINT,
+        timeoutMs: e.TENCENT_SMS_TIMEOUT_MS,
+      },
+      limits: {
+        phoneIntervalS: e.SMS_PHONE_INTERVAL_S,
+        phoneDailyLimit: e.SMS_PHONE_DAILY_LIMIT,
+        subjectHourlyLimit: e.SMS_SUBJECT_HOURLY_LIMIT,
+        ipHourlyLimit: e.SMS_IP_HOURLY_LIMIT,
+      },
+    },
     accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
     refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
     refreshReuseGraceS: e.REFRESH_REUSE_GRACE_S,

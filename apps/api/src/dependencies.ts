@@ -1,7 +1,7 @@
-import { WechatClient, type SharedStore } from "@wxauth/wechat";
+import { Sealer, WechatClient, type SharedStore } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
-import { AT_REST_LABELS, AtRestCipher } from "./auth/at-rest-cipher.js";
+import { AT_REST_LABELS } from "./auth/at-rest-cipher.js";
 import { createAuthService, type AuthService } from "./auth/auth.service.js";
 import { createAvatarsService, type AvatarsService } from "./avatars/avatars.service.js";
 import { createSessions, type Sessions } from "./auth/sessions.js";
@@ -70,7 +70,7 @@ export async function buildDependencies(
   const sessions = createSessions({
     refreshTokens: data.refreshTokens,
     accessTokens,
-    successorCipher: new AtRestCipher(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
+    successorCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
@@ -79,7 +79,7 @@ export async function buildDependencies(
     data,
     wechat,
     sessions,
-    sessionKeyCipher: new AtRestCipher(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
+    sessionKeyCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
     clock,
     logger,
     registrationMode: config.registrationMode,

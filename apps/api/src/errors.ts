@@ -12,11 +12,13 @@ export class AppError extends Error {
   readonly retryable: boolean;
   /** A client-safe explanation added to the catalog message (which field failed, and why). */
   readonly detail: string | undefined;
+  /** Seconds until a retry can succeed; answered as the `Retry-After` header. */
+  readonly retryAfterS: number | undefined;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options: { retryable?: boolean; cause?: unknown } = {},
+    options: { retryable?: boolean; cause?: unknown; retryAfterS?: number } = {},
   ) {
     const entry = errorCatalog[code];
     super(detail ? `${entry.message.en} ${detail}` : entry.message.en, { cause: options.cause });
@@ -24,6 +26,7 @@ export class AppError extends Error {
     this.status = entry.status;
     this.retryable = options.retryable ?? entry.retryable;
     this.detail = detail;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

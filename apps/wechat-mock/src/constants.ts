@@ -1,5 +1,7 @@
 /** The dev appid/secret the sandbox accepts by default; the API's dev defaults use the same pair. */
 export { SANDBOX_APPID, SANDBOX_SECRET } from "@wxauth/contracts/sandbox";
+/** The Tencent Cloud SMS credentials the sandbox accepts by default, and its failing numbers. */
+export { SANDBOX_SMS, SANDBOX_SMS_DAILY_LIMIT_PREFIX } from "@wxauth/contracts/sandbox";
 
 /**
  * The one openid every never-minted login code maps to when `acceptUnknownCodes` is on.

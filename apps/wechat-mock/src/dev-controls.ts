@@ -5,7 +5,9 @@ import {
   sandboxRoutes,
   type SandboxLoginCodeResponse,
   type SandboxPhoneCodeResponse,
+  type SandboxSmsMessages,
 } from "@wxauth/contracts/sandbox";
+import { normalizePhone } from "@wxauth/contracts";
 import * as z from "zod/mini";
 import { en } from "zod/locales";
 import { parseJson } from "./http.js";
@@ -18,7 +20,7 @@ export interface DevReply {
 
 export interface DevRoute {
   method: "GET" | "POST";
-  handle(body: string): DevReply;
+  handle(body: string, query: URLSearchParams): DevReply;
 }
 
 // The contract schemas are zod/mini, which ships no messages: the 400s say what is wrong in English.
@@ -93,6 +95,27 @@ export function devRoutes(state: SandboxState): ReadonlyMap<string, DevRoute> {
       },
     ],
     [sandboxRoutes.stats, { method: "GET", handle: () => ({ status: 200, body: state.stats() }) }],
+    [
+      sandboxRoutes.sms,
+      {
+        method: "GET",
+        handle(_body, query) {
+          // `?phone=+8613800138000` unencoded, as people type it, reads as a space: a plus it was.
+          const typed = query.get("phone")?.replace(/^ /, "+");
+          const phone = typed === undefined ? undefined : normalizePhone(typed);
+          if (typed !== undefined && phone === undefined) {
+            return badRequest("phone: expected a mobile number such as +8613800138000");
+          }
+          const reply: SandboxSmsMessages = {
+            messages: state.smsMessages(phone).map(({ sentAtMs, ...sms }) => ({
+              ...sms,
+              sentAt: new Date(sentAtMs).toISOString(),
+            })),
+          };
+          return { status: 200, body: reply };
+        },
+      },
+    ],
     [
       sandboxRoutes.reset,
       {

@@ -11,11 +11,16 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** Reads the whole body as UTF-8 (see readBodyBytes). */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBodyBytes(req)).toString("utf8");
+}
+
 /**
- * Reads the whole body as UTF-8. An oversized body is drained rather than cut off, so the caller
- * can still answer on a healthy connection.
+ * Reads the whole body as sent; Tencent's signature covers these exact bytes. An oversized body is
+ * drained rather than cut off, so the caller can still answer on a healthy connection.
  */
-export function readBody(req: IncomingMessage): Promise<string> {
+export function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -25,7 +30,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on("end", () => {
       if (size > MAX_BODY_BYTES) reject(new BodyTooLargeError());
-      else resolve(Buffer.concat(chunks).toString("utf8"));
+      else resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);
   });

@@ -5,6 +5,8 @@ export {
   REPLACED_TOKEN_GRACE_MS,
   SANDBOX_APPID,
   SANDBOX_SECRET,
+  SANDBOX_SMS,
+  SANDBOX_SMS_DAILY_LIMIT_PREFIX,
 } from "./constants.js";
 export {
   createSandbox,
@@ -14,4 +16,5 @@ export {
   type SandboxOptions,
   type StartSandboxOptions,
 } from "./sandbox.js";
-export type { SandboxState } from "./state.js";
+export type { SandboxState, SmsRecord } from "./state.js";
+export type { SmsCredentials } from "./tencent-sms.js";

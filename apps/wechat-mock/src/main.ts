@@ -15,6 +15,11 @@ const sandbox = await startSandbox({
   host: process.env.HOST || "127.0.0.1",
   appid: process.env.WECHAT_APPID || undefined,
   secret: process.env.WECHAT_SECRET || undefined,
+  sms: {
+    secretId: process.env.TENCENTCLOUD_SECRET_ID || undefined,
+    secretKey: process.env.TENCENTCLOUD_SECRET_KEY || undefined,
+    sdkAppId: process.env.TENCENT_SMS_SDK_APP_ID || undefined,
+  },
   acceptUnknownCodes: ["1", "true"].includes(process.env.SANDBOX_ACCEPT_UNKNOWN_CODES ?? ""),
 });
 process.stdout.write(`wechat-mock listening on ${sandbox.url}\n`);

@@ -2,17 +2,25 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { SandboxApi, SandboxStats } from "@wxauth/contracts/sandbox";
+import { SANDBOX_SMS, type SandboxApi, type SandboxStats } from "@wxauth/contracts/sandbox";
 import { MAX_HOLD_MS, SANDBOX_APPID, SANDBOX_SECRET } from "./constants.js";
 import { devRoutes } from "./dev-controls.js";
 import { wechatError } from "./errcodes.js";
-import { BodyTooLargeError, JSON_TYPE, readBody, send } from "./http.js";
+import { BodyTooLargeError, JSON_TYPE, readBody, readBodyBytes, send } from "./http.js";
 import { SandboxState, type Fault } from "./state.js";
+import {
+  requestTooLarge,
+  tencentSmsApi,
+  type SmsCredentials,
+  type TencentAnswer,
+} from "./tencent-sms.js";
 import { wechatRoutes, type WechatRoute } from "./wechat-api.js";
 
 export interface SandboxOptions {
   appid?: string;
   secret?: string;
+  /** The Tencent Cloud API key pair and SMS application accepted; SANDBOX_SMS's by default. */
+  sms?: Partial<SmsCredentials>;
   /** Clock in epoch milliseconds; tests inject one to step past code and token lifetimes. */
   now?: () => number;
   /** Receives one line per call. Defaults to stdout. */
@@ -46,6 +54,8 @@ export interface RunningSandbox {
 }
 
 const DEV_PREFIX = "/__dev/";
+/** Tencent Cloud API v3 takes every action at the root path, named by the X-TC-Action header. */
+const TENCENT_PATH = "/";
 const CORS_HEADERS: Readonly<Record<string, string>> = { "Access-Control-Allow-Origin": "*" };
 const HTML_TYPE = "text/html; charset=utf-8";
 const GATEWAY_ERROR_PAGE =
@@ -76,6 +86,11 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   };
   const state = new SandboxState(now, options.acceptUnknownCodes ?? false);
   const wechat = wechatRoutes(state, credentials);
+  const tencentSms = tencentSmsApi(state, {
+    secretId: options.sms?.secretId ?? SANDBOX_SMS.secretId,
+    secretKey: options.sms?.secretKey ?? SANDBOX_SMS.secretKey,
+    sdkAppId: options.sms?.sdkAppId ?? SANDBOX_SMS.sdkAppId,
+  });
   const dev = devRoutes(state);
   // Held and delayed requests, so close() does not wait up to two minutes for them.
   const pendingWaits = new Set<() => void>();
@@ -147,7 +162,30 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return "errcode" in payload ? String(payload.errcode) : "0";
   }
 
-  async function serveDev(path: string, req: IncomingMessage, res: ServerResponse) {
+  async function serveTencent(req: IncomingMessage, res: ServerResponse, query: string) {
+    let answer: TencentAnswer;
+    try {
+      answer = tencentSms.handle({
+        method: req.method ?? "",
+        path: TENCENT_PATH,
+        query,
+        headers: req.headers,
+        body: await readBodyBytes(req),
+      });
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      answer = requestTooLarge();
+    }
+    send(res, 200, JSON_TYPE, JSON.stringify(answer.body));
+    return answer.summary;
+  }
+
+  async function serveDev(
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+  ) {
     if (req.method === "OPTIONS") {
       res.writeHead(204, {
         ...CORS_HEADERS,
@@ -164,7 +202,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         ? { status: 404, body: { error: `unknown dev control ${path}` } }
         : req.method !== route.method
           ? { status: 405, body: { error: `${path} takes ${route.method}` } }
-          : route.handle(req.method === "POST" ? await readBody(req) : "");
+          : route.handle(req.method === "POST" ? await readBody(req) : "", query);
     send(res, reply.status, JSON_TYPE, JSON.stringify(reply.body), CORS_HEADERS);
     return String(reply.status);
   }
@@ -175,7 +213,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     const queryStart = target.indexOf("?");
     // The query carries the secret, codes and tokens: only the path is ever logged.
     const path = queryStart === -1 ? target : target.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? "" : target.slice(queryStart + 1));
+    const rawQuery = queryStart === -1 ? "" : target.slice(queryStart + 1);
+    const query = new URLSearchParams(rawQuery);
     const route = wechat.get(path);
     let api: string = route?.api ?? (path.startsWith(DEV_PREFIX) ? "dev" : "-");
     let result: string;
@@ -184,7 +223,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         result = `errcode=${await serveWechat(route, req, res, query)}`;
         if (route.api === "jscode2session") api += ` code=${redact(query.get("js_code"))}`;
       } else if (path.startsWith(DEV_PREFIX)) {
-        result = `status=${await serveDev(path, req, res)}`;
+        result = `status=${await serveDev(path, req, res, query)}`;
+      } else if (path === TENCENT_PATH) {
+        api = String(req.headers["x-tc-action"] ?? "-");
+        result = await serveTencent(req, res, rawQuery);
       } else {
         send(res, 404, JSON_TYPE, JSON.stringify(wechatError(-1, now())));
         result = "status=404";

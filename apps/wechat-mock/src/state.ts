@@ -55,6 +55,17 @@ interface AccessTokenRecord {
   replaced: boolean;
 }
 
+/** One SMS the sandbox accepted, as /__dev/sms shows it. */
+export interface SmsRecord {
+  phone: string;
+  templateId: string;
+  params: string[];
+  sentAtMs: number;
+}
+
+/** The newest SMS kept, so a long benchmark cannot grow the list without bound. */
+const MAX_SMS_KEPT = 1000;
+
 /** How long naturally expired tokens are remembered so that they answer 42001 rather than 40001. */
 const EXPIRED_TOKEN_MEMORY_MS = 24 * 3600_000;
 
@@ -79,7 +90,7 @@ function pruneFront<V>(map: Map<string, V>, isStale: (value: V) => boolean): voi
   }
 }
 
-/** Everything the sandbox remembers: codes, access tokens, armed faults and call counts. */
+/** Everything the sandbox remembers: codes, access tokens, SMS, armed faults and call counts. */
 export class SandboxState {
   private readonly loginCodes = new Map<string, LoginCodeRecord>();
   private readonly phoneCodes = new Map<string, PhoneCodeRecord>();
@@ -87,6 +98,8 @@ export class SandboxState {
   private readonly currentTokens = new Map<TokenIssuer, string>();
   private readonly faults = new Map<SandboxApi, Fault>();
   private calls = zeroCalls();
+  /** Oldest first. */
+  private smsSent: SmsRecord[] = [];
 
   constructor(
     readonly now: () => number,
@@ -198,6 +211,18 @@ export class SandboxState {
     return record.replaced ? 40001 : 42001;
   }
 
+  recordSms(record: SmsRecord): void {
+    this.smsSent.push(record);
+    if (this.smsSent.length > MAX_SMS_KEPT) this.smsSent.shift();
+  }
+
+  /** The SMS accepted, newest first; only those to `phone` (E.164) when it is given. */
+  smsMessages(phone?: string): SmsRecord[] {
+    const matching =
+      phone === undefined ? this.smsSent : this.smsSent.filter((sms) => sms.phone === phone);
+    return matching.slice().reverse();
+  }
+
   armFault(api: SandboxApi, fault: Fault): void {
     this.faults.set(api, fault);
   }
@@ -226,5 +251,6 @@ export class SandboxState {
     this.currentTokens.clear();
     this.faults.clear();
     this.calls = zeroCalls();
+    this.smsSent = [];
   }
 }

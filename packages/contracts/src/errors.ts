@@ -76,6 +76,30 @@ export const errorCatalog = {
       en: "The refresh token was already used; the session was revoked.",
     },
   },
+  SMS_CODE_INVALID: {
+    status: 401,
+    retryable: false,
+    message: {
+      zh: "验证码错误或已失效，请重新获取",
+      en: "The SMS code is wrong, expired, already used or out of tries.",
+    },
+  },
+  SMS_RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    message: {
+      zh: "验证码发送太频繁，请稍后再试",
+      en: "Too many SMS codes were requested; wait before asking again.",
+    },
+  },
+  SMS_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    message: {
+      zh: "短信服务暂时不可用，请稍后再试或使用其他方式",
+      en: "SMS is unavailable: the provider failed or SMS is not configured.",
+    },
+  },
   RATE_LIMITED: {
     status: 429,
     retryable: true,

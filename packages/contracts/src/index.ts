@@ -1,4 +1,4 @@
 export * from "./errors.js";
 export * from "./schemas.js";
 export * from "./routes.js";
-export { maskPhone } from "./phone.js";
+export { maskPhone, normalizePhone, PhoneInputSchema } from "./phone.js";

@@ -11,12 +11,29 @@ import * as z from "zod/mini";
 export const SANDBOX_APPID = "wxsandbox0000000001";
 export const SANDBOX_SECRET = "sandbox-secret-0000000000000000";
 
+/**
+ * The Tencent Cloud SMS credentials and ids the sandbox accepts by default, and what `pnpm dev`
+ * gives the API. Production refuses the secret key (apps/api/src/config.ts).
+ */
+export const SANDBOX_SMS = {
+  secretId: "AKIDsandbox0000000000000000000000000",
+  secretKey: "sandbox-sms-secret-key-000000000000",
+  sdkAppId: "1400000000",
+  signName: "wxauth沙箱",
+  templateId: "100000",
+} as const;
+
+/** Phone numbers starting with this fail with LimitExceeded.PhoneNumberDailyLimit, for tests. */
+export const SANDBOX_SMS_DAILY_LIMIT_PREFIX = "+861990000";
+
 export const sandboxRoutes = {
   loginCode: "/__dev/login-code",
   phoneCode: "/__dev/phone-code",
   fail: "/__dev/fail",
   stats: "/__dev/stats",
   reset: "/__dev/reset",
+  /** GET, optionally `?phone=+86…`: the SMS the sandbox has accepted, newest first. */
+  sms: "/__dev/sms",
 } as const;
 
 export const SandboxLoginCodeRequestSchema = z.object({
@@ -76,3 +93,18 @@ export const SandboxStatsSchema = z.object({
   }),
 });
 export type SandboxStats = z.infer<typeof SandboxStatsSchema>;
+
+export const SandboxSmsMessageSchema = z.object({
+  /** E.164, as sent in PhoneNumberSet. */
+  phone: z.string(),
+  templateId: z.string(),
+  params: z.array(z.string()),
+  /** ISO 8601. */
+  sentAt: z.string(),
+});
+export type SandboxSmsMessage = z.infer<typeof SandboxSmsMessageSchema>;
+
+export const SandboxSmsMessagesSchema = z.object({
+  messages: z.array(SandboxSmsMessageSchema),
+});
+export type SandboxSmsMessages = z.infer<typeof SandboxSmsMessagesSchema>;

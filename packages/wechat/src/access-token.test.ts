@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { FakeWechat } from "../test/fake-wechat.js";
+import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
   FAKE_SECRET,
@@ -8,8 +8,8 @@ import {
   send,
   sequence,
   wechatError,
-} from "../test/fake-wechat.js";
-import { clientOf, failureOf, newStore, until, useFakeWechat } from "../test/helpers.js";
+} from "./testing/fake-wechat.js";
+import { clientOf, failureOf, newStore, until, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));

@@ -113,30 +113,26 @@ export class AccessTokenManager {
     const { store, timeoutMs } = this.options;
     const budget = new CallBudget(this.tokenRequest.api, timeoutMs);
     const owner = randomUUID();
-    try {
-      for (;;) {
-        const stored = await this.readStore();
-        if (stored && this.isFresh(stored)) return this.adopt(stored);
-        if (await store.setIfAbsent(this.lockKey, owner, timeoutMs)) {
-          try {
-            // Another process may have stored a fresh token between our read and our lock.
-            const again = await this.readStore();
-            if (again && this.isFresh(again)) return this.adopt(again);
-            const fetched = await this.fetchToken(budget);
-            await store.set(
-              this.tokenKey,
-              JSON.stringify(fetched),
-              fetched.expiresAt - this.options.now(),
-            );
-            return this.adopt(fetched);
-          } finally {
-            await store.deleteIfEquals(this.lockKey, owner);
-          }
+    for (;;) {
+      const stored = await this.readStore();
+      if (stored && this.isFresh(stored)) return this.adopt(stored);
+      if (await store.setIfAbsent(this.lockKey, owner, timeoutMs)) {
+        try {
+          // Another process may have stored a fresh token between our read and our lock.
+          const again = await this.readStore();
+          if (again && this.isFresh(again)) return this.adopt(again);
+          const fetched = await this.fetchToken(budget);
+          await store.set(
+            this.tokenKey,
+            JSON.stringify(fetched),
+            fetched.expiresAt - this.options.now(),
+          );
+          return this.adopt(fetched);
+        } finally {
+          await store.deleteIfEquals(this.lockKey, owner);
         }
-        await this.waitWhileAnotherProcessRefreshes(budget);
       }
-    } finally {
-      budget.dispose();
+      await this.waitWhileAnotherProcessRefreshes(budget);
     }
   }
 

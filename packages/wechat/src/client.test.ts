@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
-import type { FakeWechat } from "../test/fake-wechat.js";
+import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
   FAKE_SECRET,
@@ -13,9 +13,9 @@ import {
   sequence,
   sessionReply,
   wechatError,
-} from "../test/fake-wechat.js";
-import type { WechatClient } from "../src/index.js";
-import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "../test/helpers.js";
+} from "./testing/fake-wechat.js";
+import type { WechatClient } from "./index.js";
+import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));

@@ -119,7 +119,6 @@ export class WechatClient {
       store,
       ttlMs: options.codeMemoTtlMs ?? 300_000,
       logger: this.logger,
-      now: options.now,
     });
     const sessionQuery = new URLSearchParams({
       appid: options.appid,
@@ -137,11 +136,7 @@ export class WechatClient {
   async code2Session(code: string): Promise<WechatSession> {
     assertWellFormedCode("jscode2session", code);
     const budget = new CallBudget("jscode2session", this.timeoutMs);
-    try {
-      return await this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
-    } finally {
-      budget.dispose();
-    }
+    return this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
   }
 
   /**
@@ -151,41 +146,37 @@ export class WechatClient {
   async getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
     assertWellFormedCode("getuserphonenumber", code);
     const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
+    const body = JSON.stringify({ code, openid });
+    let token = await this.accessTokens.get(budget);
+    let reply: z.infer<typeof PhoneReplySchema>;
     try {
-      const body = JSON.stringify({ code, openid });
-      let token = await this.accessTokens.get(budget);
-      let reply: z.infer<typeof PhoneReplySchema>;
-      try {
-        reply = await this.askPhone(token, body, code, budget);
-      } catch (error) {
-        if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
-        await this.accessTokens.invalidate(token);
-        token = await this.accessTokens.get(budget);
-        reply = await this.askPhone(token, body, code, budget);
-      }
-      const info = reply.phone_info;
-      if (info.watermark.appid !== this.appid) {
-        this.logger.error(
-          { api: "getuserphonenumber" },
-          "phone number watermark names another appid; rejecting it",
-        );
-        throw new WechatApiError({
-          api: "getuserphonenumber",
-          kind: "parse",
-          errcode: ERRCODE_NONE,
-          errmsg: "watermark appid does not match this client's appid",
-          retryable: false,
-        });
-      }
-      const countryCode = String(info.countryCode);
-      return {
-        e164: `+${countryCode}${info.purePhoneNumber}`,
-        purePhoneNumber: info.purePhoneNumber,
-        countryCode,
-      };
-    } finally {
-      budget.dispose();
+      reply = await this.askPhone(token, body, code, budget);
+    } catch (error) {
+      if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
+      await this.accessTokens.invalidate(token);
+      token = await this.accessTokens.get(budget);
+      reply = await this.askPhone(token, body, code, budget);
     }
+    const info = reply.phone_info;
+    if (info.watermark.appid !== this.appid) {
+      this.logger.error(
+        { api: "getuserphonenumber" },
+        "phone number watermark names another appid; rejecting it",
+      );
+      throw new WechatApiError({
+        api: "getuserphonenumber",
+        kind: "parse",
+        errcode: ERRCODE_NONE,
+        errmsg: "watermark appid does not match this client's appid",
+        retryable: false,
+      });
+    }
+    const countryCode = String(info.countryCode);
+    return {
+      e164: `+${countryCode}${info.purePhoneNumber}`,
+      purePhoneNumber: info.purePhoneNumber,
+      countryCode,
+    };
   }
 
   /**

@@ -1,12 +1,9 @@
-import { hkdfSync } from "node:crypto";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { CallBudget } from "./budget.js";
-import { CodeMemo, cipherKey } from "./code-memo.js";
+import { CodeMemo } from "./code-memo.js";
 import { MemoryStore } from "./memory-store.js";
 import type { SharedStore } from "./types.js";
-import type { FakeWechat } from "../test/fake-wechat.js";
+import type { FakeWechat } from "./testing/fake-wechat.js";
 import {
   FAKE_APPID,
   PATHS,
@@ -15,20 +12,14 @@ import {
   sequence,
   sessionReply,
   wechatError,
-} from "../test/fake-wechat.js";
-import { clientOf, failureOf, newSharedStore, newStore, useFakeWechat } from "../test/helpers.js";
+} from "./testing/fake-wechat.js";
+import { clientOf, failureOf, newStore, useFakeWechat } from "./testing/helpers.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
 
-/**
- * A store standing for a shared one (Redis) unless told otherwise, remembering every value written
- * to it.
- */
-class RecordingStore extends MemoryStore implements SharedStore {
-  constructor(override readonly processLocal = false) {
-    super();
-  }
+/** A store remembering every value written to it. */
+class RecordingStore extends MemoryStore {
   readonly written: { key: string; value: string }[] = [];
   override async set(key: string, value: string, ttlMs: number): Promise<void> {
     this.written.push({ key, value });
@@ -48,10 +39,6 @@ const memoOver = (store: SharedStore) =>
     ttlMs: 60_000,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
-
-const failIfAsked = async (): Promise<never> => {
-  throw new Error("asked WeChat twice");
-};
 
 describe("code-exchange memo", () => {
   it("sends a code submitted 10 times at once to WeChat once; every caller gets the same session", async () => {
@@ -79,7 +66,7 @@ describe("code-exchange memo", () => {
 
   it("two processes sharing a store send a double-submitted code to WeChat once", async () => {
     fake.on(PATHS.jscode2session, delayed(80, sessionReply("openid-b")));
-    const store = newSharedStore();
+    const store = newStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
     const sessions = await Promise.all(
@@ -131,7 +118,7 @@ describe("code-exchange memo", () => {
       PATHS.jscode2session,
       sequence([delayed(60, wechatError(-1))], delayed(20, sessionReply("openid-e"))),
     );
-    const store = newSharedStore();
+    const store = newStore();
     const first = clientOf(fake, { store, retries: 0 }).client;
     const second = clientOf(fake, { store, retries: 0 }).client;
     const firstResult = first.code2Session("contended").catch((error: unknown) => error);
@@ -160,7 +147,6 @@ describe("code-exchange memo", () => {
         return client.code2Session("another-secret-code");
       })(),
     );
-    store.close();
     expect(store.written.length).toBeGreaterThanOrEqual(4);
     const everything = JSON.stringify(store.written);
     for (const secret of [
@@ -175,7 +161,7 @@ describe("code-exchange memo", () => {
     }
   });
 
-  it("in a shared store, an entry can only be opened with its own code", async () => {
+  it("an entry can only be opened with its own code", async () => {
     const store = new RecordingStore();
     const memo = memoOver(store);
     const budget = new CallBudget("jscode2session", 1000);
@@ -187,75 +173,16 @@ describe("code-exchange memo", () => {
     const error = await failureOf(
       memo.exchange("code-two", budget, async () => ({ ...session, openid: "other" })),
     );
-    budget.dispose();
-    store.close();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
 
-  it("with a process-local store, keeps the outcome itself, writes nothing to the store, and replays it", async () => {
-    const store = new RecordingStore(true);
-    const memo = memoOver(store);
-    const budget = new CallBudget("jscode2session", 1000);
-    const session = { openid: "o", unionid: null, sessionKey: "k" };
-    await memo.exchange("local-code", budget, async () => session);
-    expect(store.written).toEqual([]);
-    // Answered from the memo: WeChat is not asked again.
-    const again = await memo.exchange("local-code", budget, failIfAsked);
-    budget.dispose();
-    store.close();
-    expect(again).toEqual(session);
-  });
-
-  it("with a process-local store, remembers 20 000 codes without growing the JS heap", async () => {
-    setFlagsFromString("--expose-gc");
-    const collect = runInNewContext("gc") as () => void;
-    const memo = memoOver(newStore());
-    const budget = new CallBudget("jscode2session", 10_000);
-    const codeOf = (i: number) => `code-${i}-${"c".repeat(24)}`;
-    const openidOf = (i: number) => `o${i}-${"x".repeat(26)}`;
-    const remember = async (from: number, to: number) => {
-      for (let i = from; i < to; i++) {
-        const session = { openid: openidOf(i), unionid: null, sessionKey: `k${i}` };
-        await memo.exchange(codeOf(i), budget, async () => session);
-      }
-    };
-    await remember(0, 1000); // the first segment's buffer, and the code paths, warmed up
-    collect();
-    const before = process.memoryUsage().heapUsed;
-    await remember(1000, 21_000);
-    collect();
-    const grown = process.memoryUsage().heapUsed - before;
-    // In the store's strings they took about 530 bytes each (bench/code-memo-heap.ts): 10 MB.
-    expect(grown / 20_000).toBeLessThan(50);
-    expect((await memo.exchange(codeOf(20_999), budget, failIfAsked)).openid).toBe(
-      openidOf(20_999),
-    );
-    budget.dispose();
-  });
-
-  it("never trusts an unsealed entry in a shared store", async () => {
+  it("never trusts an unsealed entry in the store", async () => {
     const store = new RecordingStore();
     const memo = memoOver(store);
     const forged = { ok: true, session: { openid: "victim", unionid: null, sessionKey: "k" } };
     await store.set(memo.keyFor("planted"), `plain:${JSON.stringify(forged)}`, 60_000);
     const budget = new CallBudget("jscode2session", 1000);
     const error = await failureOf(memo.exchange("planted", budget, async () => forged.session));
-    budget.dispose();
-    store.close();
     expect(error).toMatchObject({ kind: "parse", retryable: false });
-  });
-});
-
-describe("the memo's entry key", () => {
-  it("is HKDF-SHA256 of the code: entries sealed by earlier versions (hkdfSync) still open", () => {
-    for (const [code, appid] of [
-      ["081AbcDef2ghIJ3klMN4opQR5stUV6wx", "wx1234567890abcdef"],
-      ["0", "wxsandbox"],
-      ["代码", "wx-ünïcode"],
-    ] as const) {
-      expect(cipherKey(code, appid)).toEqual(
-        Buffer.from(hkdfSync("sha256", code, appid, "wxauth:wechat:code-memo:v1", 32)),
-      );
-    }
   });
 });

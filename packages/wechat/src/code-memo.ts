@@ -1,11 +1,4 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  randomBytes,
-  randomUUID,
-} from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
   type CallBudget,
@@ -21,16 +14,11 @@ import {
   errorFromErrcode,
   isDefinitiveCodeErrcode,
 } from "./errors.js";
-import { OffHeapTtlMap } from "./off-heap-ttl-map.js";
+import { Sealer } from "./sealing.js";
 import type { SharedStore, WechatLogger, WechatSession } from "./types.js";
 
 /** A stored value with this prefix is a claim: some process is asking WeChat right now. */
 const PENDING_PREFIX = "pending:";
-const SEALED_PREFIX = "v1.";
-const KEY_INFO = "wxauth:wechat:code-memo:v1";
-const HKDF_FIRST_BLOCK = Buffer.from([1]);
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 const MemoOutcomeSchema = z.discriminatedUnion("ok", [
   z.object({
@@ -50,8 +38,6 @@ export interface CodeMemoOptions {
   store: SharedStore;
   ttlMs: number;
   logger: WechatLogger;
-  /** Milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number;
 }
 
 /**
@@ -62,79 +48,45 @@ export interface CodeMemoOptions {
  * Successes and definitive answers about the code (40029, 40163, 40226) are remembered for
  * `ttlMs`; anything transient releases the claim so a retry reaches WeChat again.
  *
- * In a shared store (Redis) the outcome is sealed with AES-256-GCM under a key derived from the
- * code itself, so the store never holds a readable session_key and only a holder of the code can
- * open the entry; the entry is named by a SHA-256 of appid and code, so the store does not learn
- * the code. With a process-local store (`processLocal`) no other process can be asking, so there
- * is nothing to claim: the outcomes stay in this memo, as JSON in an OffHeapTtlMap under that same
- * digest. There they cost the JS heap nothing, where the store's strings cost about 530 bytes a
- * code, all of them marked by every major garbage collection (bench/code-memo-heap.ts).
+ * The outcome is sealed under a key derived from the code itself, so the store never holds a
+ * readable session_key and only a holder of the code can open the entry; the entry is named by a
+ * SHA-256 of appid and code, so the store does not learn the code.
  */
 export class CodeMemo {
   private readonly inflight = new Map<string, Promise<WechatSession>>();
-  /** With a process-local store: the outcomes of this process's codes. */
-  private readonly local: OffHeapTtlMap | undefined;
 
-  constructor(private readonly options: CodeMemoOptions) {
-    if (options.store.processLocal) {
-      this.local = new OffHeapTtlMap({ ttlMs: options.ttlMs, now: options.now });
-    }
-  }
+  constructor(private readonly options: CodeMemoOptions) {}
 
   exchange(
     code: string,
     budget: CallBudget,
     askWechat: (budget: CallBudget) => Promise<WechatSession>,
   ): Promise<WechatSession> {
-    const digest = this.digestOf(code);
-    const key = digest.toString("hex");
+    const key = this.keyFor(code);
     const shared = this.inflight.get(key);
     if (shared) return within(shared, budget);
-    const exchange = (
-      this.local
-        ? this.exchangeLocally(this.local, digest, budget, askWechat)
-        : this.exchangeShared(this.storeKey(key), code, budget, askWechat)
-    ).finally(() => {
+    const exchange = this.claimOrWait(key, code, budget, askWechat).finally(() => {
       this.inflight.delete(key);
     });
     this.inflight.set(key, exchange);
     return exchange;
   }
 
-  /** The store key of a code's entry in a shared store. */
+  /** The store key of a code's entry. */
   keyFor(code: string): string {
-    return this.storeKey(this.digestOf(code).toString("hex"));
+    const { appid } = this.options;
+    const digest = createHash("sha256").update(`${appid}:${code}`).digest("hex");
+    return `wxauth:wechat:${appid}:code:${digest}`;
   }
 
-  private digestOf(code: string): Buffer {
-    return createHash("sha256").update(this.options.appid).update(":").update(code).digest();
-  }
-
-  private storeKey(hexDigest: string): string {
-    return `wxauth:wechat:${this.options.appid}:code:${hexDigest}`;
-  }
-
-  private async exchangeLocally(
-    local: OffHeapTtlMap,
-    digest: Buffer,
-    budget: CallBudget,
-    askWechat: (budget: CallBudget) => Promise<WechatSession>,
-  ): Promise<WechatSession> {
-    const remembered = local.get(digest);
-    if (remembered !== undefined) return this.replay(parseOutcome(remembered));
-    return this.askAndRemember(budget, askWechat, {
-      remember: async (outcome) => local.set(digest, JSON.stringify(outcome)),
-      release: async () => {},
-    });
-  }
-
-  private async exchangeShared(
+  private async claimOrWait(
     key: string,
     code: string,
     budget: CallBudget,
     askWechat: (budget: CallBudget) => Promise<WechatSession>,
   ): Promise<WechatSession> {
     const { store } = this.options;
+    const sealer = new Sealer(code, `wechat-code-memo:${this.options.appid}`);
     const claim = `${PENDING_PREFIX}${randomUUID()}`;
     for (let delayMs = POLL_MIN_MS; ; delayMs = Math.min(delayMs * 2, POLL_MAX_MS)) {
       if (budget.aborted) throw budget.timeoutError();
@@ -142,16 +94,14 @@ export class CodeMemo {
       // the others may try as soon as it could no longer answer anyway.
       if (await store.setIfAbsent(key, claim, budget.ms)) {
         return this.askAndRemember(budget, askWechat, {
-          remember: (outcome) => this.rememberShared(key, code, outcome),
+          remember: (outcome) => this.remember(key, sealer.seal(JSON.stringify(outcome))),
           release: async () => {
             await store.deleteIfEquals(key, claim).catch(() => false);
           },
         });
       }
       const raw = await store.get(key);
-      if (raw !== null && !raw.startsWith(PENDING_PREFIX)) {
-        return this.replay(unseal(raw, code, this.options.appid));
-      }
+      if (raw !== null && !raw.startsWith(PENDING_PREFIX)) return this.replay(open(sealer, raw));
       // Still pending elsewhere (or released a moment ago: then the next claim succeeds).
       if (raw !== null) await sleepWithin(withJitter(delayMs), budget);
     }
@@ -186,13 +136,9 @@ export class CodeMemo {
   }
 
   /** A store failure here must not cost the caller a session WeChat already handed out. */
-  private async rememberShared(key: string, code: string, outcome: MemoOutcome): Promise<void> {
+  private async remember(key: string, sealed: string): Promise<void> {
     try {
-      await this.options.store.set(
-        key,
-        seal(outcome, code, this.options.appid),
-        this.options.ttlMs,
-      );
+      await this.options.store.set(key, sealed, this.options.ttlMs);
     } catch {
       this.options.logger.warn(
         { api: "jscode2session" },
@@ -217,50 +163,10 @@ export class CodeMemo {
   }
 }
 
-/**
- * HKDF-SHA256 (RFC 5869) of the code, salted with the appid, 32 bytes: extract, then the one
- * expand block 32 bytes need. The same bytes as `hkdfSync`, in half its time; it runs once per
- * login (code-memo.test.ts checks the two agree).
- */
-export function cipherKey(code: string, appid: string): Buffer {
-  const pseudoRandomKey = createHmac("sha256", appid).update(code).digest();
-  return createHmac("sha256", pseudoRandomKey).update(KEY_INFO).update(HKDF_FIRST_BLOCK).digest();
-}
-
-function seal(outcome: MemoOutcome, code: string, appid: string): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv("aes-256-gcm", cipherKey(code, appid), iv);
-  const ciphertext = Buffer.concat([
-    cipher.update(JSON.stringify(outcome), "utf8"),
-    cipher.final(),
-  ]);
-  const sealed = Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
-  return `${SEALED_PREFIX}${sealed.toString("base64url")}`;
-}
-
-function unseal(raw: string, code: string, appid: string): MemoOutcome | undefined {
-  if (!raw.startsWith(SEALED_PREFIX)) return undefined;
+/** The outcome sealed in `raw`, or undefined when it was not sealed under this code or is garbled. */
+function open(sealer: Sealer, raw: string): MemoOutcome | undefined {
   try {
-    const sealed = Buffer.from(raw.slice(SEALED_PREFIX.length), "base64url");
-    const decipher = createDecipheriv(
-      "aes-256-gcm",
-      cipherKey(code, appid),
-      sealed.subarray(0, IV_BYTES),
-    );
-    decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    const plain = Buffer.concat([
-      decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)),
-      decipher.final(),
-    ]).toString("utf8");
-    return parseOutcome(plain);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseOutcome(json: string): MemoOutcome | undefined {
-  try {
-    const parsed = MemoOutcomeSchema.safeParse(JSON.parse(json));
+    const parsed = MemoOutcomeSchema.safeParse(JSON.parse(sealer.open(raw)));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

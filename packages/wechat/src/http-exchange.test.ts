@@ -2,9 +2,9 @@ import type { ServerResponse } from "node:http";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Agent, type Dispatcher, buildConnector } from "undici";
 import { describe, expect, it } from "vitest";
-import type { FakeWechat } from "../test/fake-wechat.js";
-import { type FakeHandler, PATHS, send, sequence } from "../test/fake-wechat.js";
-import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "../test/helpers.js";
+import type { FakeWechat } from "./testing/fake-wechat.js";
+import { type FakeHandler, PATHS, send, sequence } from "./testing/fake-wechat.js";
+import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "./testing/helpers.js";
 import { MAX_REPLY_BYTES } from "./http-exchange.js";
 
 let fake: FakeWechat;

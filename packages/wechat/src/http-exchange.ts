@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from "undici";
+import { Agent, type Dispatcher, request as undiciRequest } from "undici";
 
 /** WeChat's replies are a few hundred bytes; a reply this large is not one, and is not read. */
 export const MAX_REPLY_BYTES = 1024 * 1024;
@@ -34,18 +34,14 @@ export class ReplyTooLargeError extends Error {
 }
 
 /**
- * The client's own connections: a keep-alive undici `Agent`, one pool per origin. undici's
- * `request` costs about half the CPU per call of `node:http` with a keep-alive agent (a login's
- * WeChat call, docs/benchmarks.md fix 20). Idle sockets are unref'd, so the pool never keeps a
- * process alive. undici reuses a connection one event-loop turn after its answer ended (in case
- * the server closes it after all), so a call sent in the same turn opens a second one.
+ * The client's own connections, which its `close()` can end: a keep-alive undici `Agent`, one
+ * pool per origin. Idle sockets are unref'd, so the pool never keeps a process alive. undici reuses
+ * a connection one event-loop turn after its answer ended (in case the server closes it after all),
+ * so a call sent in the same turn opens a second one.
  */
 export function keepAliveDispatcher(): Dispatcher {
   return new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS });
 }
-
-/** What aborts an exchange: an AbortSignal, or an EventEmitter that emits "abort" (CallBudget). */
-export type ExchangeSignal = NonNullable<Dispatcher.RequestOptions["signal"]>;
 
 /**
  * One request through `dispatcher`, its whole body read as UTF-8 text. Rejects on a connection
@@ -56,13 +52,11 @@ export type ExchangeSignal = NonNullable<Dispatcher.RequestOptions["signal"]>;
 export async function httpExchange(
   request: HttpExchangeRequest,
   dispatcher: Dispatcher,
-  signal: ExchangeSignal,
+  signal: AbortSignal,
 ): Promise<HttpReply> {
   try {
-    const url = new URL(request.url);
-    const response = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
+    const response = await undiciRequest(request.url, {
+      dispatcher,
       method: request.method,
       headers: request.body === undefined ? undefined : JSON_HEADERS,
       body: request.body,
@@ -80,7 +74,8 @@ export async function httpExchange(
       if (size > MAX_REPLY_BYTES) throw new ReplyTooLargeError();
       chunks.push(chunk);
     }
-    return { status: response.statusCode, text: decodeUtf8(chunks, size) };
+    // As fetch's text() does, TextDecoder drops a leading byte-order mark, which JSON.parse refuses.
+    return { status: response.statusCode, text: new TextDecoder().decode(Buffer.concat(chunks)) };
   } catch (error) {
     // The connection closed before the reply ended: undici's own socket error, named as the
     // reset it is (as `node:http` names it).
@@ -88,14 +83,6 @@ export async function httpExchange(
       ? connectionReset()
       : error;
   }
-}
-
-function decodeUtf8(chunks: Buffer[], size: number): string {
-  const [first] = chunks;
-  const bytes = chunks.length === 1 && first ? first : Buffer.concat(chunks, size);
-  const text = bytes.toString("utf8");
-  // As fetch's text() does: JSON.parse refuses a leading byte-order mark.
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function connectionReset(): Error {

@@ -3,6 +3,7 @@ export { WechatClient, DEFAULT_BASE_URL } from "./client.js";
 export { AccessTokenManager, type AccessTokenManagerOptions } from "./access-token.js";
 export { CodeMemo, type CodeMemoOptions } from "./code-memo.js";
 export { MemoryStore, type MemoryStoreOptions } from "./memory-store.js";
+export { Sealer } from "./sealing.js";
 export {
   WechatApiError,
   type WechatApiErrorInit,

@@ -12,9 +12,11 @@ describe("MemoryStore", () => {
     const { store, clock } = storeAt();
     await store.set("k", "v", 100);
     expect(await store.get("k")).toBe("v");
+    // As in Redis, a value lives through the last millisecond of its TTL.
     clock.now += 100;
+    expect(await store.get("k")).toBe("v");
+    clock.now += 1;
     expect(await store.get("k")).toBeNull();
-    store.close();
   });
 
   it("setIfAbsent sets only an absent or expired key", async () => {
@@ -22,10 +24,9 @@ describe("MemoryStore", () => {
     expect(await store.setIfAbsent("lock", "a", 50)).toBe(true);
     expect(await store.setIfAbsent("lock", "b", 50)).toBe(false);
     expect(await store.get("lock")).toBe("a");
-    clock.now += 50;
+    clock.now += 51;
     expect(await store.setIfAbsent("lock", "b", 50)).toBe(true);
     expect(await store.get("lock")).toBe("b");
-    store.close();
   });
 
   it("deleteIfEquals deletes only the expected value", async () => {
@@ -36,7 +37,6 @@ describe("MemoryStore", () => {
     expect(await store.deleteIfEquals("lock", "owner-a")).toBe(true);
     expect(await store.get("lock")).toBeNull();
     expect(await store.deleteIfEquals("lock", "owner-a")).toBe(false);
-    store.close();
   });
 
   it("increment counts within a window that starts at the first increment", async () => {
@@ -44,19 +44,20 @@ describe("MemoryStore", () => {
     expect(await store.increment("c", 1000)).toEqual({ count: 1, resetInMs: 1000 });
     clock.now += 400;
     expect(await store.increment("c", 1000)).toEqual({ count: 2, resetInMs: 600 });
-    clock.now += 600;
+    clock.now += 601;
     expect(await store.increment("c", 1000)).toEqual({ count: 1, resetInMs: 1000 });
-    store.close();
   });
 
-  it("sweeps expired entries nobody reads again", async () => {
-    const clock = { now: 0 };
-    const store = new MemoryStore({ now: () => clock.now, sweepIntervalMs: 10 });
-    for (let i = 0; i < 100; i++) await store.set(`code-${i}`, "x", 50);
-    await store.set("kept", "x", 10_000);
-    clock.now = 60;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(store.size).toBe(1);
-    store.close();
+  it("holds at most maxEntries, forgetting the least recently used first", async () => {
+    const store = new MemoryStore({ maxEntries: 3 });
+    for (const key of ["a", "b", "c"]) await store.set(key, key, 10_000);
+    await store.get("a");
+    await store.set("d", "d", 10_000);
+    expect(await store.get("b")).toBeNull();
+    expect([await store.get("a"), await store.get("c"), await store.get("d")]).toEqual([
+      "a",
+      "c",
+      "d",
+    ]);
   });
 });

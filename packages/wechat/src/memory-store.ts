@@ -1,89 +1,53 @@
+import { LRUCache } from "lru-cache";
 import type { SharedStore } from "./types.js";
 
-interface Entry {
-  value: string;
-  expiresAt: number;
-}
-
 export interface MemoryStoreOptions {
-  /** How often expired entries are swept. Default 30 s. */
-  sweepIntervalMs?: number;
+  /** The most entries kept; past it the least recently used go first. Default 100 000. */
+  maxEntries?: number;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
 
 /**
- * A SharedStore for one process. Entries expire lazily on read; an unref'd timer sweeps the ones
- * nobody reads again, so the map does not grow with every login code ever seen.
+ * A SharedStore for one process: an LRU cache in which every entry expires after its own TTL.
+ * `maxEntries` bounds it, so a flood of login codes cannot grow it without end.
  */
 export class MemoryStore implements SharedStore {
-  readonly processLocal: boolean = true;
-  private readonly entries = new Map<string, Entry>();
-  private readonly now: () => number;
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly entries: LRUCache<string, string>;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
-    this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 30_000);
-    this.sweeper.unref();
+    const now = options.now ?? Date.now;
+    // ttlResolution 0: expiry is checked against the clock at every read, never a cached time.
+    this.entries = new LRUCache({
+      max: options.maxEntries ?? 100_000,
+      ttlResolution: 0,
+      perf: { now },
+    });
   }
 
   async get(key: string): Promise<string | null> {
-    return this.live(key)?.value ?? null;
+    return this.entries.get(key) ?? null;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.entries.set(key, value, { ttl: ttlMs });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    if (this.entries.has(key)) return false;
+    this.entries.set(key, value, { ttl: ttlMs });
     return true;
   }
 
   async deleteIfEquals(key: string, expected: string): Promise<boolean> {
-    if (this.live(key)?.value !== expected) return false;
-    this.entries.delete(key);
-    return true;
+    if (this.entries.get(key) !== expected) return false;
+    return this.entries.delete(key);
   }
 
   async increment(key: string, ttlMs: number): Promise<{ count: number; resetInMs: number }> {
-    const now = this.now();
-    const entry = this.live(key);
-    if (!entry) {
-      this.entries.set(key, { value: "1", expiresAt: now + ttlMs });
-      return { count: 1, resetInMs: ttlMs };
-    }
-    const count = Number(entry.value) + 1;
-    entry.value = String(count);
-    return { count, resetInMs: entry.expiresAt - now };
-  }
-
-  /** Stops the sweep timer. The store still works afterwards (expiry stays lazy). */
-  close(): void {
-    clearInterval(this.sweeper);
-  }
-
-  /** Number of live entries; for tests and diagnostics. */
-  get size(): number {
-    this.sweep();
-    return this.entries.size;
-  }
-
-  private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt <= now) this.entries.delete(key);
-    }
+    const count = Number(this.entries.get(key) ?? 0) + 1;
+    // The window starts at the first increment: later ones keep its expiry.
+    this.entries.set(key, String(count), count === 1 ? { ttl: ttlMs } : { noUpdateTTL: true });
+    return { count, resetInMs: this.entries.getRemainingTTL(key) };
   }
 }

@@ -98,7 +98,7 @@ export class WechatTransport {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget));
+      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget.signal));
     } catch (cause) {
       if (budget.aborted) return { ok: false, error: budget.timeoutError(), transient: false };
       if (cause instanceof ReplyTooLargeError) {

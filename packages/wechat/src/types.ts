@@ -9,13 +9,6 @@ import type { Dispatcher } from "undici";
  * the code-exchange memo and rate-limit counters across instances.
  */
 export interface SharedStore {
-  /**
-   * True when no other process can read the entries (MemoryStore). The code memo then has no
-   * other process to agree with: it keeps its outcomes itself, unsealed and off the JS heap, and
-   * does not write them to the store. Clients sharing one such store share no memo; one client per
-   * appid is the way to use it.
-   */
-  readonly processLocal?: boolean;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets the key only when it is absent (SET NX PX). Resolves true when this call set it. */

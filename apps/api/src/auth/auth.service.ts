@@ -3,7 +3,7 @@ import type {
   RegistrationRequired,
   WechatLoginResponse,
 } from "@wxauth/contracts";
-import type { WechatClient, WechatSession } from "@wxauth/wechat";
+import type { Sealer, WechatClient, WechatSession } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
@@ -11,7 +11,6 @@ import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { UserRecord } from "../users/users.repository.js";
 import { bindWechatAccountToPhone, toUserBody } from "../users/users.service.js";
-import type { AtRestCipher } from "./at-rest-cipher.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { Sessions } from "./sessions.js";
 import type { WechatSessionWrite } from "./wechat-sessions.repository.js";
@@ -23,7 +22,7 @@ export interface AuthServiceDeps {
   data: DataAccess;
   wechat: WechatClient;
   sessions: Sessions;
-  sessionKeyCipher: AtRestCipher;
+  sessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
@@ -234,7 +233,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const wechatSession: WechatSessionWrite = {
         openid: session.openid,
         unionid: session.unionid,
-        sessionKeyCiphertext: sessionKeyCipher.encrypt(session.sessionKey),
+        sessionKeyCiphertext: sessionKeyCipher.seal(session.sessionKey),
         obtainedAt: new Date(clock.now()),
       };
       const user = await data.users.findByOpenid(session.openid);

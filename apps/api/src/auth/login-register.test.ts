@@ -4,8 +4,9 @@ import {
   UserSchema,
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
+import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AT_REST_LABELS, AtRestCipher } from "./at-rest-cipher.js";
+import { AT_REST_LABELS } from "./at-rest-cipher.js";
 import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
 
 let api: TestApi;
@@ -36,15 +37,15 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
 
   it("saves a returning user's new session_key with the sign-in", async () => {
     const registered = await api.register();
-    const cipher = new AtRestCipher(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
+    const cipher = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
     const before = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
     const { code } = await api.loginCode({ openid: registered.openid });
     AuthenticatedSessionSchema.parse(await api.login(code));
     const after = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
     // The sandbox, like WeChat, hands out a new session_key with every code.
     expect(after?.id).toBe(before?.id);
-    expect(cipher.decrypt(after!.sessionKeyCiphertext)).not.toBe(
-      cipher.decrypt(before!.sessionKeyCiphertext),
+    expect(cipher.open(after!.sessionKeyCiphertext)).not.toBe(
+      cipher.open(before!.sessionKeyCiphertext),
     );
     expect(after!.obtainedAt.getTime()).toBeGreaterThanOrEqual(before!.obtainedAt.getTime());
   });

@@ -1,8 +1,8 @@
 import type { TokenPair } from "@wxauth/contracts";
+import type { Sealer } from "@wxauth/wechat";
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 import type { AccessTokens } from "./access-tokens.js";
-import type { AtRestCipher } from "./at-rest-cipher.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RefreshTokenRecord, RefreshTokensRepository } from "./refresh-tokens.repository.js";
 import type { WechatSessionWrite } from "./wechat-sessions.repository.js";
@@ -11,7 +11,7 @@ export interface SessionsOptions {
   refreshTokens: RefreshTokensRepository;
   accessTokens: AccessTokens;
   /** Seals a successor refresh token for the grace window. */
-  successorCipher: AtRestCipher;
+  successorCipher: Sealer;
   clock: Clock;
   refreshTokenTtlS: number;
   refreshReuseGraceS: number;
@@ -35,7 +35,7 @@ export function createSessions(options: SessionsOptions) {
   async function answerRotated(record: RefreshTokenRecord, now: number): Promise<TokenPair> {
     const rotatedAt = record.rotatedAt?.getTime() ?? now;
     if (record.successorCiphertext && now - rotatedAt <= graceMs) {
-      return pair(record.family.userId, successorCipher.decrypt(record.successorCiphertext));
+      return pair(record.family.userId, successorCipher.open(record.successorCiphertext));
     }
     await refreshTokens.revokeFamily(record.familyId, "reuse", new Date(now));
     throw new AppError("REFRESH_TOKEN_REUSED");
@@ -70,7 +70,7 @@ export function createSessions(options: SessionsOptions) {
         record,
         { tokenHash: hashOpaqueToken(successor), expiresAt: new Date(now + refreshTtlMs) },
         new Date(now),
-        successorCipher.encrypt(successor),
+        successorCipher.seal(successor),
       );
       if (won) return pair(record.family.userId, successor);
 

@@ -71,7 +71,9 @@ export interface ErrorResponse {
 export function errorResponseOf(error: AppError, requestId: string): ErrorResponse {
   const headers: Record<string, string> = {};
   if (error.code === "UNAUTHORIZED") headers["WWW-Authenticate"] = 'Bearer realm="wxauth"';
+  if (error.retryAfterS !== undefined) headers["Retry-After"] = String(error.retryAfterS);
   if (
+    error.retryAfterS === undefined &&
     error.retryable &&
     (error.code === "SERVICE_UNAVAILABLE" || error.code === "WECHAT_UNAVAILABLE")
   ) {

@@ -1,6 +1,7 @@
 import { maskPhone } from "@wxauth/contracts";
+import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AT_REST_LABELS, AtRestCipher } from "../auth/at-rest-cipher.js";
+import { AT_REST_LABELS } from "../auth/at-rest-cipher.js";
 import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
 
 let api: TestApi;
@@ -35,10 +36,9 @@ describe("logs", () => {
     });
 
     const sessionRow = await api.deps.data.wechatSessions.findByOpenid(openid);
-    const sessionKey = new AtRestCipher(
-      api.config.jwt.secret,
-      AT_REST_LABELS.wechatSessionKey,
-    ).decrypt(sessionRow!.sessionKeyCiphertext);
+    const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
+      sessionRow!.sessionKeyCiphertext,
+    );
     const output = api.logs.join("\n");
     expect(api.logs.length).toBeGreaterThan(5);
     for (const secret of [

@@ -34,8 +34,7 @@ export async function createStore(
   options: CreateStoreOptions = {},
 ): Promise<StoreHandle> {
   if (!redisUrl) {
-    const memory = new MemoryStore();
-    return { store: memory, kind: "memory", close: async () => memory.close() };
+    return { store: new MemoryStore(), kind: "memory", close: async () => {} };
   }
   const redis = new RedisStore({ ...options, url: redisUrl });
   const fallback = new MemoryStore();
@@ -48,9 +47,6 @@ export async function createStore(
   return {
     store,
     kind: "redis",
-    close: async () => {
-      await redis.close();
-      fallback.close();
-    },
+    close: () => redis.close(),
   };
 }

@@ -1,17 +1,10 @@
-import {
-  MemoryStore,
-  WechatApiError,
-  WechatClient,
-  type WechatClientOptions,
-} from "../src/index.js";
+import { MemoryStore, WechatApiError, WechatClient, type WechatClientOptions } from "../index.js";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { FAKE_APPID, FAKE_SECRET, FakeWechat, recordingLogger } from "./fake-wechat.js";
 
-const stores: MemoryStore[] = [];
-
 /**
  * One fake WeChat for a test file: started before its tests (handed to `started`), reset after
- * each test together with the stores the test made, and closed after the last.
+ * each test, and closed after the last.
  */
 export function useFakeWechat(started: (fake: FakeWechat) => void): void {
   let fake: FakeWechat | undefined;
@@ -21,7 +14,6 @@ export function useFakeWechat(started: (fake: FakeWechat) => void): void {
   });
   afterEach(() => {
     fake?.reset();
-    closeStores();
   });
   afterAll(async () => {
     await fake?.close();
@@ -50,28 +42,13 @@ export function clientOf(fake: FakeWechat, overrides: Partial<WechatClientOption
   return { client, logs: lines, store };
 }
 
-export function newStore(): MemoryStore {
-  const store = new MemoryStore();
-  stores.push(store);
-  return store;
-}
-
 /**
- * A MemoryStore standing for a shared one (Redis): clients over one such store behave as separate
- * processes would, agreeing through the store alone.
+ * A store for one test. Small, because a test needs few entries and a 100 000-entry cache takes
+ * some 25 ms to allocate: time a timing test would see its budget's timer lose, since that timer
+ * counts from the start of the event-loop turn.
  */
-class SharedMemoryStore extends MemoryStore {
-  override readonly processLocal = false;
-}
-
-export function newSharedStore(): SharedMemoryStore {
-  const store = new SharedMemoryStore();
-  stores.push(store);
-  return store;
-}
-
-export function closeStores(): void {
-  for (const store of stores.splice(0)) store.close();
+export function newStore(): MemoryStore {
+  return new MemoryStore({ maxEntries: 1_000 });
 }
 
 /** The WechatApiError `promise` rejects with; fails the test when it resolves. */

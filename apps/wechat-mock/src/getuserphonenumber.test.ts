@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ACCESS_TOKEN_TTL_S, CODE_TTL_MS, SANDBOX_APPID } from "../src/index.js";
-import { expectErrcode, testSandbox } from "./helpers.js";
+import { ACCESS_TOKEN_TTL_S, CODE_TTL_MS, SANDBOX_APPID } from "./index.js";
+import { expectErrcode, testSandbox } from "./testing/helpers.js";
 
 async function withToken(options: Parameters<typeof testSandbox>[0] = {}) {
   const sandbox = await testSandbox(options);

@@ -3,20 +3,20 @@ import { once } from "node:events";
 import { readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SANDBOX_APPID } from "../src/index.js";
-import { exchangeQuery } from "./helpers.js";
+import { SANDBOX_APPID } from "./index.js";
+import { exchangeQuery, sendSmsRequest, smsClient } from "./testing/helpers.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const mainJs = `${packageDir}dist/main.js`;
 
-/** dist/main.js when it is at least as new as every source file; otherwise undefined. */
+/** dist/main.js when it is at least as new as every file it is built from; otherwise undefined. */
 function builtMainMtime(): number | undefined {
   try {
     const built = statSync(mainJs).mtimeMs;
     const newestSource = Math.max(
-      ...readdirSync(`${packageDir}src`).map(
-        (file) => statSync(`${packageDir}src/${file}`).mtimeMs,
-      ),
+      ...readdirSync(`${packageDir}src`)
+        .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+        .map((file) => statSync(`${packageDir}src/${file}`).mtimeMs),
     );
     return built >= newestSource ? built : undefined;
   } catch {
@@ -77,6 +77,27 @@ describe("node dist/main.js", () => {
     child.kill("SIGTERM");
     const [exitCode] = (await once(child, "exit")) as [number | null];
     expect(exitCode).toBe(0);
+  });
+
+  it("accepts SendSms signed with the TENCENTCLOUD_* key pair and SDK app id from its env", async () => {
+    const { child, url, output } = await startMain({
+      PORT: "0",
+      TENCENTCLOUD_SECRET_ID: "AKIDfromenv",
+      TENCENTCLOUD_SECRET_KEY: "key-from-env",
+      TENCENT_SMS_SDK_APP_ID: "1400123456",
+    });
+    const client = smsClient(url, { secretId: "AKIDfromenv", secretKey: "key-from-env" });
+    const response = await client.SendSms({
+      ...sendSmsRequest(["+8613800138000"]),
+      SmsSdkAppId: "1400123456",
+    });
+    expect(response.SendStatusSet?.[0]?.Code).toBe("Ok");
+    await expect(smsClient(url).SendSms(sendSmsRequest(["+8613800138000"]))).rejects.toMatchObject({
+      code: "AuthFailure.SecretIdNotFound",
+    });
+    expect(output()).not.toContain("key-from-env");
+    child.kill("SIGTERM");
+    await once(child, "exit");
   });
 
   it("maps unknown codes to the DevTools openid with SANDBOX_ACCEPT_UNKNOWN_CODES=1", async () => {

@@ -4,8 +4,8 @@ import {
   REPLACED_TOKEN_GRACE_MS,
   SANDBOX_APPID,
   SANDBOX_SECRET,
-} from "../src/index.js";
-import { expectErrcode, testSandbox, tokenQuery, type TestSandbox } from "./helpers.js";
+} from "./index.js";
+import { expectErrcode, testSandbox, tokenQuery, type TestSandbox } from "./testing/helpers.js";
 
 /** A token works when getuserphonenumber gets past the token check to the (unknown) code. */
 async function tokenErrcode(sandbox: TestSandbox, accessToken: unknown): Promise<unknown> {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { SandboxFailRequest } from "@wxauth/contracts/sandbox";
-import { SANDBOX_APPID, SANDBOX_SECRET } from "../src/index.js";
+import { SANDBOX_APPID, SANDBOX_SECRET } from "./index.js";
 import {
   exchangeQuery,
   expectErrcode,
   testSandbox,
   tokenQuery,
   type TestSandbox,
-} from "./helpers.js";
+} from "./testing/helpers.js";
 
 async function arm(sandbox: TestSandbox, fault: SandboxFailRequest): Promise<void> {
   const res = await sandbox.post("/__dev/fail", fault);

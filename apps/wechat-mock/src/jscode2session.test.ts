@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CODE_TTL_MS, DEVTOOLS_OPENID } from "../src/index.js";
-import { exchangeQuery, expectErrcode, testSandbox } from "./helpers.js";
+import { CODE_TTL_MS, DEVTOOLS_OPENID } from "./index.js";
+import { exchangeQuery, expectErrcode, testSandbox } from "./testing/helpers.js";
 
 describe("GET /sns/jscode2session", () => {
   it("exchanges a minted code for openid and a 16-byte session_key, as text/plain JSON", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SandboxStatsSchema } from "@wxauth/contracts/sandbox";
-import { SANDBOX_SECRET } from "../src/index.js";
-import { expectErrcode, testSandbox } from "./helpers.js";
+import { SANDBOX_SECRET } from "./index.js";
+import { expectErrcode, testSandbox } from "./testing/helpers.js";
 
 describe("dev controls", () => {
   it("GET /__dev/stats counts calls per api, matching the contract", async () => {

@@ -1,11 +1,13 @@
 import { afterEach, expect } from "vitest";
+import { sms } from "tencentcloud-sdk-nodejs-sms";
 import {
   SANDBOX_APPID,
   SANDBOX_SECRET,
+  SANDBOX_SMS,
   startSandbox,
   type RunningSandbox,
   type StartSandboxOptions,
-} from "../src/index.js";
+} from "../index.js";
 
 const running: RunningSandbox[] = [];
 afterEach(async () => {
@@ -122,4 +124,41 @@ export function tokenQuery(overrides: Record<string, string> = {}): URLSearchPar
 export function expectErrcode(body: Record<string, unknown>, errcode: number): void {
   expect(body).toMatchObject({ errcode });
   expect(body.errmsg).toMatch(/, rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/);
+}
+
+export type SmsClient = InstanceType<typeof sms.v20210111.Client>;
+
+/**
+ * Tencent's official SMS client pointed at a sandbox, as the API configures it: endpoint
+ * host:port over plain http. The sandbox's default credentials unless told otherwise.
+ */
+export function smsClient(
+  sandboxUrl: string,
+  credential: { secretId?: string; secretKey?: string } = {},
+): SmsClient {
+  return new sms.v20210111.Client({
+    credential: {
+      secretId: credential.secretId ?? SANDBOX_SMS.secretId,
+      secretKey: credential.secretKey ?? SANDBOX_SMS.secretKey,
+    },
+    region: "ap-guangzhou",
+    profile: {
+      httpProfile: {
+        endpoint: new URL(sandboxUrl).host,
+        protocol: "http://",
+        reqTimeout: 5,
+      },
+    },
+  });
+}
+
+/** A SendSms request with the sandbox's application, sign and template. */
+export function sendSmsRequest(phones: string[], params: string[] = ["123456", "5"]) {
+  return {
+    PhoneNumberSet: phones,
+    SmsSdkAppId: SANDBOX_SMS.sdkAppId,
+    SignName: SANDBOX_SMS.signName,
+    TemplateId: SANDBOX_SMS.templateId,
+    TemplateParamSet: params,
+  };
 }

@@ -1,0 +1,201 @@
+import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { maskPhone, normalizePhone } from "@wxauth/contracts";
+import type { SharedStore } from "@wxauth/wechat";
+import { ipKeyGenerator } from "express-rate-limit";
+import type { SmsConfig } from "../config.js";
+import { AppError } from "../errors.js";
+import type { SmsContext, SmsLogger, SmsSender } from "./sms-sender.js";
+
+/** What a code is for; a code sent for one purpose never verifies for another. */
+export type SmsPurpose = "register" | "change-phone";
+
+export interface SendCodeInput extends SmsContext {
+  purpose: SmsPurpose;
+  /** Who the code is for: the registration ticket's hash, or the user id. */
+  subject: string;
+  /** As the user typed it: `13800138000`, `+8613800138000` or another E.164 number. */
+  phone: string;
+  /** The client's address, for the per-IP limit. */
+  ip: string;
+}
+
+export interface SendCodeResult {
+  /** The phone in E.164, as the code is bound to it. */
+  phone: string;
+  /** Seconds the code stays valid. */
+  expiresIn: number;
+  /** Seconds before another code can be sent to this phone. */
+  retryAfter: number;
+}
+
+export interface VerifyCodeInput extends SmsContext {
+  purpose: SmsPurpose;
+  subject: string;
+  phone: string;
+  code: string;
+}
+
+export interface SmsCodes {
+  /**
+   * Sends a fresh 6-digit code, replacing any earlier one for the same purpose, subject and phone.
+   * Throws VALIDATION_FAILED for a malformed phone, SMS_RATE_LIMITED past a limit (with
+   * `retryAfterS`), SMS_UNAVAILABLE when the provider fails or SMS is off.
+   */
+  send(input: SendCodeInput): Promise<SendCodeResult>;
+  /**
+   * Consumes the code: resolves once, with the phone in E.164, for the code last sent to that
+   * phone for that purpose and subject. Throws SMS_CODE_INVALID when the code is wrong, expired,
+   * already used or out of tries (and VALIDATION_FAILED for a malformed phone).
+   */
+  verify(input: VerifyCodeInput): Promise<{ phone: string }>;
+}
+
+export interface SmsCodesOptions {
+  store: SharedStore;
+  sender: SmsSender;
+  logger: SmsLogger;
+  limits: SmsConfig["limits"];
+  /** The root of the key that hashes codes (HKDF, its own label): JWT_SECRET. */
+  rootSecret: string;
+  /** Five minutes; tests on Redis shorten it rather than wait. */
+  codeTtlMs?: number;
+}
+
+export const SMS_CODE_TTL_MS = 5 * 60_000;
+/** Wrong submissions that end a code. */
+export const SMS_CODE_MAX_TRIES = 5;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** HMAC-SHA256. */
+const HASH_BYTES = 32;
+
+type LimitName = "phone-interval" | "phone-daily" | "subject-hourly" | "ip-hourly";
+
+/** `<code id>.<keyed hash of the code>`: what the store holds instead of the code. */
+function parseRecord(record: string): { codeId: string; hash: Buffer } | undefined {
+  const [codeId, hashText] = record.split(".");
+  const hash = Buffer.from(hashText ?? "", "base64url");
+  return codeId && hash.length === HASH_BYTES ? { codeId, hash } : undefined;
+}
+
+/**
+ * Issues and verifies SMS codes. A code is stored only as an HMAC under a key derived from the
+ * root secret, in the shared store, under a key that binds it to purpose, subject and phone (itself
+ * an HMAC, so the store never holds a phone in clear). Single use: the one submission whose
+ * compare-and-delete removes the record wins, however many instances race for it. Every
+ * submission counts against SMS_CODE_MAX_TRIES before it is compared, so concurrent guesses cannot
+ * exceed it either. The limits are fixed windows counted in the shared store.
+ */
+export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
+  const { store, sender, logger, limits } = options;
+  const codeTtlMs = options.codeTtlMs ?? SMS_CODE_TTL_MS;
+  const hmacKey = Buffer.from(
+    hkdfSync("sha256", options.rootSecret, "wxauth sms", "sms-codes", HASH_BYTES),
+  );
+  const mac = (...parts: string[]) =>
+    createHmac("sha256", hmacKey).update(parts.join("\0")).digest();
+  const digest = (...parts: string[]) => mac(...parts).toString("base64url");
+
+  function phoneOf(typed: string): string {
+    const phone = normalizePhone(typed);
+    if (phone === undefined) {
+      throw new AppError("VALIDATION_FAILED", "phone: expected a number such as 13800138000.");
+    }
+    return phone;
+  }
+
+  const recordKey = (purpose: SmsPurpose, subject: string, phone: string) =>
+    `sms:code:${digest("binding", purpose, subject, phone)}`;
+  const codeHash = (codeId: string, code: string) => mac("code", codeId, code);
+
+  /** Counts one send against each limit in turn; the first one exceeded stops the send. */
+  async function countAgainstLimits(input: SendCodeInput, phone: string): Promise<void> {
+    const phoneKey = digest("phone", phone);
+    const windows: [LimitName, string, number, number][] = [
+      ["phone-interval", `sms:limit:phone:${phoneKey}`, limits.phoneIntervalS * 1000, 1],
+      ["phone-daily", `sms:limit:phone-day:${phoneKey}`, DAY_MS, limits.phoneDailyLimit],
+      [
+        "subject-hourly",
+        `sms:limit:subject:${digest("subject", input.purpose, input.subject)}`,
+        HOUR_MS,
+        limits.subjectHourlyLimit,
+      ],
+      // Per IPv4 address, per IPv6 /56: the auth rate limit's notion of one client.
+      ["ip-hourly", `sms:limit:ip:${ipKeyGenerator(input.ip, 56)}`, HOUR_MS, limits.ipHourlyLimit],
+    ];
+    // In turn, so that a send refused by the per-phone interval does not use up the others.
+    for (const [limit, counterKey, windowMs, max] of windows) {
+      const { count, resetInMs } = await store.increment(counterKey, windowMs);
+      if (count <= max) continue;
+      const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
+      logger.info(
+        {
+          event: "sms_limited",
+          requestId: input.requestId,
+          purpose: input.purpose,
+          limit,
+          retryAfter,
+          phone: maskPhone(phone),
+        },
+        "SMS code refused: limit reached",
+      );
+      throw new AppError("SMS_RATE_LIMITED", undefined, { retryAfterS: retryAfter });
+    }
+  }
+
+  return {
+    async send(input) {
+      const phone = phoneOf(input.phone);
+      await countAgainstLimits(input, phone);
+      const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
+      const codeId = randomBytes(12).toString("base64url");
+      const record = `${codeId}.${codeHash(codeId, code).toString("base64url")}`;
+      const storeKey = recordKey(input.purpose, input.subject, phone);
+      await store.set(storeKey, record, codeTtlMs);
+      const minutes = Math.ceil(codeTtlMs / 60_000);
+      try {
+        await sender.send(phone, code, minutes, { requestId: input.requestId });
+      } catch (error) {
+        // No live code for an SMS that never left.
+        await store.deleteIfEquals(storeKey, record);
+        throw error;
+      }
+      logger.info(
+        {
+          event: "sms_sent",
+          requestId: input.requestId,
+          purpose: input.purpose,
+          phone: maskPhone(phone),
+        },
+        "SMS code sent",
+      );
+      return {
+        phone,
+        expiresIn: Math.floor(codeTtlMs / 1000),
+        retryAfter: limits.phoneIntervalS,
+      };
+    },
+
+    async verify(input) {
+      const phone = phoneOf(input.phone);
+      const storeKey = recordKey(input.purpose, input.subject, phone);
+      const record = await store.get(storeKey);
+      const parsed = record === null ? undefined : parseRecord(record);
+      if (record === null || parsed === undefined) throw new AppError("SMS_CODE_INVALID");
+      const { count: tries } = await store.increment(`sms:tries:${parsed.codeId}`, codeTtlMs);
+      if (tries > SMS_CODE_MAX_TRIES) throw new AppError("SMS_CODE_INVALID");
+      const matches =
+        /^\d{6}$/.test(input.code) &&
+        timingSafeEqual(codeHash(parsed.codeId, input.code), parsed.hash);
+      if (!matches) {
+        if (tries >= SMS_CODE_MAX_TRIES) await store.deleteIfEquals(storeKey, record);
+        throw new AppError("SMS_CODE_INVALID");
+      }
+      // Of concurrent right submissions, only the one that deletes the record succeeds.
+      if (!(await store.deleteIfEquals(storeKey, record))) {
+        throw new AppError("SMS_CODE_INVALID");
+      }
+      return { phone };
+    },
+  };
+}
