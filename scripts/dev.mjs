@@ -17,6 +17,7 @@ const ports = {
   sandbox: Number(env.DEV_SANDBOX_PORT ?? 3100),
   api: Number(env.DEV_API_PORT ?? 3000),
   h5: Number(env.DEV_H5_PORT ?? 5173),
+  metrics: Number(env.DEV_METRICS_PORT ?? 9464),
 };
 const realWechat = Boolean(
   env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET,
@@ -34,6 +35,7 @@ const urls = {
   sandbox: `http://127.0.0.1:${ports.sandbox}`,
   api: `http://localhost:${ports.api}`,
   h5: `http://localhost:${ports.h5}`,
+  metrics: `http://localhost:${ports.metrics}/metrics`,
   mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
 };
 
@@ -84,6 +86,7 @@ const parts = [
     env: {
       NODE_ENV: env.NODE_ENV ?? "development",
       PORT: String(ports.api),
+      METRICS_PORT: String(ports.metrics),
       CORS_ORIGINS: env.CORS_ORIGINS ?? h5Origins,
       ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox }),
       ...(sandboxSms
@@ -154,6 +157,7 @@ if (!stopping) {
         ? `  [${mark(ready[0])}] SMS sandbox     ${urls.sandbox}/__dev/sms   (codes sent)`
         : `  [ready ] SMS             SMS_PROVIDER=${env.SMS_PROVIDER}`,
       `  [${mark(ready[1])}] API             ${urls.api}   (docs: ${urls.api}/api/docs)`,
+      `           metrics         ${urls.metrics}`,
       `  [${mark(ready[2])}] H5 app          ${urls.h5}`,
       `  [${mark(ready[3])}] mp-weixin       ${urls.mpWeixin}   (import into WeChat DevTools)`,
       "  Ctrl-C stops everything.",

@@ -5,7 +5,8 @@ import { defineConfig } from "prisma/config";
 import { isPostgresUrl, postgresPrismaConfig } from "./prisma/postgres/config.js";
 
 // The Prisma CLI runs the JS schema engine through a driver adapter, so `generate`, `migrate
-// deploy` and `migrate diff` need no engine binary and work offline (see shared ENVIRONMENT.md).
+// deploy` and `migrate diff` need no engine binary and work offline: Prisma's native schema engine
+// is a download from Prisma's servers, which machines without that access cannot reach.
 //
 // DATABASE_URL picks the schema, migrations and adapter: `postgresql://` hands over to
 // prisma/postgres/config.ts; anything else is a `file:` SQLite URL.

@@ -2,16 +2,15 @@ import { defineConfig } from "vitest/config";
 
 /*
  * The suite runs twice, once per database: project `sqlite` gives each suite a SQLite file, project
- * `postgres` a PostgreSQL database (see src/test/harness.ts). `vitest run --project sqlite` runs one.
+ * `postgres` a PostgreSQL database (see src/testing/harness.ts). `vitest run --project sqlite` runs one.
  */
 
 /** Suites about SQLite itself (its file, its lock, its single connection): SQLite only. */
 const SQLITE_ONLY = [
-  "src/db/client.sqlite.test.ts",
-  "src/db/wal-checkpointer.test.ts",
   "src/resilience/database-faults.test.ts",
-  // Runs the built API on a SQLite file of its own, whatever the project.
+  // Run the built API on a SQLite file of their own, whatever the project.
   "src/resilience/sigterm-drain.test.ts",
+  "src/metrics/metrics-port.test.ts",
 ];
 
 /**
@@ -20,7 +19,6 @@ const SQLITE_ONLY = [
  */
 const ONCE = [
   "src/config.test.ts",
-  "src/random-bytes.test.ts",
   "src/http/server.test.ts",
   "src/http/error-handler.test.ts",
   "src/db/time-ordered-id.test.ts",
@@ -30,12 +28,13 @@ const ONCE = [
   "src/stores/**",
   "src/sms/**",
   "src/scale-out/**",
-  "src/test/**",
+  "src/health/readiness.test.ts",
+  "src/testing/**",
 ];
 
 export default defineConfig({
   test: {
-    globalSetup: ["src/test/global-setup.ts"],
+    globalSetup: ["src/testing/global-setup.ts"],
     // Real HTTP, a sandbox and a database per suite: give slow machines room.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { API_ROOT } from "../src/config.js";
 import { startApiProcess } from "../src/testing/api-process.js";
 import {
   answers200,
@@ -14,8 +15,7 @@ import {
   type NodeProcess,
 } from "../src/testing/node-process.js";
 
-export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const API_ROOT = path.resolve(BENCH_DIR, "..");
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(API_ROOT, "../..");
 
 const SANDBOX_MAIN = path.join(REPO_ROOT, "apps", "wechat-mock", "dist", "main.js");

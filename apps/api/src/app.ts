@@ -8,8 +8,9 @@ import { docsRouter } from "./docs/docs.router.js";
 import { healthRouter } from "./health/health.router.js";
 import { errorHandler, notFound } from "./http/error-handler.js";
 import { jsonBody } from "./http/json-body.js";
-import { useHttpLogger } from "./http/logger.js";
+import { httpLogger } from "./http/logger.js";
 import { methodOverride } from "./http/method-override.js";
+import { metricsMiddleware } from "./metrics/metrics-middleware.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { usersRouter } from "./users/users.router.js";
@@ -25,8 +26,9 @@ export function createApp(deps: Dependencies): express.Express {
   app.set("trust proxy", config.trustProxy);
 
   app.use(requestId);
+  app.use(metricsMiddleware(deps.metrics));
   app.use(methodOverride);
-  useHttpLogger(app, logger);
+  app.use(httpLogger(logger));
   app.use(helmet());
   app.use(
     cors({
@@ -37,7 +39,7 @@ export function createApp(deps: Dependencies): express.Express {
       maxAge: 600,
     }),
   );
-  app.use("/api/auth", authRateLimit(deps.store, config.authRateLimitPerMinute));
+  app.use("/api/auth", authRateLimit(deps.store, config.authRateLimitPerMinute, logger));
   app.use(jsonBody());
 
   app.use(healthRouter(deps));
@@ -47,6 +49,6 @@ export function createApp(deps: Dependencies): express.Express {
   app.use(docsRouter());
 
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler);
   return app;
 }

@@ -37,6 +37,12 @@ describe("loadConfig", () => {
     );
   });
 
+  it("serves metrics only where METRICS_PORT says, and never on the API's port", () => {
+    expect(loadConfig(productionBase).metricsPort).toBeUndefined();
+    expect(loadConfig({ ...productionBase, METRICS_PORT: "9464" }).metricsPort).toBe(9464);
+    expect(() => loadConfig({ PORT: "3000", METRICS_PORT: "3000" })).toThrow(/METRICS_PORT/);
+  });
+
   it("accepts a complete production configuration, with CORS closed by default", () => {
     const config = loadConfig(productionBase);
     expect(config.nodeEnv).toBe("production");

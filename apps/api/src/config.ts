@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
   PORT: integer(0, 65_535).default(3000),
+  METRICS_PORT: integer(0, 65_535).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: z
     .string()
@@ -95,6 +96,8 @@ export interface Config {
   nodeEnv: "development" | "test" | "production";
   host: string;
   port: number;
+  /** Where `GET /metrics` is served, on HOST; unset: nowhere. Never the API's own port. */
+  metricsPort: number | undefined;
   logLevel: string;
   databaseUrl: string;
   redisUrl: string | undefined;
@@ -206,6 +209,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
   if (e.JWT_ALGORITHM !== "HS256" && !e.JWT_PRIVATE_KEY) {
     problems.push(`JWT_PRIVATE_KEY: ${e.JWT_ALGORITHM} needs a PEM private key`);
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push(
+      "METRICS_PORT: must differ from PORT (metrics are never served on the API's port)",
+    );
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
@@ -214,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     nodeEnv: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
     redisUrl: e.REDIS_URL,

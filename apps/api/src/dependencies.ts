@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { createDataAccess, type DataAccess } from "./db/data-access.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
 
@@ -20,6 +21,10 @@ export interface Dependencies {
   data: DataAccess;
   /** The one shared store: WeChat access token and code memo, and rate-limit counters. */
   store: SharedStore;
+  /** Redis's own PING (readiness), when REDIS_URL is set. */
+  pingRedis: (() => Promise<void>) | undefined;
+  /** This app's Prometheus registry and counters (one per app, not prom-client's global one). */
+  metrics: Metrics;
   wechat: WechatClient;
   accessTokens: AccessTokens;
   sessions: Sessions;
@@ -50,14 +55,15 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl, { logger }));
+  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
   const storeHandle = overrides.store
-    ? { store: overrides.store, close: async () => {} }
+    ? { store: overrides.store, pingRedis: undefined, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {
         keyPrefix: config.redisKeyPrefix,
       });
   const { store } = storeHandle;
   const data = createDataAccess(db);
+  const metrics = createMetrics();
   const wechat = new WechatClient({
     appid: config.wechat.appid,
     secret: config.wechat.secret,
@@ -65,10 +71,11 @@ export async function buildDependencies(
     timeoutMs: config.wechat.timeoutMs,
     store,
     logger: logger.child({ component: "wechat" }),
+    observer: metrics.wechatObserver,
   });
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
-    refreshTokens: data.refreshTokens,
+    data,
     accessTokens,
     successorCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
@@ -95,6 +102,8 @@ export async function buildDependencies(
     db,
     data,
     store,
+    pingRedis: storeHandle.pingRedis,
+    metrics,
     wechat,
     accessTokens,
     sessions,
@@ -102,7 +111,6 @@ export async function buildDependencies(
     users,
     avatars,
     async close(track: TrackClosing = (_part, closing) => closing) {
-      auth.close();
       wechat.close();
       await Promise.allSettled([
         track("database", data.close()),

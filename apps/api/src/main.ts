@@ -7,6 +7,7 @@ import { buildDependencies } from "./dependencies.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { createLogger } from "./http/logger.js";
 import { createHttpServer } from "./http/server.js";
+import { startMetricsServer } from "./metrics/metrics-server.js";
 
 /** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
 const DRAIN_TIMEOUT_MS = 20_000;
@@ -49,6 +50,16 @@ async function main(): Promise<void> {
     `wxauth API listening on http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
   );
 
+  // Off unless METRICS_PORT is set: what it tells is for the operator's network only.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer(deps.metrics.registry, config.metricsPort, config.host);
+  if (metricsServer) {
+    const { port: metricsPort } = metricsServer.address() as AddressInfo;
+    logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
+  }
+
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -74,6 +85,9 @@ async function main(): Promise<void> {
 
     // Its run in flight (the first starts with the process) finishes before the database closes.
     const housekeepingStopped = track("housekeeping", stopHousekeeping());
+    // Scrapes stop with the process; none is worth waiting for.
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     stillOpen.add("http connections");
     // Keep-alive clients are told to reconnect elsewhere once their current request is answered.
     server.on("request", (_req, res) => res.setHeader("Connection", "close"));

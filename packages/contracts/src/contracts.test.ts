@@ -1,4 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
@@ -242,11 +246,13 @@ describe("OpenAPI document", () => {
   interface Operation {
     operationId: string;
     parameters?: Array<{ name: string; in: string; required: boolean }>;
+    security: Array<Record<string, string[]>>;
     requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
     responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
   }
   const doc = generateOpenApiDocument() as {
     openapi: string;
+    servers: Array<{ url: string }>;
     paths: Record<string, Record<string, Operation>>;
     components: { schemas: Record<string, unknown> };
   };
@@ -293,6 +299,47 @@ describe("OpenAPI document", () => {
     expect(Object.keys(content ?? {})).toEqual(["image/jpeg", "image/png", "image/webp"]);
     expect(content?.["image/png"]?.schema).toEqual({ type: "string", format: "binary" });
   });
+
+  it("says which routes need a Bearer token and which need none, and where it is served", () => {
+    for (const route of Object.values(contract) as RouteDefinition[]) {
+      const security = route.auth ? [{ bearerAuth: [] }] : [];
+      expect(operation(route)?.security, route.path).toEqual(security);
+    }
+    expect(doc.servers).toEqual([{ url: "/" }]);
+    expect(generateOpenApiDocument({ serverUrl: "https://wxauth.example.cn" }).servers).toEqual([
+      { url: "https://wxauth.example.cn" },
+    ]);
+  });
+
+  it("passes Redocly's recommended rules with no errors", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-openapi-"));
+    try {
+      const file = path.join(dir, "openapi.json");
+      writeFileSync(file, JSON.stringify(doc, null, 2));
+      const cli = createRequire(import.meta.url).resolve("@redocly/cli/bin/cli.js");
+      const result = spawnSync(
+        process.execPath,
+        [cli, "lint", "--extends", "recommended", "--format", "json", file],
+        {
+          encoding: "utf8",
+          // Offline and quiet: no usage reports, no update check.
+          env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+          timeout: 60_000,
+        },
+      );
+      const report = JSON.parse(result.stdout) as {
+        totals: { errors: number };
+        problems: Array<{ ruleId: string; severity: string; message: string }>;
+      };
+      const errors = report.problems
+        .filter((problem) => problem.severity === "error")
+        .map((problem) => `${problem.ruleId}: ${problem.message}`);
+      expect(errors).toEqual([]);
+      expect(report.totals.errors).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("has no dangling $ref", () => {
     const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];

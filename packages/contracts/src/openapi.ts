@@ -68,7 +68,8 @@ function operationOf(name: string, route: RouteDefinition): JsonSchema {
   return {
     operationId: name,
     summary: route.summary,
-    ...(route.auth ? { security: [{ bearerAuth: [] }] } : {}),
+    // An empty list says in so many words that the route is public (not that it was forgotten).
+    security: route.auth ? [{ bearerAuth: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses,
@@ -113,7 +114,10 @@ export function openApiPathOf(path: string): string {
   return path.replace(PATH_PARAMETER, "{$1}");
 }
 
-/** The OpenAPI 3.1 document of the API, generated from the contract. */
+/**
+ * The OpenAPI 3.1 document of the API, generated from the contract. Without `serverUrl` its server
+ * is `/`: the origin the document was fetched from, which is where the API serves it.
+ */
 export function generateOpenApiDocument(options: { serverUrl?: string } = {}): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const [name, route] of Object.entries(contract) as [string, RouteDefinition][]) {
@@ -132,7 +136,7 @@ export function generateOpenApiDocument(options: { serverUrl?: string } = {}): J
       version: "1.0.0",
       description: "WeChat Mini Program login: jscode2session, phone registration and sessions.",
     },
-    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    servers: [{ url: options.serverUrl ?? "/" }],
     paths,
     components: {
       schemas: components,

@@ -229,7 +229,16 @@ export const contract = {
   health: {
     method: "GET",
     path: "/api/health",
-    summary: "Liveness and readiness: 503 when the database is unreachable",
+    summary: "Liveness: the process answers, whatever its dependencies do",
+    auth: false,
+    responses: { 200: HealthResponseSchema },
+    errors: ["INTERNAL"],
+  },
+  healthReady: {
+    method: "GET",
+    path: "/api/health/ready",
+    summary:
+      "Readiness: the database, and Redis when configured, answer within 1 s; otherwise 503 naming the part that failed",
     auth: false,
     responses: { 200: HealthResponseSchema },
     errors: ["SERVICE_UNAVAILABLE", "INTERNAL"],

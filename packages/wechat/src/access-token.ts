@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { CallBudget, POLL_MAX_MS, POLL_MIN_MS, sleepWithin, within, withJitter } from "./budget.js";
+import { observeCall } from "./observer.js";
 import type { WechatRequest, WechatTransport } from "./transport.js";
-import type { SharedStore, WechatLogger } from "./types.js";
+import type { SharedStore, WechatLogger, WechatObserver } from "./types.js";
 
 /** What the shared store holds under the token key (JSON). Times are ms since the epoch. */
 const StoredTokenSchema = z.object({
@@ -28,6 +29,7 @@ export interface AccessTokenManagerOptions {
   store: SharedStore;
   transport: WechatTransport;
   logger: WechatLogger;
+  observer?: WechatObserver;
   now: () => number;
 }
 
@@ -147,12 +149,11 @@ export class AccessTokenManager {
   }
 
   private async fetchToken(budget: CallBudget): Promise<StoredToken> {
-    const reply = await this.options.transport.call(
-      this.tokenRequest,
-      TokenReplySchema,
-      budget,
-      [],
+    const { transport, observer } = this.options;
+    const reply = await observeCall(observer, this.tokenRequest.api, () =>
+      transport.call(this.tokenRequest, TokenReplySchema, budget, []),
     );
+    observer?.accessTokenFetched();
     const fetchedAt = this.options.now();
     const lifetimeMs = reply.expires_in * 1000;
     const expiresAt = fetchedAt + lifetimeMs;

@@ -6,11 +6,13 @@ import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
 import { keepAliveDispatcher } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
+import { observeCall } from "./observer.js";
 import { type WechatRequest, WechatTransport } from "./transport.js";
 import type {
   WechatApiName,
   WechatClientOptions,
   WechatLogger,
+  WechatObserver,
   WechatPhoneNumber,
   WechatSession,
 } from "./types.js";
@@ -76,6 +78,7 @@ export class WechatClient {
   private readonly secret: string;
   private readonly timeoutMs: number;
   private readonly logger: WechatLogger;
+  private readonly observer: WechatObserver | undefined;
   private readonly transport: WechatTransport;
   private readonly codeMemo: CodeMemo;
   /** Everything of the jscode2session URL but the code, built once. */
@@ -95,6 +98,7 @@ export class WechatClient {
     this.secret = options.secret;
     this.timeoutMs = timeoutMs;
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.observer = options.observer;
     const supplied = options.dispatcher;
     this.transport = new WechatTransport({
       dispatcher: supplied ? () => supplied : () => (this.ownDispatcher ??= keepAliveDispatcher()),
@@ -112,6 +116,7 @@ export class WechatClient {
       store,
       transport: this.transport,
       logger: this.logger,
+      observer: options.observer,
       now: options.now ?? Date.now,
     });
     this.codeMemo = new CodeMemo({
@@ -133,7 +138,11 @@ export class WechatClient {
    * Exchanges a wx.login code for the user's openid, unionid and session_key. A code submitted
    * twice reaches WeChat once; both callers get the same result.
    */
-  async code2Session(code: string): Promise<WechatSession> {
+  code2Session(code: string): Promise<WechatSession> {
+    return observeCall(this.observer, "jscode2session", () => this.exchangeCode(code));
+  }
+
+  private async exchangeCode(code: string): Promise<WechatSession> {
     assertWellFormedCode("jscode2session", code);
     const budget = new CallBudget("jscode2session", this.timeoutMs);
     return this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
@@ -143,7 +152,13 @@ export class WechatClient {
    * Exchanges a getPhoneNumber code for the phone number. `openid` is sent along so WeChat checks
    * that the code was issued to that user.
    */
-  async getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+  getPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
+    return observeCall(this.observer, "getuserphonenumber", () =>
+      this.askPhoneNumber(code, openid),
+    );
+  }
+
+  private async askPhoneNumber(code: string, openid: string): Promise<WechatPhoneNumber> {
     assertWellFormedCode("getuserphonenumber", code);
     const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
     const body = JSON.stringify({ code, openid });

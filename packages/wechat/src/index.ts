@@ -12,3 +12,4 @@ export {
   isDefinitiveCodeErrcode,
   parseRid,
 } from "./errors.js";
+export { callOutcomeOf } from "./observer.js";

@@ -59,6 +59,20 @@ export interface WechatClientOptions {
   dispatcher?: Dispatcher;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Told how each call ends, e.g. to count them in metrics. Never given a code, token or id. */
+  observer?: WechatObserver;
+}
+
+/**
+ * Told once when each public call of the client ends, and once when each access-token fetch from
+ * WeChat ends (as a call of `stable_token` or `token`). `outcome` is `ok`, WeChat's errcode as a
+ * string (`40029`, `-1`), or the failure's kind: `timeout`, `network`, `http`, `parse`, or `error`
+ * for a failure outside the exchange (the shared store).
+ */
+export interface WechatObserver {
+  call(api: WechatApiName, outcome: string, seconds: number): void;
+  /** A new access token came from WeChat (not from the cache or the shared store). */
+  accessTokenFetched(): void;
 }
 
 /** What code2Session yields. `sessionKey` must never leave the server. */

@@ -17,21 +17,11 @@ import {
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
 } from "@wxauth/contracts/sandbox";
+import { freePort } from "@wxauth/api/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const mpWeixinDir = join(repo, "apps/miniapp/dist/dev/mp-weixin");
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function portIsClosed(port: number): Promise<boolean> {
   return new Promise((resolveClosed) => {
@@ -82,6 +72,7 @@ describe("pnpm dev", () => {
         DEV_SANDBOX_PORT: String(ports.sandbox),
         DEV_API_PORT: String(ports.api),
         DEV_H5_PORT: String(ports.h5),
+        DEV_METRICS_PORT: String(await freePort()),
         DATABASE_URL: `file:${join(dataDir, "dev.db")}`,
         // turbo built every package before this test (its ^build); a second build here would
         // rewrite the API's generated Prisma clients under the API's own running tests.

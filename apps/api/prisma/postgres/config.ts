@@ -7,7 +7,7 @@ import { defineConfig } from "prisma/config";
  * The Prisma CLI configuration for PostgreSQL: apps/api/prisma.config.ts hands over to it when
  * DATABASE_URL is a `postgresql://` URL, and `--config prisma/postgres/config.ts` uses it directly.
  * Like the SQLite side it runs the JS schema engine through a driver adapter, so nothing is
- * downloaded (see shared ENVIRONMENT.md).
+ * downloaded.
  */
 
 export function isPostgresUrl(url: string): boolean {

@@ -4,7 +4,7 @@ import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { AppError } from "../errors.js";
-import { ManualClock, expectErrorBody, startTestApi, type TestApi } from "../test/harness.js";
+import { ManualClock, expectErrorBody, startTestApi, type TestApi } from "../testing/harness.js";
 import { createAccessTokens } from "./access-tokens.js";
 
 const config = loadConfig({ NODE_ENV: "test" });

@@ -1,6 +1,4 @@
-import { Router } from "express";
-import { mountRoute } from "../http/contract-route.js";
-import { sendJson } from "../http/json-response.js";
+import { contractRouter } from "../http/contract-route.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { AuthService } from "./auth.service.js";
 import type { Sessions } from "./sessions.js";
@@ -11,17 +9,15 @@ export function authRouter(deps: {
   accessTokens: AccessTokens;
 }) {
   const { auth, sessions, accessTokens } = deps;
-  const router = Router();
-  mountRoute(router, "wechatLogin", ({ body }) => auth.login(body.code));
-  mountRoute(router, "wechatRegister", ({ body }) =>
-    auth.register(body.registrationTicket, body.phoneCode),
-  );
-  mountRoute(router, "refreshSession", ({ body }) => sessions.refresh(body.refreshToken));
-  mountRoute(router, "logout", ({ body }) => sessions.logout(body.refreshToken));
+  const { router, mount } = contractRouter(accessTokens);
+  mount("wechatLogin", ({ body }) => auth.login(body.code));
+  mount("wechatRegister", ({ body }) => auth.register(body.registrationTicket, body.phoneCode));
+  mount("refreshSession", ({ body }) => sessions.refresh(body.refreshToken));
+  mount("logout", ({ body }) => sessions.logout(body.refreshToken));
   // Other services verify access tokens with these keys (RS256/ES256; empty for HS256).
   router.get("/.well-known/jwks.json", (_req, res) => {
     res.setHeader("Cache-Control", "public, max-age=300");
-    sendJson(res, 200, accessTokens.jwks());
+    res.json(accessTokens.jwks());
   });
   return router;
 }

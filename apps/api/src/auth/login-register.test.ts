@@ -7,7 +7,12 @@ import {
 import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS } from "./at-rest-cipher.js";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -30,7 +35,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
   it("keeps the session_key encrypted at rest, with the time it was obtained", async () => {
     const { code, openid } = await api.loginCode();
     await api.login(code);
-    const row = await api.deps.data.wechatSessions.findByOpenid(openid);
+    const row = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
     expect(row?.sessionKeyCiphertext).toMatch(/^v1\./);
     expect(Math.abs((row?.obtainedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
   });
@@ -38,10 +43,10 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
   it("saves a returning user's new session_key with the sign-in", async () => {
     const registered = await api.register();
     const cipher = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
-    const before = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
+    const before = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     const { code } = await api.loginCode({ openid: registered.openid });
     AuthenticatedSessionSchema.parse(await api.login(code));
-    const after = await api.deps.data.wechatSessions.findByOpenid(registered.openid);
+    const after = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     // The sandbox, like WeChat, hands out a new session_key with every code.
     expect(after?.id).toBe(before?.id);
     expect(cipher.open(after!.sessionKeyCiphertext)).not.toBe(
@@ -125,7 +130,9 @@ describe("registration tickets", () => {
 
   it("stores only a hash of the ticket", async () => {
     const { ticket } = await ticketFor();
-    const rows = await api.deps.db.registrationTicket.findMany({ select: { tokenHash: true } });
+    const rows = await api.deps.db.query<{ tokenHash: string }>(
+      'SELECT token_hash AS "tokenHash" FROM registration_tickets',
+    );
     expect(rows.some((row) => row.tokenHash === ticket)).toBe(false);
   });
 
@@ -172,8 +179,8 @@ describe("registration tickets", () => {
     for (const result of results.filter((r) => r.status === 401)) {
       expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
     }
-    const users = await api.deps.db.user.count({ where: { openid } });
-    expect(users).toBe(1);
+    const users = await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid]);
+    expect(users.length).toBe(1);
   });
 
   it("two tickets of one WeChat user end in one account", async () => {
@@ -187,6 +194,8 @@ describe("registration tickets", () => {
       redeem(b.registrationTicket, await api.phoneCode(phoneNumber, openid)),
     ]);
     expect([ra?.status, rb?.status]).toEqual([201, 201]);
-    expect(await api.deps.db.user.count({ where: { openid } })).toBe(1);
+    expect(
+      (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid])).length,
+    ).toBe(1);
   });
 });

@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
-import { pooledRandomBytes } from "../random-bytes.js";
+import { createHash, randomBytes } from "node:crypto";
 
 /** A fresh opaque credential: 32 random bytes, base64url (43 characters). */
 export function newOpaqueToken(): string {
-  return pooledRandomBytes(32).toString("base64url");
+  return randomBytes(32).toString("base64url");
 }
 
 /** What is stored instead of an opaque credential: its SHA-256, base64url. */

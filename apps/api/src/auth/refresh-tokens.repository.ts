@@ -1,11 +1,5 @@
-import type { Database, DatabaseTransaction } from "../db/client.js";
-import { directSqlOf, type SqlRow } from "../db/direct-sql.js";
+import { dateFrom, dateOrNullFrom, type Sql } from "../db/client.js";
 import { timeOrderedId } from "../db/time-ordered-id.js";
-import {
-  createWechatSessionsRepository,
-  saveWechatSessionDirectly,
-  type WechatSessionWrite,
-} from "./wechat-sessions.repository.js";
 
 export interface RefreshTokenRecord {
   id: string;
@@ -23,10 +17,8 @@ export interface NewRefreshToken {
 
 export type FamilyRevocationReason = "logout" | "reuse";
 
-/*
- * Every sign-in starts a family and every refresh finds and rotates a token: these statements run
- * on the direct path (db/direct-sql.ts) when the database has one.
- */
+const INSERT_FAMILY_SQL =
+  "INSERT INTO refresh_token_families (id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?)";
 const INSERT_TOKEN_SQL =
   "INSERT INTO refresh_tokens (id, family_id, token_hash, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
 const FIND_BY_HASH_SQL = `SELECT t.id, t.family_id AS "familyId", t.expires_at AS "expiresAt",
@@ -34,83 +26,49 @@ const FIND_BY_HASH_SQL = `SELECT t.id, t.family_id AS "familyId", t.expires_at A
     f.user_id AS "userId", f.revoked_at AS "revokedAt"
   FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
   WHERE t.token_hash = ?`;
+const MARK_ROTATED_SQL =
+  "UPDATE refresh_tokens SET rotated_at = ?, successor_ciphertext = ?, updated_at = ? WHERE id = ? AND rotated_at IS NULL";
+const REVOKE_FAMILY_SQL =
+  "UPDATE refresh_token_families SET revoked_at = ?, revoked_reason = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL";
+const FORGET_SUCCESSORS_SQL =
+  "UPDATE refresh_tokens SET successor_ciphertext = NULL, updated_at = ? WHERE rotated_at < ? AND successor_ciphertext IS NOT NULL";
 
-const dateOrNull = (value: unknown) => (value === null ? null : new Date(String(value)));
+/**
+ * Sign-ins: a refresh-token family each, with every token it rotated through. The methods that
+ * write two rows (createFamily, rotate) run in a transaction: pass them the transaction's Sql.
+ */
+export function createRefreshTokensRepository(sql: Sql) {
+  const insertToken = (familyId: string, token: NewRefreshToken, now: Date) =>
+    sql.execute(INSERT_TOKEN_SQL, [
+      timeOrderedId(),
+      familyId,
+      token.tokenHash,
+      token.expiresAt,
+      now,
+      now,
+    ]);
 
-function refreshTokenFromRow(row: SqlRow): RefreshTokenRecord {
   return {
-    id: String(row.id),
-    familyId: String(row.familyId),
-    expiresAt: new Date(String(row.expiresAt)),
-    rotatedAt: dateOrNull(row.rotatedAt),
-    successorCiphertext: row.successorCiphertext === null ? null : String(row.successorCiphertext),
-    family: { userId: String(row.userId), revokedAt: dateOrNull(row.revokedAt) },
-  };
-}
-
-export function createRefreshTokensRepository(db: Database) {
-  // Looked up per call: PostgreSQL's adapter connects on the first query, not at construction.
-  const direct = () => directSqlOf(db);
-  return {
-    /**
-     * Starts a family (one sign-in) with its first token; resolves the family id. A sign-in with
-     * WeChat saves the WeChat session it came with in the same transaction: one commit per
-     * sign-in, where a commit of its own cost the session's upsert about 30 µs on SQLite (and a
-     * WAL flush on PostgreSQL).
-     */
-    async createFamily(
-      userId: string,
-      first: NewRefreshToken,
-      wechatSession?: WechatSessionWrite,
-    ): Promise<string> {
-      const sql = direct();
-      if (sql) {
-        const familyId = timeOrderedId();
-        const now = new Date();
-        await sql.transaction(async (transaction) => {
-          if (wechatSession) await saveWechatSessionDirectly(transaction, wechatSession);
-          await transaction.execute(
-            "INSERT INTO refresh_token_families (id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            [familyId, userId, now, now],
-          );
-          await transaction.execute(INSERT_TOKEN_SQL, [
-            timeOrderedId(),
-            familyId,
-            first.tokenHash,
-            first.expiresAt,
-            now,
-            now,
-          ]);
-        });
-        return familyId;
-      }
-      return db.$transaction(async (tx: DatabaseTransaction) => {
-        if (wechatSession) await createWechatSessionsRepository(tx).save(wechatSession);
-        const { id } = await tx.refreshTokenFamily.create({
-          data: { userId, refreshTokens: { create: first } },
-          select: { id: true },
-        });
-        return id;
-      });
+    /** Starts a family (one sign-in) with its first token; resolves the family id. */
+    async createFamily(userId: string, first: NewRefreshToken): Promise<string> {
+      const familyId = timeOrderedId();
+      const now = new Date();
+      await sql.execute(INSERT_FAMILY_SQL, [familyId, userId, now, now]);
+      await insertToken(familyId, first, now);
+      return familyId;
     },
 
-    findByHash: async (tokenHash: string): Promise<RefreshTokenRecord | null> => {
-      const sql = direct();
-      if (sql) {
-        const [row] = await sql.query(FIND_BY_HASH_SQL, [tokenHash]);
-        return row ? refreshTokenFromRow(row) : null;
-      }
-      return db.refreshToken.findUnique({
-        where: { tokenHash },
-        select: {
-          id: true,
-          familyId: true,
-          expiresAt: true,
-          rotatedAt: true,
-          successorCiphertext: true,
-          family: { select: { userId: true, revokedAt: true } },
-        },
-      });
+    async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
+      const [row] = await sql.query(FIND_BY_HASH_SQL, [tokenHash]);
+      if (!row) return null;
+      return {
+        id: row.id as string,
+        familyId: row.familyId as string,
+        expiresAt: dateFrom(row.expiresAt),
+        rotatedAt: dateOrNullFrom(row.rotatedAt),
+        successorCiphertext: row.successorCiphertext as string | null,
+        family: { userId: row.userId as string, revokedAt: dateOrNullFrom(row.revokedAt) },
+      };
     },
 
     /**
@@ -118,61 +76,31 @@ export function createRefreshTokensRepository(db: Database) {
      * several concurrent rotations win; the losers resolve false and answer from the grace data
      * the winner left (`successorCiphertext`).
      */
-    rotate(
+    async rotate(
       current: { id: string; familyId: string },
       next: NewRefreshToken,
       rotatedAt: Date,
       successorCiphertext: string,
     ): Promise<boolean> {
-      const sql = direct();
-      if (sql) {
-        return sql.transaction(async (transaction) => {
-          const rotated = await transaction.execute(
-            "UPDATE refresh_tokens SET rotated_at = ?, successor_ciphertext = ?, updated_at = ? WHERE id = ? AND rotated_at IS NULL",
-            [rotatedAt, successorCiphertext, new Date(), current.id],
-          );
-          if (rotated !== 1) return false;
-          const now = new Date();
-          await transaction.execute(INSERT_TOKEN_SQL, [
-            timeOrderedId(),
-            current.familyId,
-            next.tokenHash,
-            next.expiresAt,
-            now,
-            now,
-          ]);
-          return true;
-        });
-      }
-      return db.$transaction(async (tx: DatabaseTransaction) => {
-        const { count } = await tx.refreshToken.updateMany({
-          where: { id: current.id, rotatedAt: null },
-          data: { rotatedAt, successorCiphertext },
-        });
-        if (count !== 1) return false;
-        await tx.refreshToken.create({
-          data: { ...next, familyId: current.familyId },
-          select: { id: true },
-        });
-        return true;
-      });
+      const now = new Date();
+      const rotated = await sql.execute(MARK_ROTATED_SQL, [
+        rotatedAt,
+        successorCiphertext,
+        now,
+        current.id,
+      ]);
+      if (rotated !== 1) return false;
+      await insertToken(current.familyId, next, now);
+      return true;
     },
 
     async revokeFamily(familyId: string, reason: FamilyRevocationReason, now: Date): Promise<void> {
-      await db.refreshTokenFamily.updateMany({
-        where: { id: familyId, revokedAt: null },
-        data: { revokedAt: now, revokedReason: reason },
-      });
+      await sql.execute(REVOKE_FAMILY_SQL, [now, reason, now, familyId]);
     },
 
     /** Housekeeping: a successor's ciphertext is kept for the grace window only. */
-    async forgetSuccessorsRotatedBefore(before: Date): Promise<number> {
-      const { count } = await db.refreshToken.updateMany({
-        where: { rotatedAt: { lt: before }, successorCiphertext: { not: null } },
-        data: { successorCiphertext: null },
-      });
-      return count;
-    },
+    forgetSuccessorsRotatedBefore: (before: Date): Promise<number> =>
+      sql.execute(FORGET_SUCCESSORS_SQL, [new Date(), before]),
   };
 }
 

@@ -1,27 +1,48 @@
-import type { Database, DatabaseTransaction } from "../db/client.js";
-import { isRecordNotFound } from "../db/errors.js";
+import { randomUUID } from "node:crypto";
+import type { Sql } from "../db/client.js";
 
 export interface RegistrationTicketRecord {
   id: string;
   openid: string;
   unionid: string | null;
-  wechatSessionId: string;
+  wechatSessionKeyId: string;
 }
 
 export interface NewRegistrationTicket {
   tokenHash: string;
   openid: string;
   unionid: string | null;
-  wechatSessionId: string;
+  wechatSessionKeyId: string;
   expiresAt: Date;
 }
 
-const ticketColumns = { id: true, openid: true, unionid: true, wechatSessionId: true } as const;
+const INSERT_SQL = `INSERT INTO registration_tickets
+  (id, token_hash, openid, unionid, wechat_session_key_id, expires_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const CLAIM_SQL = `UPDATE registration_tickets SET claimed_until = ?, updated_at = ?
+  WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+    AND (claimed_until IS NULL OR claimed_until <= ?)
+  RETURNING id, openid, unionid, wechat_session_key_id AS "wechatSessionKeyId"`;
+const RELEASE_SQL = `UPDATE registration_tickets SET claimed_until = NULL, updated_at = ?
+  WHERE id = ? AND used_at IS NULL AND claimed_until = ?`;
+const MARK_USED_SQL = `UPDATE registration_tickets SET used_at = ?, claimed_until = NULL,
+  updated_at = ? WHERE id = ? AND used_at IS NULL`;
+const DELETE_EXPIRED_SQL = "DELETE FROM registration_tickets WHERE expires_at <= ?";
 
-export function createRegistrationTicketsRepository(db: Database | DatabaseTransaction) {
+export function createRegistrationTicketsRepository(sql: Sql) {
   return {
     async create(ticket: NewRegistrationTicket): Promise<void> {
-      await db.registrationTicket.create({ data: ticket, select: { id: true } });
+      const now = new Date();
+      await sql.execute(INSERT_SQL, [
+        randomUUID(),
+        ticket.tokenHash,
+        ticket.openid,
+        ticket.unionid,
+        ticket.wechatSessionKeyId,
+        ticket.expiresAt,
+        now,
+        now,
+      ]);
     },
 
     /**
@@ -34,21 +55,14 @@ export function createRegistrationTicketsRepository(db: Database | DatabaseTrans
       now: Date,
       leaseUntil: Date,
     ): Promise<RegistrationTicketRecord | null> {
-      try {
-        return await db.registrationTicket.update({
-          where: {
-            tokenHash,
-            usedAt: null,
-            expiresAt: { gt: now },
-            OR: [{ claimedUntil: null }, { claimedUntil: { lte: now } }],
-          },
-          data: { claimedUntil: leaseUntil },
-          select: ticketColumns,
-        });
-      } catch (error) {
-        if (isRecordNotFound(error)) return null;
-        throw error;
-      }
+      const [row] = await sql.query<RegistrationTicketRecord>(CLAIM_SQL, [
+        leaseUntil,
+        new Date(),
+        tokenHash,
+        now,
+        now,
+      ]);
+      return row ?? null;
     },
 
     /**
@@ -57,28 +71,16 @@ export function createRegistrationTicketsRepository(db: Database | DatabaseTrans
      * ran out) must not end the lease of a redemption that claimed the ticket since.
      */
     async release(id: string, leaseUntil: Date): Promise<void> {
-      await db.registrationTicket.updateMany({
-        where: { id, usedAt: null, claimedUntil: leaseUntil },
-        data: { claimedUntil: null },
-      });
+      await sql.execute(RELEASE_SQL, [new Date(), id, leaseUntil]);
     },
 
     /** Resolves false when the ticket was already used (it then must not be used again). */
     async markUsed(id: string, now: Date): Promise<boolean> {
-      const { count } = await db.registrationTicket.updateMany({
-        where: { id, usedAt: null },
-        data: { usedAt: now, claimedUntil: null },
-      });
-      return count === 1;
+      return (await sql.execute(MARK_USED_SQL, [now, new Date(), id])) === 1;
     },
 
     /** Housekeeping: tickets past their expiry are useless. */
-    async deleteExpired(now: Date): Promise<number> {
-      const { count } = await db.registrationTicket.deleteMany({
-        where: { expiresAt: { lte: now } },
-      });
-      return count;
-    },
+    deleteExpired: (now: Date): Promise<number> => sql.execute(DELETE_EXPIRED_SQL, [now]),
   };
 }
 

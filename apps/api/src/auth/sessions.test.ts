@@ -1,6 +1,6 @@
 import { TokenPairSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type TestApi } from "../test/harness.js";
+import { expectErrorBody, startTestApi, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,14 +1,15 @@
 import type { TokenPair } from "@wxauth/contracts";
 import type { Sealer } from "@wxauth/wechat";
 import type { Clock } from "../clock.js";
+import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { AccessTokens } from "./access-tokens.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
-import type { RefreshTokenRecord, RefreshTokensRepository } from "./refresh-tokens.repository.js";
-import type { WechatSessionWrite } from "./wechat-sessions.repository.js";
+import type { RefreshTokenRecord } from "./refresh-tokens.repository.js";
+import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js";
 
 export interface SessionsOptions {
-  refreshTokens: RefreshTokensRepository;
+  data: Pick<DataAccess, "refreshTokens" | "transaction">;
   accessTokens: AccessTokens;
   /** Seals a successor refresh token for the grace window. */
   successorCipher: Sealer;
@@ -22,7 +23,8 @@ export interface SessionsOptions {
  * family on logout or on reuse of a rotated token outside the grace window.
  */
 export function createSessions(options: SessionsOptions) {
-  const { refreshTokens, accessTokens, successorCipher, clock } = options;
+  const { data, accessTokens, successorCipher, clock } = options;
+  const { refreshTokens } = data;
   const refreshTtlMs = options.refreshTokenTtlS * 1000;
   const graceMs = options.refreshReuseGraceS * 1000;
 
@@ -42,17 +44,20 @@ export function createSessions(options: SessionsOptions) {
   }
 
   return {
-    /** A new sign-in of the user; `wechatSession`, the WeChat session it came with, is saved with it. */
-    async issue(userId: string, wechatSession?: WechatSessionWrite): Promise<TokenPair> {
+    /**
+     * A new sign-in of the user. A sign-in with WeChat saves the session_key it came with in the
+     * same transaction: one commit per sign-in.
+     */
+    async issue(userId: string, wechatSessionKey?: WechatSessionKeyRecord): Promise<TokenPair> {
       const refreshToken = newOpaqueToken();
-      await refreshTokens.createFamily(
-        userId,
-        {
-          tokenHash: hashOpaqueToken(refreshToken),
-          expiresAt: new Date(clock.now() + refreshTtlMs),
-        },
-        wechatSession,
-      );
+      const first = {
+        tokenHash: hashOpaqueToken(refreshToken),
+        expiresAt: new Date(clock.now() + refreshTtlMs),
+      };
+      await data.transaction(async ({ wechatSessionKeys, refreshTokens }) => {
+        if (wechatSessionKey) await wechatSessionKeys.save(wechatSessionKey);
+        await refreshTokens.createFamily(userId, first);
+      });
       return pair(userId, refreshToken);
     },
 
@@ -66,11 +71,13 @@ export function createSessions(options: SessionsOptions) {
       if (record.rotatedAt !== null) return answerRotated(record, now);
 
       const successor = newOpaqueToken();
-      const won = await refreshTokens.rotate(
-        record,
-        { tokenHash: hashOpaqueToken(successor), expiresAt: new Date(now + refreshTtlMs) },
-        new Date(now),
-        successorCipher.seal(successor),
+      const next = {
+        tokenHash: hashOpaqueToken(successor),
+        expiresAt: new Date(now + refreshTtlMs),
+      };
+      const sealedSuccessor = successorCipher.seal(successor);
+      const won = await data.transaction(({ refreshTokens }) =>
+        refreshTokens.rotate(record, next, new Date(now), sealedSuccessor),
       );
       if (won) return pair(record.family.userId, successor);
 

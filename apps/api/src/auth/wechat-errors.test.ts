@@ -1,7 +1,12 @@
 import { RegistrationRequiredSchema, type ErrorCode } from "@wxauth/contracts";
 import type { SandboxFailRequest } from "@wxauth/contracts/sandbox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,9 +1,8 @@
 import { contract } from "@wxauth/contracts";
-import { Router, type Request } from "express";
+import type { Request } from "express";
 import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
-import { authenticate, signedInUser } from "../http/authenticate.js";
-import { mountRoute } from "../http/contract-route.js";
+import { contractRouter } from "../http/contract-route.js";
 import { avatarPath } from "./avatar-url.js";
 import type { AvatarsService } from "./avatars.service.js";
 import { readUploadedFile } from "./multipart.js";
@@ -24,17 +23,12 @@ function avatarUrlFor(req: Request): (avatarId: string) => string {
 
 export function avatarsRouter(deps: { avatars: AvatarsService; accessTokens: AccessTokens }) {
   const { avatars } = deps;
-  const router = Router();
-  mountRoute(
-    router,
-    "uploadAvatar",
-    async ({ req, res }) => {
-      const urlOf = avatarUrlFor(req);
-      const bytes = await readUploadedFile(req, contract.uploadAvatar.upload);
-      return avatars.upload(signedInUser(res), bytes, urlOf);
-    },
-    authenticate(deps.accessTokens),
-  );
+  const { router, mount } = contractRouter(deps.accessTokens);
+  mount("uploadAvatar", async ({ req, userId }) => {
+    const urlOf = avatarUrlFor(req);
+    const bytes = await readUploadedFile(req, contract.uploadAvatar.upload);
+    return avatars.upload(userId, bytes, urlOf);
+  });
   // Not through mountRoute: the body is the image itself, not JSON.
   router.get(contract.getAvatar.path, async (req, res) => {
     const avatar = await avatars.find(String(req.params.avatarId));

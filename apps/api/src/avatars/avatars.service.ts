@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { User } from "@wxauth/contracts";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
-import { accountGone, toUserBody } from "../users/users.service.js";
+import { existingAccount, toUserBody } from "../users/user-accounts.js";
 import { AVATAR_ID } from "./avatar-url.js";
 import type { StoredAvatar } from "./avatars.repository.js";
 import { imageTypeOf } from "./image-type.js";
@@ -27,9 +27,9 @@ export function createAvatarsService(deps: { data: DataAccess }) {
       // A new id for every upload: the old URL stops resolving and the new one is never stale.
       const id = randomUUID();
       const user = await data.transaction(async ({ users, avatars }) => {
-        if (!(await users.findById(userId))) throw accountGone();
+        existingAccount(await users.findById(userId));
         await avatars.replaceForUser({ id, userId, contentType, bytes });
-        return users.update(userId, { avatarUrl: urlOf(id) });
+        return existingAccount(await users.update(userId, { avatarUrl: urlOf(id) }));
       });
       return toUserBody(user);
     },

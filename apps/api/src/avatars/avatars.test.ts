@@ -1,6 +1,11 @@
 import { UserSchema, contract } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  type HttpResult,
+  type TestApi,
+} from "../testing/harness.js";
 import { solidPng } from "../testing/png.js";
 
 /** The smallest well-known baseline JPEG (1×1). */
@@ -106,7 +111,10 @@ describe("POST /api/me/avatar", () => {
     expect(gone.status).toBe(404);
     expectErrorBody(gone, "NOT_FOUND");
     expect((await download(second.avatarUrl!)).bytes.equals(JPEG)).toBe(true);
-    expect(await api.deps.db.avatar.count({ where: { userId: session.user.id } })).toBe(1);
+    const stored = await api.deps.db.query("SELECT id FROM avatars WHERE user_id = ?", [
+      session.user.id,
+    ]);
+    expect(stored.length).toBe(1);
   });
 
   it("an avatarUrl changed to another image lets the uploaded one go; saving the same URL keeps it", async () => {
@@ -114,7 +122,9 @@ describe("POST /api/me/avatar", () => {
     const uploaded = UserSchema.parse(
       (await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }])).body,
     );
-    const stored = () => api.deps.db.avatar.count({ where: { userId: session.user.id } });
+    const stored = async () =>
+      (await api.deps.db.query("SELECT id FROM avatars WHERE user_id = ?", [session.user.id]))
+        .length;
 
     // A profile saved again with the avatar it already has (nickname changed) keeps the file.
     const resaved = await api.request("PATCH", "/api/me", {
@@ -231,7 +241,7 @@ describe("POST /api/me/avatar", () => {
 
   it("answers 401 for a token of an account that no longer exists", async () => {
     const session = await api.register();
-    await api.deps.db.user.delete({ where: { id: session.user.id } });
+    await api.deps.db.execute("DELETE FROM users WHERE id = ?", [session.user.id]);
     const result = await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }]);
     expect(result.status).toBe(401);
     expectErrorBody(result, "UNAUTHORIZED");

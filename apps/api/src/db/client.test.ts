@@ -1,120 +1,79 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../test/harness.js";
-import { directSqlOf } from "./direct-sql.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
 import { isUniqueViolation } from "./errors.js";
 
 // On SQLite these go through the statement gate of db/client.ts (one connection for everything);
 // on PostgreSQL through separate pooled connections. Either way the isolation must hold.
-describe("interactive transactions beside other queries", () => {
+describe("transactions beside other statements", () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi();
   });
   afterAll(() => api.close());
 
+  const insertUser = "INSERT INTO users (id, openid, created_at, updated_at) VALUES (?, ?, ?, ?)";
+  const userWith = async (openid: string) =>
+    (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid]))[0] ?? null;
+
   it("a write outside a transaction is not swallowed by that transaction's rollback", async () => {
     const db = api.deps.db;
+    const now = new Date();
     const inside = db
-      .$transaction(async (tx) => {
-        await tx.user.create({ data: { openid: "gate-inside" } });
+      .transaction(async (transaction) => {
+        await transaction.execute(insertUser, ["gate-1", "gate-inside", now, now]);
         await new Promise((resolve) => setTimeout(resolve, 100));
         throw new Error("roll back");
       })
       .catch((error: Error) => error.message);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const outside = await db.user.create({ data: { openid: "gate-outside" } });
+    expect(await db.execute(insertUser, ["gate-2", "gate-outside", now, now])).toBe(1);
     expect(await inside).toBe("roll back");
-    expect(await db.user.findUnique({ where: { openid: "gate-outside" } })).toMatchObject({
-      id: outside.id,
-    });
-    expect(await db.user.findUnique({ where: { openid: "gate-inside" } })).toBeNull();
+    expect(await userWith("gate-outside")).toEqual({ id: "gate-2" });
+    expect(await userWith("gate-inside")).toBeNull();
   });
 
   it("concurrent transactions all commit instead of failing", async () => {
     const db = api.deps.db;
+    const now = new Date();
     const results = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        db.$transaction(async (tx) => {
-          const user = await tx.user.create({ data: { openid: `gate-concurrent-${i}` } });
+        db.transaction(async (transaction) => {
+          await transaction.execute(insertUser, [`gate-c${i}`, `gate-concurrent-${i}`, now, now]);
           await new Promise((resolve) => setTimeout(resolve, 5));
-          return tx.user.update({ where: { id: user.id }, data: { nickname: `n${i}` } });
+          await transaction.execute("UPDATE users SET nickname = ? WHERE id = ?", [
+            `n${i}`,
+            `gate-c${i}`,
+          ]);
+          const [row] = await transaction.query<{ nickname: string }>(
+            "SELECT nickname FROM users WHERE id = ?",
+            [`gate-c${i}`],
+          );
+          return row?.nickname;
         }),
       ),
     );
-    expect(results.map((user) => user.nickname)).toEqual(["n0", "n1", "n2", "n3", "n4"]);
-  });
-});
-
-// The hot statements skip Prisma (db/direct-sql.ts) but share its connection (SQLite) or pool
-// (PostgreSQL): the same isolation must hold between the two routes, and each must read what the
-// other wrote.
-describe("the direct path beside Prisma", () => {
-  let api: TestApi;
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(() => api.close());
-
-  const direct = () => {
-    const sql = directSqlOf(api.deps.db);
-    if (!sql) throw new Error("the database has no direct path");
-    return sql;
-  };
-  const insertUser = "INSERT INTO users (id, openid, created_at, updated_at) VALUES (?, ?, ?, ?)";
-
-  it("a direct write is not swallowed by the rollback of a Prisma transaction open beside it", async () => {
-    const db = api.deps.db;
-    const inside = db
-      .$transaction(async (tx) => {
-        await tx.user.create({ data: { openid: "direct-gate-inside" } });
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        throw new Error("roll back");
-      })
-      .catch((error: Error) => error.message);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = new Date();
-    expect(
-      await direct().execute(insertUser, ["direct-gate-1", "direct-gate-outside", now, now]),
-    ).toBe(1);
-    expect(await inside).toBe("roll back");
-    expect(await db.user.findUnique({ where: { openid: "direct-gate-outside" } })).toMatchObject({
-      id: "direct-gate-1",
-      createdAt: now,
-    });
-    expect(await db.user.findUnique({ where: { openid: "direct-gate-inside" } })).toBeNull();
+    expect(results).toEqual(["n0", "n1", "n2", "n3", "n4"]);
   });
 
-  it("a direct transaction that throws leaves nothing, and Prisma's writes beside it stay", async () => {
+  it("a unique violation is recognised as one, and the next statement runs after it", async () => {
     const db = api.deps.db;
     const now = new Date();
-    const failed = direct()
-      .transaction(async (transaction) => {
-        await transaction.execute(insertUser, ["direct-tx-1", "direct-tx-inside", now, now]);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        throw new Error("roll back");
-      })
-      .catch((error: Error) => error.message);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await db.user.create({ data: { openid: "direct-tx-outside" } });
-    expect(await failed).toBe("roll back");
-    expect(await db.user.findUnique({ where: { openid: "direct-tx-inside" } })).toBeNull();
-    expect(await db.user.findUnique({ where: { openid: "direct-tx-outside" } })).not.toBeNull();
-    // The connection is usable afterwards, by both routes.
-    const [row] = await direct().query("SELECT openid FROM users WHERE openid = ?", [
-      "direct-tx-outside",
-    ]);
-    expect(row).toEqual({ openid: "direct-tx-outside" });
-  });
-
-  it("a unique violation on the direct path is recognised as one, and the statement runs again after it", async () => {
-    const now = new Date();
-    await direct().execute(insertUser, ["direct-unique-1", "direct-unique", now, now]);
-    const error = await direct()
-      .execute(insertUser, ["direct-unique-2", "direct-unique", now, now])
+    await db.execute(insertUser, ["unique-1", "unique", now, now]);
+    const error = await db
+      .execute(insertUser, ["unique-2", "unique", now, now])
       .catch((caught: unknown) => caught);
     expect(isUniqueViolation(error)).toBe(true);
-    expect(
-      await direct().execute(insertUser, ["direct-unique-3", "direct-unique-3", now, now]),
-    ).toBe(1);
+    expect(await db.execute(insertUser, ["unique-3", "unique-3", now, now])).toBe(1);
+  });
+
+  it("reads back the dates it wrote, to the millisecond", async () => {
+    const db = api.deps.db;
+    const createdAt = new Date("2026-12-10T12:34:56.789Z");
+    await db.execute(insertUser, ["dates-1", "dates", createdAt, createdAt]);
+    const [row] = await db.query<{ createdAt: unknown }>(
+      'SELECT created_at AS "createdAt" FROM users WHERE id = ?',
+      ["dates-1"],
+    );
+    expect(new Date(row?.createdAt as string).toISOString()).toBe(createdAt.toISOString());
   });
 });

@@ -1,45 +1,44 @@
 import { createRefreshTokensRepository } from "../auth/refresh-tokens.repository.js";
 import { createRegistrationTicketsRepository } from "../auth/registration-tickets.repository.js";
-import { createWechatSessionsRepository } from "../auth/wechat-sessions.repository.js";
+import { createWechatSessionKeysRepository } from "../auth/wechat-session-keys.repository.js";
 import { createAvatarsRepository } from "../avatars/avatars.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
-import type { Database, DatabaseTransaction } from "./client.js";
+import type { Database, Sql } from "./client.js";
 import { isUniqueViolation } from "./errors.js";
 
-/** The repositories a transaction can span. */
-function transactionalRepositories(db: Database | DatabaseTransaction) {
+/** Every repository over one Sql: the database's, or an open transaction's. */
+function repositoriesOn(sql: Sql) {
   return {
-    users: createUsersRepository(db),
-    registrationTickets: createRegistrationTicketsRepository(db),
-    avatars: createAvatarsRepository(db),
+    users: createUsersRepository(sql),
+    wechatSessionKeys: createWechatSessionKeysRepository(sql),
+    registrationTickets: createRegistrationTicketsRepository(sql),
+    refreshTokens: createRefreshTokensRepository(sql),
+    avatars: createAvatarsRepository(sql),
   };
 }
-export type TransactionalRepositories = ReturnType<typeof transactionalRepositories>;
+export type Repositories = ReturnType<typeof repositoriesOn>;
 
 /**
- * Every repository over one database, and transactions across them. Services see only this:
- * Prisma stays behind the repositories, so PostgreSQL joins without touching a service.
+ * Every repository over one database, and transactions across them. Services see only this: SQL
+ * stays behind the repositories, and each repository writes its own tables only.
  */
 export function createDataAccess(db: Database) {
   return {
-    ...transactionalRepositories(db),
-    wechatSessions: createWechatSessionsRepository(db),
-    refreshTokens: createRefreshTokensRepository(db),
+    ...repositoriesOn(db),
 
     /**
-     * Runs `work` in one transaction. A unique-constraint race (two writers creating the same
-     * user or claiming the same phone) rolls it back and runs it again, so `work` re-reads and
-     * decides with the winner's row in sight instead of failing.
+     * Runs `work` in one transaction, handing it the repositories on that transaction. A
+     * unique-constraint race (two writers creating the same user or claiming the same phone)
+     * rolls it back and runs it again, so `work` re-reads and decides with the winner's row in
+     * sight instead of failing.
      */
     async transaction<T>(
-      work: (repositories: TransactionalRepositories) => Promise<T>,
+      work: (repositories: Repositories) => Promise<T>,
       { attempts = 3 } = {},
     ): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await db.$transaction((tx: DatabaseTransaction) =>
-            work(transactionalRepositories(tx)),
-          );
+          return await db.transaction((transaction) => work(repositoriesOn(transaction)));
         } catch (error) {
           if (!isUniqueViolation(error) || attempt >= attempts) throw error;
         }
@@ -48,10 +47,10 @@ export function createDataAccess(db: Database) {
 
     /** Touches a real table: an empty or half-migrated database is not "up". */
     async ping(): Promise<void> {
-      await db.$queryRawUnsafe("SELECT 1 FROM users LIMIT 1");
+      await db.query("SELECT 1 FROM users LIMIT 1");
     },
 
-    close: () => db.$disconnect(),
+    close: () => db.close(),
   };
 }
 

@@ -11,8 +11,12 @@ import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { API_ROOT } from "../config.js";
-import { createSuiteDatabase, suiteDatabaseKind, type SuiteDatabase } from "../test/harness.js";
-import { createTestDatabase, dropTestDatabase, uniqueTestDatabaseName } from "../test/postgres.js";
+import { createSuiteDatabase, suiteDatabaseKind, type SuiteDatabase } from "../testing/harness.js";
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  uniqueTestDatabaseName,
+} from "../testing/postgres.js";
 import { createDatabase, sqlitePathOf } from "./client.js";
 import { applyMigrations } from "./migrate.js";
 
@@ -103,10 +107,10 @@ describe(`applyMigrations (${kind})`, () => {
       // instance may still have it open.
       const db = await createDatabase(url);
       try {
-        await db.user.count();
+        await db.query("SELECT id FROM users");
         expect(await applyMigrations(url)).toBe("up-to-date");
       } finally {
-        await db.$disconnect();
+        await db.close();
       }
       expect(await applyMigrations(url)).toBe("up-to-date");
     },

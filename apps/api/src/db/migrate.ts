@@ -4,7 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import Sqlite from "better-sqlite3";
 import pg from "pg";
 import { API_ROOT } from "../config.js";
 import {
@@ -111,25 +111,20 @@ function appliedMigration(row: unknown[]): AppliedMigration {
 
 /**
  * A read-only connection of its own, closed at once. `fileMustExist`: a missing file is for the
- * CLI to create. better-sqlite3 is opened through Prisma's adapter, whose dependency it is.
+ * CLI to create.
  */
 async function appliedMigrationsSqlite(databaseUrl: string): Promise<AppliedMigration[]> {
-  const connection = await new PrismaBetterSQLite3({
-    url: sqlitePathOf(databaseUrl),
+  const connection = new Sqlite(sqlitePathOf(databaseUrl), {
     readonly: true,
     fileMustExist: true,
     // A lock held elsewhere (another instance migrating) sends this start to the CLI at once.
     timeout: 0,
-  }).connect();
+  });
   try {
-    const result = await connection.queryRaw({
-      sql: APPLIED_MIGRATIONS_SQL,
-      args: [],
-      argTypes: [],
-    });
-    return result.rows.map(appliedMigration);
+    const rows = connection.prepare(APPLIED_MIGRATIONS_SQL).raw().all() as unknown[][];
+    return rows.map(appliedMigration);
   } finally {
-    await connection.dispose();
+    connection.close();
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, type TestApi } from "../test/harness.js";
+import { expectErrorBody, startTestApi, type TestApi } from "../testing/harness.js";
 import { createDatabase } from "./client.js";
 
 describe("a PostgreSQL database that does not exist", () => {
@@ -17,13 +17,13 @@ describe("a PostgreSQL database that does not exist", () => {
   });
   afterAll(() => api.close());
 
-  it("fails readiness: /api/health answers 503", async () => {
-    const health = await api.request("GET", "/api/health");
+  it("fails readiness: /api/health/ready answers 503", async () => {
+    const health = await api.request("GET", "/api/health/ready");
     expect(health.status).toBe(503);
     expectErrorBody(health, "SERVICE_UNAVAILABLE");
   });
 
-  it("answers login (the direct path) and a Prisma route with a retryable 503, never a 500", async () => {
+  it("answers login and logout with 503 (login retryable), never a 500", async () => {
     const { code } = await api.loginCode();
     const login = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(login.status).toBe(503);

@@ -1,4 +1,4 @@
-import { pooledRandomBytes } from "../random-bytes.js";
+import { randomBytes } from "node:crypto";
 
 /**
  * A UUIDv7 (RFC 9562): the first 48 bits are the Unix time in milliseconds, the other 74 (beside
@@ -9,7 +9,7 @@ import { pooledRandomBytes } from "../random-bytes.js";
  * (users) stay random (crypto.randomUUID), so they do not tell when an account was made.
  */
 export function timeOrderedId(now = Date.now()): string {
-  const bytes = pooledRandomBytes(16);
+  const bytes = randomBytes(16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);

@@ -2,7 +2,6 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { generateOpenApiDocument } from "@wxauth/contracts/openapi";
 import { Router } from "express";
-import { sendJson } from "../http/json-response.js";
 
 const DOCS_ASSETS = new Set(["swagger-ui.css", "swagger-ui-bundle.js"]);
 
@@ -33,7 +32,7 @@ export function docsRouter() {
   );
 
   router.get("/api/openapi.json", (_req, res) => {
-    sendJson(res, 200, document);
+    res.json(document);
   });
   router.get(["/api/docs", "/api/docs/"], (_req, res) => {
     res.type("html").send(DOCS_PAGE);

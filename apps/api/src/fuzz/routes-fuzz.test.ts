@@ -7,7 +7,7 @@ import { contract, ErrorBodySchema, successOf, type RouteDefinition } from "@wxa
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { z } from "zod";
-import { startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
+import { startTestApi, type HttpResult, type TestApi } from "../testing/harness.js";
 import {
   contentType,
   FUZZ_RUNS,
@@ -15,7 +15,7 @@ import {
   headerValue,
   rawBody,
   tokenString,
-} from "./arbitraries.js";
+} from "../testing/arbitraries.js";
 
 vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
@@ -253,9 +253,9 @@ describe("ill-formed UTF-16 (a lone surrogate) in a string field", () => {
   }
 });
 
-// Was a bug: errors Node's HTTP parser raises before Express sees the request (headers over its
-// 16 kB limit, a malformed request line) got Node's default answer, a bare "431" or "400" with no
-// body. A `clientError` listener (http/client-error.ts) now writes the contract's error body.
+// Errors Node's HTTP parser raises before Express sees the request (headers over its 16 kB limit, a
+// malformed request line) get the contract's error body (http/parser-errors.ts), where Node's
+// default answer is a bare "431" or "400" with no body.
 describe("requests Node's HTTP parser refuses", () => {
   it("headers over the 16 kB limit get the error body", async () => {
     const result = await api.raw({

@@ -8,8 +8,13 @@ import { TokenPairSchema, UserSchema, type TokenPair } from "@wxauth/contracts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
-import { expectErrorBody, startTestApi, type HttpResult, type TestApi } from "../test/harness.js";
-import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "./arbitraries.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  type HttpResult,
+  type TestApi,
+} from "../testing/harness.js";
+import { FUZZ_RUNS, FUZZ_TIMEOUT_MS } from "../testing/arbitraries.js";
 
 const GRACE_S = 10;
 const GRACE_MS = GRACE_S * 1000;
@@ -55,15 +60,19 @@ async function chain(gapsMs: readonly number[]): Promise<string[]> {
   return tokens;
 }
 
+/** The family of the token, with every token of it. */
 async function familyOf(refreshToken: string) {
-  const row = await api.deps.db.refreshToken.findUniqueOrThrow({
-    where: { tokenHash: hashOpaqueToken(refreshToken) },
-    select: { familyId: true },
-  });
-  return api.deps.db.refreshTokenFamily.findUniqueOrThrow({
-    where: { id: row.familyId },
-    include: { refreshTokens: true },
-  });
+  const [family] = await api.deps.db.query<{ id: string; revokedAt: unknown }>(
+    `SELECT f.id, f.revoked_at AS "revokedAt" FROM refresh_token_families f
+      JOIN refresh_tokens t ON t.family_id = f.id WHERE t.token_hash = ?`,
+    [hashOpaqueToken(refreshToken)],
+  );
+  if (!family) throw new Error("no family holds the token");
+  const refreshTokens = await api.deps.db.query<{ tokenHash: string; rotatedAt: unknown }>(
+    'SELECT token_hash AS "tokenHash", rotated_at AS "rotatedAt" FROM refresh_tokens WHERE family_id = ?',
+    [family.id],
+  );
+  return { ...family, refreshTokens };
 }
 
 /** Time between two rotations: anything from at once to long past the grace window. */

@@ -1,8 +1,9 @@
 import { contract, successOf, type Contract, type RouteName } from "@wxauth/contracts";
-import type { Request, RequestHandler, Response, Router } from "express";
+import { Router, type Request, type Response } from "express";
 import type * as z from "zod/mini";
+import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
-import { sendJson } from "./json-response.js";
+import { authenticatedUser } from "./authenticate.js";
 
 type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodMiniType }
   ? z.output<S>
@@ -16,10 +17,20 @@ type ResponseOf<K extends RouteName> = {
     : never;
 }[keyof Contract[K]["responses"]];
 
-export interface RouteContext<K extends RouteName> {
+/** What a route's handler gets; `userId` (the signed-in user) on the routes with `auth: true`. */
+export type RouteContext<K extends RouteName> = {
   body: BodyOf<K>;
   req: Request;
   res: Response;
+} & (Contract[K]["auth"] extends true ? { userId: string } : unknown);
+
+export type RouteHandler<K extends RouteName> = (
+  context: RouteContext<K>,
+) => Promise<ResponseOf<K>>;
+
+export interface ContractRouter {
+  router: Router;
+  mount<K extends RouteName>(name: K, handler: RouteHandler<K>): void;
 }
 
 /** "code: Too small: expected string to have >=1 characters; nickname: ...". */
@@ -31,29 +42,31 @@ export function describeIssues(error: z.core.$ZodError): string {
 }
 
 /**
- * Mounts one route of the contract: its method and path, its body schema (a bad body is 400
- * VALIDATION_FAILED with a readable message, the handler only sees the parsed body) and its
- * success status. Rejections reach the error handler (Express 5 forwards them).
+ * A router whose `mount` adds one route of the contract as the contract describes it: its method
+ * and path; a Bearer token when it says `auth: true` (401 UNAUTHORIZED without a valid one, before
+ * anything else); its body schema (a bad body is 400 VALIDATION_FAILED with a readable message,
+ * the handler only sees the parsed body); and its success status. Rejections reach the error
+ * handler (Express 5 forwards them).
  */
-export function mountRoute<K extends RouteName>(
-  router: Router,
-  name: K,
-  handler: (context: RouteContext<K>) => Promise<ResponseOf<K>>,
-  ...before: RequestHandler[]
-): void {
-  const route = contract[name];
-  const { status } = successOf(route);
-  const bodySchema = "body" in route ? (route.body as z.ZodMiniType) : undefined;
-  const method = route.method.toLowerCase() as "get" | "post" | "patch";
-  router[method](route.path, ...before, async (req: Request, res: Response) => {
-    let body: unknown;
-    if (bodySchema) {
-      const parsed = bodySchema.safeParse(req.body);
-      if (!parsed.success) throw new AppError("VALIDATION_FAILED", describeIssues(parsed.error));
-      body = parsed.data;
-    }
-    const result = await handler({ body: body as BodyOf<K>, req, res });
-    if (status === 204) res.status(204).end();
-    else sendJson(res, status, result);
-  });
+export function contractRouter(accessTokens: AccessTokens): ContractRouter {
+  const router = Router();
+  function mount<K extends RouteName>(name: K, handler: RouteHandler<K>): void {
+    const route = contract[name];
+    const { status } = successOf(route);
+    const bodySchema = "body" in route ? (route.body as z.ZodMiniType) : undefined;
+    const method = route.method.toLowerCase() as "get" | "post" | "patch";
+    router[method](route.path, async (req: Request, res: Response) => {
+      const userId = route.auth ? authenticatedUser(req, accessTokens) : undefined;
+      let body: unknown;
+      if (bodySchema) {
+        const parsed = bodySchema.safeParse(req.body);
+        if (!parsed.success) throw new AppError("VALIDATION_FAILED", describeIssues(parsed.error));
+        body = parsed.data;
+      }
+      const result = await handler({ body, req, res, userId } as RouteContext<K>);
+      if (status === 204) res.status(204).end();
+      else res.status(status).json(result);
+    });
+  }
+  return { router, mount };
 }

@@ -5,7 +5,6 @@ import type { Logger } from "pino";
 import { isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, appErrorFromWechat } from "../errors.js";
 import { IllFormedStringError } from "./json-body.js";
-import { sendJson } from "./json-response.js";
 
 /** What body-parser and Express put on their own errors. */
 interface HttpishError {
@@ -91,20 +90,18 @@ export function sendError(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(headers)) {
     if (!res.hasHeader(name)) res.setHeader(name, value);
   }
-  sendJson(res, status, body);
+  res.status(status).json(body);
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
-    if (res.headersSent) {
-      next(error);
-      return;
-    }
-    const appError = toAppError(error, req.log ?? logger);
-    // The request's log line (http/logger.ts) carries res.err.
-    if (appError.status >= 500) res.err = error instanceof Error ? error : new Error(String(error));
-    sendError(res, appError);
-  };
-}
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  const appError = toAppError(error, req.log);
+  // The request's log line (http/logger.ts) carries res.err.
+  if (appError.status >= 500) res.err = error instanceof Error ? error : new Error(String(error));
+  sendError(res, appError);
+};
 
 export const notFound: RequestHandler = (_req, _res, next) => next(new AppError("NOT_FOUND"));

@@ -8,7 +8,7 @@ import {
   type HttpResult,
   type RawRequest,
   type TestApi,
-} from "../test/harness.js";
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { maskPhone } from "@wxauth/contracts";
 import { pino, type DestinationStream, type Logger } from "pino";
-import type { Express, Request } from "express";
+import type { RequestHandler } from "express";
+import { pinoHttp } from "pino-http";
 
 /** Keys whose values are credentials: never written to a log, at any depth we log. */
 const SECRET_KEYS = [
@@ -47,77 +48,26 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-declare module "http" {
-  interface IncomingMessage {
-    /** Set by request-id.ts. */
-    id: string;
-    /** This request's logger (bound to its id), made on first use. */
-    log: Logger;
-  }
-  interface ServerResponse {
-    /** A 5xx's cause, written into the request's log line (error-handler.ts sets it). */
-    err?: Error;
-  }
-}
-
-const REQUEST_LOGGER = Symbol("wxauth.requestLogger");
-
-interface LoggedRequest extends Request {
-  [REQUEST_LOGGER]?: Logger;
-}
-
 /**
  * One JSON line per request when it ends: `reqId`, `req` (id, method, path without the query
- * string, client address), `res` (status) and `responseTime`, as pino-http wrote them. Headers
- * and bodies carry codes and tokens, so they are left out. `req.log` is the request's logger.
- *
- * pino-http made two child loggers per request, serialising and redacting the request up front
- * even when the line was never written (LOG_LEVEL=warn): about 0.45 ms of CPU per request here,
- * more than a third of GET /api/me (docs/benchmarks.md). Here the line is built only when its
- * level is enabled, and `req.log` only when someone logs through it: a getter on the app's
- * request prototype, defined once. (Defined on each request, as it first was, it cost a login
- * 55 us with the three listeners that came with it.)
+ * string, client address), `res` (status) and `responseTime`. Headers and bodies carry codes and
+ * tokens, so they are left out. `req.id` comes from request-id.ts; `req.log` is the request's
+ * logger, bound to it.
  */
-export function useHttpLogger(app: Express, logger: Logger): void {
-  Object.defineProperty(app.request, "log", {
-    configurable: true,
-    get(this: LoggedRequest) {
-      return (this[REQUEST_LOGGER] ??= logger.child({ reqId: this.id }));
+export function httpLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    quietReqLogger: true,
+    // A client error is the client's business; server errors need someone.
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : "info"),
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string; remoteAddress: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split("?")[0],
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-  });
-
-  app.use((req, res, next) => {
-    const startedAt = Date.now();
-    let ended = false;
-    // "close" comes after "finish", and also when the client went away first.
-    const onEnd = (error?: Error) => {
-      if (ended) return;
-      ended = true;
-      // A client error is the client's business; server errors need someone.
-      const failure =
-        error ??
-        res.err ??
-        (res.statusCode >= 500
-          ? new Error(`failed with status code ${res.statusCode}`)
-          : undefined);
-      const level = failure ? "error" : "info";
-      if (!logger.isLevelEnabled(level)) return;
-      const line = {
-        reqId: req.id,
-        req: {
-          id: req.id,
-          method: req.method,
-          path: (req.originalUrl ?? req.url ?? "").split("?")[0],
-          remoteAddress: req.socket?.remoteAddress,
-        },
-        res: { statusCode: res.statusCode },
-        responseTime: Date.now() - startedAt,
-      };
-      if (failure) logger.error({ ...line, err: failure }, "request errored");
-      else logger.info(line, "request completed");
-    };
-    res.on("close", onEnd);
-    res.on("error", onEnd);
-    next();
   });
 }

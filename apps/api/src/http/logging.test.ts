@@ -2,7 +2,7 @@ import { maskPhone } from "@wxauth/contracts";
 import { Sealer } from "@wxauth/wechat";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AT_REST_LABELS } from "../auth/at-rest-cipher.js";
-import { startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe("logs", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
 
-    const sessionRow = await api.deps.data.wechatSessions.findByOpenid(openid);
+    const sessionRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
     const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
       sessionRow!.sessionKeyCiphertext,
     );

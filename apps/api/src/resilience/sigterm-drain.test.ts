@@ -14,9 +14,9 @@ import {
 } from "@wxauth/contracts";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { uniquePhoneNumber } from "../test/harness.js";
+import { uniquePhoneNumber } from "../testing/harness.js";
 import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
-import { reportFigure } from "./figures.js";
+import { reportFigure } from "../testing/figures.js";
 
 const IN_FLIGHT = 30;
 const RETURNING_USERS = 10;

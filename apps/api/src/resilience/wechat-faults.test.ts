@@ -14,9 +14,9 @@ import {
   uniquePhoneNumber,
   type HttpResult,
   type TestApi,
-} from "../test/harness.js";
-import { reportFigure } from "./figures.js";
-import { timed, type Timed } from "./outage.js";
+} from "../testing/harness.js";
+import { reportFigure } from "../testing/figures.js";
+import { timed, type Timed } from "../testing/outage.js";
 
 const WECHAT_TIMEOUT_MS = 1500;
 /** The API's own work on top of the WeChat budget, on a loaded 2-core machine. */
@@ -63,9 +63,19 @@ async function callsOf(wechatApi: SandboxApi): Promise<number> {
 }
 
 async function ticketRow(registrationTicket: string) {
-  return api.deps.db.registrationTicket.findUnique({
-    where: { tokenHash: hashOpaqueToken(registrationTicket) },
-  });
+  const [row] = await api.deps.db.query<{ usedAt: unknown; claimedUntil: unknown }>(
+    'SELECT used_at AS "usedAt", claimed_until AS "claimedUntil" FROM registration_tickets WHERE token_hash = ?',
+    [hashOpaqueToken(registrationTicket)],
+  );
+  return row;
+}
+
+async function userRow(column: "openid" | "id", value: string) {
+  const [row] = await api.deps.db.query<{ phone: string | null }>(
+    `SELECT phone FROM users WHERE ${column} = ?`,
+    [value],
+  );
+  return row ?? null;
 }
 
 /** A new WeChat user, signed in as far as the registration ticket. */
@@ -80,7 +90,7 @@ const register = (registrationTicket: string, phoneCode: string) =>
 
 /** Nothing half-written: the failed registration left no account and a ticket still usable. */
 async function expectNothingWritten(openid: string, registrationTicket: string): Promise<void> {
-  expect(await api.deps.db.user.findUnique({ where: { openid } })).toBeNull();
+  expect(await userRow("openid", openid)).toBeNull();
   const ticket = await ticketRow(registrationTicket);
   expect(ticket?.usedAt).toBeNull();
   // The lease taken for the redemption was given back, so a retry is not refused as "in use".
@@ -135,7 +145,7 @@ describe("register (getuserphonenumber)", () => {
       const retried = await register(registrationTicket, await api.phoneCode(phoneNumber, openid));
       expect(retried.status).toBe(201);
       expect((await ticketRow(registrationTicket))?.usedAt).not.toBeNull();
-      const user = await api.deps.db.user.findUnique({ where: { openid } });
+      const user = await userRow("openid", openid);
       expect(user?.phone).toBe(`+86${phoneNumber}`);
     },
   );
@@ -167,7 +177,7 @@ describe("bind phone (POST /api/me/phone)", () => {
       }),
     );
     expectWechatUnavailableInBudget(failed);
-    const stored = await api.deps.db.user.findUnique({ where: { id: session.user.id } });
+    const stored = await userRow("id", session.user.id);
     expect(stored?.phone).toBe(session.user.phone);
 
     api.sandbox.reset();
@@ -218,6 +228,6 @@ describe("the access token (stable_token) failing", () => {
 
 describe("after every fault above", () => {
   it("phone mode holds no account without a phone", async () => {
-    expect(await api.deps.db.user.count({ where: { phone: null } })).toBe(0);
+    expect((await api.deps.db.query("SELECT id FROM users WHERE phone IS NULL")).length).toBe(0);
   });
 });

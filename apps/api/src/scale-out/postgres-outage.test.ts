@@ -1,7 +1,7 @@
 /*
  * PostgreSQL going away and coming back, on a throwaway cluster (the shared server on 5432 is never
- * touched): the API answers 503 SERVICE_UNAVAILABLE within a bounded time, /api/health says 503,
- * and the same process serves again once the database is back.
+ * touched): the API answers 503 SERVICE_UNAVAILABLE within a bounded time, readiness
+ * (/api/health/ready) says 503, and the same process serves again once the database is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_QUERY_TIMEOUT_MS } from "../db/client.js";
@@ -11,9 +11,9 @@ import {
   expectServing,
   reportLatencies,
   requestsDuringTheOutage,
-} from "../resilience/outage.js";
-import { startTestApi, type TestApi } from "../test/harness.js";
-import { ThrowawayPostgres } from "./throwaway-postgres.js";
+} from "../testing/outage.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
+import { ThrowawayPostgres } from "../testing/throwaway-postgres.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
 const SLACK_MS = 2500;

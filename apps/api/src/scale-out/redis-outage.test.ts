@@ -5,9 +5,9 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reportFigure } from "../resilience/figures.js";
-import { randomKeyPrefix, ThrowawayRedis, waitFor } from "../stores/redis-test-support.js";
-import { startTestApi, type TestApi } from "../test/harness.js";
+import { reportFigure } from "../testing/figures.js";
+import { randomKeyPrefix, ThrowawayRedis, waitFor } from "../testing/redis.js";
+import { startTestApi, type TestApi } from "../testing/harness.js";
 
 let redis: ThrowawayRedis;
 let api: TestApi;

@@ -14,20 +14,15 @@ import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
-import { reportFigure } from "../resilience/figures.js";
-import {
-  deleteTestKeys,
-  randomKeyPrefix,
-  requireRedis,
-  TEST_REDIS_URL,
-} from "../stores/redis-test-support.js";
-import { expectErrorBody, send, uniquePhoneNumber, type HttpResult } from "../test/harness.js";
+import { reportFigure } from "../testing/figures.js";
+import { deleteTestKeys, randomKeyPrefix, requireRedis, TEST_REDIS_URL } from "../testing/redis.js";
+import { expectErrorBody, send, uniquePhoneNumber, type HttpResult } from "../testing/harness.js";
 import {
   createTestDatabase,
   dropTestDatabase,
   requirePostgres,
   uniqueTestDatabaseName,
-} from "../test/postgres.js";
+} from "../testing/postgres.js";
 
 const REGISTRATIONS = 60;
 const RATE_LIMIT_PER_MINUTE = 8;

@@ -10,7 +10,7 @@ import {
   randomKeyPrefix,
   requireRedis,
   TEST_REDIS_URL,
-} from "../stores/redis-test-support.js";
+} from "../testing/redis.js";
 import { recordingSmsLogger, startSmsSandbox, type SmsSandbox } from "../testing/sms.js";
 import {
   createSmsCodes,

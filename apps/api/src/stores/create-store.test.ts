@@ -8,12 +8,12 @@ import {
   TEST_REDIS_URL,
   ThrowawayRedis,
   deleteTestKeys,
-  freePort,
   randomKeyPrefix,
   recordingLogger,
   requireRedis,
   waitFor,
-} from "./redis-test-support.js";
+} from "../testing/redis.js";
+import { freePort } from "../testing/node-process.js";
 
 // Short enough that a recovery is seen within a test, long enough not to flap.
 const PATIENT: CreateStoreOptions = { commandTimeoutMs: PATIENT_COMMAND_TIMEOUT_MS };

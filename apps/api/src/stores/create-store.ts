@@ -7,6 +7,8 @@ export interface StoreHandle {
   store: SharedStore;
   /** `memory` without `REDIS_URL`; `redis` otherwise, even while Redis is down at boot. */
   kind: "memory" | "redis";
+  /** Asks Redis itself (not the fallback) for PONG; absent for the in-process store. */
+  pingRedis?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,9 @@ export async function createStore(
   return {
     store,
     kind: "redis",
+    pingRedis: async () => {
+      await redis.client.ping();
+    },
     close: () => redis.close(),
   };
 }

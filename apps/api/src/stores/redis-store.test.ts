@@ -7,7 +7,7 @@ import {
   deleteTestKeys,
   randomKeyPrefix,
   requireRedis,
-} from "./redis-test-support.js";
+} from "../testing/redis.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,7 +1,7 @@
 import { MemoryStore } from "@wxauth/wechat";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ResilientStore, type RemoteStore } from "./resilient-store.js";
-import { recordingLogger } from "./redis-test-support.js";
+import { recordingLogger } from "../testing/redis.js";
 
 /*
  * The fallback's bookkeeping (when to log, when to retry the remote) on a clock the test moves.

@@ -23,7 +23,7 @@ import {
   randomKeyPrefix,
   recordingLogger,
   requireRedis,
-} from "./redis-test-support.js";
+} from "../testing/redis.js";
 
 async function devPost(sandbox: RunningSandbox, path: string, body: unknown): Promise<unknown> {
   const response = await fetch(new URL(path, sandbox.url), {

@@ -5,11 +5,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { API_ROOT } from "../config.js";
 import { answers200, freePort, startNodeProcess, type NodeProcess } from "./node-process.js";
 
-/** apps/api (this file is src/testing/api-process.ts). */
-export const API_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const API_MAIN = path.join(API_ROOT, "dist", "main.js");
 /** The API's sources, and the built workspace packages tsup bundles into dist/main.js. */
 const INPUT_DIRS = [
@@ -19,7 +17,7 @@ const INPUT_DIRS = [
 ];
 
 /** Test tooling, which dist/main.js does not bundle, and code every `prisma generate` rewrites. */
-const SKIPPED_DIRS = new Set(["test", "testing", "generated"]);
+const SKIPPED_DIRS = new Set(["testing", "generated"]);
 
 /** The newest mtime of the code that ends up in dist (tests and generated code excluded). */
 function newestInputMtime(dir: string): number {

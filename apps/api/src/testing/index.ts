@@ -3,4 +3,5 @@
  * source (no build step): its users are test runners (vitest, tsx), not `node` itself.
  */
 export { startApiProcess, type ApiProcess, type StartApiProcessOptions } from "./api-process.js";
+export { freePort } from "./node-process.js";
 export { solidPng } from "./png.js";

@@ -1,6 +1,11 @@
 import { UserSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectErrorBody, startTestApi, uniquePhoneNumber, type TestApi } from "../test/harness.js";
+import {
+  expectErrorBody,
+  startTestApi,
+  uniquePhoneNumber,
+  type TestApi,
+} from "../testing/harness.js";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -18,7 +23,7 @@ describe("GET /api/me", () => {
 
   it("answers 401 for a token of an account that no longer exists", async () => {
     const session = await api.register();
-    await api.deps.db.user.delete({ where: { id: session.user.id } });
+    await api.deps.db.execute("DELETE FROM users WHERE id = ?", [session.user.id]);
     expectErrorBody(
       await api.request("GET", "/api/me", { token: session.accessToken }),
       "UNAUTHORIZED",

@@ -1,5 +1,5 @@
-import type { Database, DatabaseTransaction } from "../db/client.js";
-import { directSqlOf, type DirectSql, type SqlRow } from "../db/direct-sql.js";
+import { randomUUID } from "node:crypto";
+import { dateFrom, type Sql, type SqlValue } from "../db/client.js";
 
 export interface UserRecord {
   id: string;
@@ -21,58 +21,62 @@ export type UserChanges = Partial<
   Pick<UserRecord, "phone" | "openid" | "unionid" | "nickname" | "avatarUrl">
 >;
 
-const userColumns = {
-  id: true,
-  phone: true,
-  openid: true,
-  unionid: true,
-  nickname: true,
-  avatarUrl: true,
-  createdAt: true,
-} as const;
+/** The column of each field a change may set. */
+const CHANGEABLE_COLUMNS = {
+  phone: "phone",
+  openid: "openid",
+  unionid: "unionid",
+  nickname: "nickname",
+  avatarUrl: "avatar_url",
+} as const satisfies Record<keyof UserChanges, string>;
 
-/** The same columns for the direct path (db/direct-sql.ts): `avatar_url AS "avatarUrl"`, ... */
-const USER_COLUMNS_SQL = Object.keys(userColumns)
-  .map((field) => `${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} AS "${field}"`)
-  .join(", ");
+const USER_COLUMNS = `id, phone, openid, unionid, nickname, avatar_url AS "avatarUrl",
+  created_at AS "createdAt"`;
+const INSERT_SQL = `INSERT INTO users (id, openid, unionid, phone, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?) RETURNING ${USER_COLUMNS}`;
 
-function userFromRow(row: SqlRow | undefined): UserRecord | null {
-  if (!row) return null;
-  return { ...(row as Omit<UserRecord, "createdAt">), createdAt: new Date(String(row.createdAt)) };
-}
+const userFrom = (row: UserRecord | undefined): UserRecord | null =>
+  row ? { ...row, createdAt: dateFrom(row.createdAt) } : null;
 
-/** A user by id or openid on the direct path: two statements every sign-in and /api/me run. */
-async function findUserDirectly(direct: DirectSql, column: "id" | "openid", value: string) {
-  const [row] = await direct.query(`SELECT ${USER_COLUMNS_SQL} FROM users WHERE ${column} = ?`, [
-    value,
-  ]);
-  return userFromRow(row);
-}
+export function createUsersRepository(sql: Sql) {
+  const findBy = (column: "id" | "openid" | "phone" | "unionid") => {
+    const text = `SELECT ${USER_COLUMNS} FROM users WHERE ${column} = ?`;
+    return async (value: string): Promise<UserRecord | null> =>
+      userFrom((await sql.query<UserRecord>(text, [value]))[0]);
+  };
 
-export function createUsersRepository(db: Database | DatabaseTransaction) {
-  // Looked up per call: PostgreSQL's adapter connects on the first query, not at construction.
-  const direct = () => directSqlOf(db);
   return {
-    findById: (id: string): Promise<UserRecord | null> => {
-      const sql = direct();
-      return sql
-        ? findUserDirectly(sql, "id", id)
-        : db.user.findUnique({ where: { id }, select: userColumns });
+    findById: findBy("id"),
+    findByOpenid: findBy("openid"),
+    findByPhone: findBy("phone"),
+    findByUnionid: findBy("unionid"),
+
+    async create(user: NewUser): Promise<UserRecord> {
+      const now = new Date();
+      const [row] = await sql.query<UserRecord>(INSERT_SQL, [
+        randomUUID(),
+        user.openid ?? null,
+        user.unionid ?? null,
+        user.phone ?? null,
+        now,
+        now,
+      ]);
+      return userFrom(row)!;
     },
-    findByOpenid: (openid: string): Promise<UserRecord | null> => {
-      const sql = direct();
-      return sql
-        ? findUserDirectly(sql, "openid", openid)
-        : db.user.findUnique({ where: { openid }, select: userColumns });
+
+    /** The user after the change; null when no user has the id. */
+    async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
+      const fields = (Object.keys(CHANGEABLE_COLUMNS) as Array<keyof UserChanges>).filter(
+        (field) => changes[field] !== undefined,
+      );
+      const assignments = fields.map((field) => `${CHANGEABLE_COLUMNS[field]} = ?, `).join("");
+      const values: SqlValue[] = fields.map((field) => changes[field] ?? null);
+      const [row] = await sql.query<UserRecord>(
+        `UPDATE users SET ${assignments}updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`,
+        [...values, new Date(), id],
+      );
+      return userFrom(row);
     },
-    findByPhone: (phone: string): Promise<UserRecord | null> =>
-      db.user.findUnique({ where: { phone }, select: userColumns }),
-    findByUnionid: (unionid: string): Promise<UserRecord | null> =>
-      db.user.findUnique({ where: { unionid }, select: userColumns }),
-    create: (user: NewUser): Promise<UserRecord> =>
-      db.user.create({ data: user, select: userColumns }),
-    update: (id: string, changes: UserChanges): Promise<UserRecord> =>
-      db.user.update({ where: { id }, data: changes, select: userColumns }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { freePort } from "../stores/redis-test-support.js";
+import { freePort } from "./node-process.js";
 import { requirePostgres } from "./postgres.js";
 
 describe("the PostgreSQL test run without a server", () => {

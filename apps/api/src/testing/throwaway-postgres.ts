@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, chownSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "../stores/redis-test-support.js";
+import { freePort } from "./node-process.js";
 
 const run = promisify(execFile);
 

@@ -1,12 +1,13 @@
 /*
- * Test-only helpers for the Redis-backed stores: the shared Redis the tests need, throwaway Redis
+ * Test helpers for the Redis-backed stores: the shared Redis the tests need, throwaway Redis
  * servers for outage tests, and a logger that records what it is given.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import net from "node:net";
 import { Redis } from "ioredis";
-import type { StoreLogger } from "./resilient-store.js";
+import type { StoreLogger } from "../stores/resilient-store.js";
+import { freePort } from "./node-process.js";
 
 export const TEST_REDIS_HOST = "127.0.0.1";
 export const TEST_REDIS_PORT = 6379;
@@ -60,17 +61,6 @@ export async function deleteTestKeys(keyPrefix: string): Promise<void> {
   } finally {
     await client.quit();
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitFor(

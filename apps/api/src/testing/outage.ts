@@ -3,7 +3,7 @@
  * its database is away and once it is back.
  */
 import { expect } from "vitest";
-import { expectErrorBody, type HttpResult, type TestApi } from "../test/harness.js";
+import { expectErrorBody, type HttpResult, type TestApi } from "./harness.js";
 import { reportFigure } from "./figures.js";
 
 export type Timed = HttpResult & { elapsedMs: number };
@@ -31,7 +31,7 @@ interface Session {
 /** One request per kind of database work: health, a read, a rotation, a login (with `code`). */
 export async function requestsDuringTheOutage(api: TestApi, session: Session, code: string) {
   return {
-    health: await timed(api.request("GET", "/api/health")),
+    health: await timed(api.request("GET", "/api/health/ready")),
     getMe: await timed(api.request("GET", "/api/me", { token: session.accessToken })),
     refresh: await timed(
       api.request("POST", "/api/auth/refresh", { body: { refreshToken: session.refreshToken } }),
@@ -53,7 +53,7 @@ export function reportLatencies(label: string, results: Record<string, Timed>): 
  * refused refreshes rotated nothing of. Resolves the refreshed pair.
  */
 export async function expectServing(api: TestApi, session: Session) {
-  expect((await api.request("GET", "/api/health")).status).toBe(200);
+  expect((await api.request("GET", "/api/health/ready")).status).toBe(200);
   const me = await api.request("GET", "/api/me", { token: session.accessToken });
   expect(me.status).toBe(200);
   expect((me.body as { id: string }).id).toBe(session.user.id);

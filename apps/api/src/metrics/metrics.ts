@@ -1,0 +1,117 @@
+import type { WechatObserver } from "@wxauth/wechat";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Seconds: from a cached read (~1 ms) to a WeChat call that used its whole budget (5 s and up). */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The API's Prometheus metrics, in a registry of their own (one per app, so tests can build
+ * several). Label values come from small closed sets (route templates, methods, statuses, error
+ * codes, WeChat API names and errcodes): never an id, a phone number, an openid or a token.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const metrics = {
+    registry,
+    httpRequests: new Counter({
+      name: "wxauth_http_requests_total",
+      help: "HTTP requests answered, by route template (`unmatched` for unknown paths), method and status",
+      labelNames: ["route", "method", "status"] as const,
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: "wxauth_http_request_duration_seconds",
+      help: "Time from a request's arrival to the end of its answer, by route template, method and status",
+      labelNames: ["route", "method", "status"] as const,
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    wechatCalls: new Counter({
+      name: "wxauth_wechat_calls_total",
+      help: "Calls to WeChat's server API, retries included, by API and outcome (ok, errcode, timeout, network, http, parse)",
+      labelNames: ["api", "outcome"] as const,
+      registers,
+    }),
+    wechatCallDuration: new Histogram({
+      name: "wxauth_wechat_call_duration_seconds",
+      help: "Duration of calls to WeChat's server API, retries included, by API",
+      labelNames: ["api"] as const,
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    wechatAccessTokenFetches: new Counter({
+      name: "wxauth_wechat_access_token_fetches_total",
+      help: "Access tokens fetched from WeChat (not served from this process's cache or the shared store)",
+      registers,
+    }),
+    phoneNumberLookups: new Counter({
+      name: "wxauth_phone_number_lookups_total",
+      help: "getuserphonenumber calls by result: `success` is what WeChat bills; otherwise the errcode, timeout or network",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    logins: new Counter({
+      name: "wxauth_logins_total",
+      help: "POST /api/auth/wechat/login answers by result: authenticated, registration_required, or the error code",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    registrations: new Counter({
+      name: "wxauth_registrations_total",
+      help: "Accounts created, by how the phone was verified: phone_button, sms, or auto (no phone)",
+      labelNames: ["method"] as const,
+      registers,
+    }),
+    refreshes: new Counter({
+      name: "wxauth_refreshes_total",
+      help: "POST /api/auth/refresh answers by result: rotated, reuse_detected, or the error code",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    smsSent: new Counter({
+      name: "wxauth_sms_sent_total",
+      help: "Verification codes sent by SMS (the provider accepted the message)",
+      registers,
+    }),
+    smsLimited: new Counter({
+      name: "wxauth_sms_limited_total",
+      help: "SMS sends refused by the API's own abuse limits (429 SMS_RATE_LIMITED), by limit",
+      labelNames: ["limit"] as const,
+      registers,
+    }),
+    smsRefused: new Counter({
+      name: "wxauth_sms_refused_total",
+      help: "SMS sends the provider refused or failed (503 SMS_UNAVAILABLE), by the provider's error code",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+  };
+
+  // The results alerts are written against exist from the start, at 0, so that a rate over them
+  // is 0 rather than absent until the first one happens.
+  for (const result of ["authenticated", "registration_required"])
+    metrics.logins.inc({ result }, 0);
+  for (const method of ["phone_button", "sms", "auto"]) metrics.registrations.inc({ method }, 0);
+  for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
+  metrics.phoneNumberLookups.inc({ result: "success" }, 0);
+
+  const wechatObserver: WechatObserver = {
+    call(api, outcome, seconds) {
+      metrics.wechatCalls.inc({ api, outcome });
+      metrics.wechatCallDuration.observe({ api }, seconds);
+      if (api === "getuserphonenumber") {
+        metrics.phoneNumberLookups.inc({ result: outcome === "ok" ? "success" : outcome });
+      }
+    },
+    accessTokenFetched() {
+      metrics.wechatAccessTokenFetches.inc();
+    },
+  };
+
+  return { ...metrics, wechatObserver };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
