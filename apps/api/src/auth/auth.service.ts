@@ -1,5 +1,6 @@
 import type {
   AuthenticatedSession,
+  Device,
   RegistrationRequired,
   WechatLoginResponse,
 } from "@wxauth/contracts";
@@ -9,7 +10,9 @@ import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
+import { logSecurityEvent } from "../security-events.js";
 import {
+  accountGone,
   bindWechatAccountToPhone,
   toUserBody,
   type WechatIdentity,
@@ -21,6 +24,12 @@ import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js
 
 /** A registration ticket lives 10 minutes: long enough to tap "allow", short enough to be useless stolen. */
 export const REGISTRATION_TICKET_TTL_S = 600;
+
+/** Where a sign-in comes from: the device it reports, and the request it arrives in. */
+export interface SignInContext {
+  device: Device | undefined;
+  requestId: string;
+}
 
 export interface AuthServiceDeps {
   data: DataAccess;
@@ -37,13 +46,27 @@ export interface AuthServiceDeps {
 export function createAuthService(deps: AuthServiceDeps) {
   const { data, wechat, sessions, sessionKeyCipher, clock } = deps;
 
-  async function authenticated(
+  /** Starts a session for the user; null when the account was deleted under the sign-in. */
+  async function signIn(
     user: UserRecord,
+    event: "login" | "register",
+    { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
-  ): Promise<AuthenticatedSession> {
-    const tokens = await sessions.issue(user.id, wechatSessionKey);
-    return { status: "authenticated", ...tokens, user: toUserBody(user) };
+  ): Promise<AuthenticatedSession | null> {
+    const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
+    if (!issued) return null;
+    logSecurityEvent(deps.logger, event, {
+      userId: user.id,
+      sessionId: issued.sessionId,
+      requestId,
+    });
+    return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
+
+  const unlessGone = (session: AuthenticatedSession | null): AuthenticatedSession => {
+    if (!session) throw accountGone();
+    return session;
+  };
 
   /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
   async function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
@@ -105,7 +128,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   return {
     /** POST /api/auth/wechat/login */
-    async login(code: string): Promise<WechatLoginResponse> {
+    async login(code: string, context: SignInContext): Promise<WechatLoginResponse> {
       const { openid, unionid, sessionKey } = await wechat.code2Session(code);
       const wechatSessionKey: WechatSessionKeyRecord = {
         openid,
@@ -114,11 +137,16 @@ export function createAuthService(deps: AuthServiceDeps) {
         obtainedAt: new Date(clock.now()),
       };
       const user = await data.users.findByOpenid(openid);
-      // A known user: the session_key is saved with the sign-in, in one transaction.
-      if (user) return authenticated(user, wechatSessionKey);
+      if (user) {
+        // A known user: the session_key is saved with the sign-in, in one transaction.
+        const session = await signIn(user, "login", context, wechatSessionKey);
+        if (session) return session;
+        // The account's deletion finished under this sign-in: the WeChat user is new again.
+      }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        return authenticated(await createWechatOnlyUser({ openid, unionid }));
+        const created = await createWechatOnlyUser({ openid, unionid });
+        return unlessGone(await signIn(created, "register", context));
       }
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
@@ -129,7 +157,11 @@ export function createAuthService(deps: AuthServiceDeps) {
      * transaction binds the account and marks the ticket used. Any failure gives the lease back,
      * so the ticket still works for a retry.
      */
-    async register(registrationTicket: string, phoneCode: string): Promise<AuthenticatedSession> {
+    async register(
+      registrationTicket: string,
+      phoneCode: string,
+      context: SignInContext,
+    ): Promise<AuthenticatedSession> {
       const tokenHash = hashOpaqueToken(registrationTicket);
       const { ticket, leaseUntil } = await claimTicket(tokenHash);
       let user: UserRecord;
@@ -146,7 +178,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await releaseTicket(ticket.id, leaseUntil);
         throw error;
       }
-      return authenticated(user);
+      return unlessGone(await signIn(user, "register", context));
     },
   };
 }
