@@ -12,7 +12,6 @@ export default tseslint.config(
       "**/dist/**",
       "**/.turbo/**",
       "**/coverage/**",
-      "**/src/generated/**",
       "**/unpackage/**",
     ],
   },

@@ -92,64 +92,6 @@ const EnvSchema = z.object({
 
 export type Env = z.input<typeof EnvSchema>;
 
-export interface Config {
-  nodeEnv: "development" | "test" | "production";
-  host: string;
-  port: number;
-  /** Where `GET /metrics` is served, on HOST; unset: nowhere. Never the API's own port. */
-  metricsPort: number | undefined;
-  logLevel: string;
-  databaseUrl: string;
-  redisUrl: string | undefined;
-  /** Namespaces every Redis key, so several deployments (or test runs) can share one Redis. */
-  redisKeyPrefix: string | undefined;
-  jwt: {
-    algorithm: "HS256" | "RS256" | "ES256";
-    /** Also the root of the at-rest encryption keys (HKDF, one label per use). */
-    secret: string;
-    privateKeyPem: string | undefined;
-    keyId: string | undefined;
-    issuer: string;
-    audience: string;
-  };
-  wechat: { appid: string; secret: string; baseUrl: string; timeoutMs: number };
-  registrationMode: "phone" | "auto";
-  sms: SmsConfig;
-  accessTokenTtlS: number;
-  refreshTokenTtlS: number;
-  refreshReuseGraceS: number;
-  /** A requested deletion waits this long (the user may sign in and cancel); 0 deletes at once. */
-  accountDeletionCoolingOffS: number;
-  authRateLimitPerMinute: number;
-  corsOrigins: string[];
-  trustProxy: boolean | number | string;
-}
-
-export interface SmsConfig {
-  /** `none` switches SMS off: every send answers SMS_UNAVAILABLE. */
-  provider: "tencent" | "none";
-  tencent: {
-    secretId: string;
-    secretKey: string;
-    sdkAppId: string;
-    signName: string;
-    templateId: string;
-    region: string;
-    /** `https://sms.tencentcloudapi.com`, or `http://127.0.0.1:3100` for the sandbox. */
-    endpoint: string;
-    timeoutMs: number;
-  };
-  /** The abuse limits, counted in the shared store. */
-  limits: {
-    /** One code per phone per this many seconds. */
-    phoneIntervalS: number;
-    phoneDailyLimit: number;
-    /** Per registration ticket or per user. */
-    subjectHourlyLimit: number;
-    ipHourlyLimit: number;
-  };
-}
-
 /** The variables Tencent Cloud SMS needs, each with the sandbox's value outside production. */
 const TENCENT_SMS_VARIABLES = {
   TENCENTCLOUD_SECRET_ID: SANDBOX_SMS.secretId,
@@ -167,7 +109,7 @@ export class ConfigError extends Error {
  * Parses the environment once, at boot. Every problem is reported at once, one per line, and
  * production refuses the development defaults (JWT secret, sandbox credentials).
  */
-export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
   // An empty variable (`FOO=` in a .env file) means "not set", not "set to the empty string".
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
@@ -222,13 +164,16 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     nodeEnv: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    /** Where `GET /metrics` is served, on HOST; unset: nowhere. Never the API's own port. */
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
     redisUrl: e.REDIS_URL,
+    /** Namespaces every Redis key, so several deployments (or test runs) can share one Redis. */
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwt: {
       algorithm: e.JWT_ALGORITHM,
+      /** Also the root of the at-rest encryption keys (HKDF, one label per use). */
       secret: e.JWT_SECRET ?? DEV_JWT_SECRET,
       // Platforms that cannot hold multi-line variables pass PEMs with literal "\n".
       privateKeyPem: e.JWT_PRIVATE_KEY?.replace(/\\n/g, "\n"),
@@ -244,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     },
     registrationMode: e.REGISTRATION_MODE,
     sms: {
+      /** `none` switches SMS off: every send answers SMS_UNAVAILABLE. */
       provider: e.SMS_PROVIDER,
       tencent: {
         secretId: e.TENCENTCLOUD_SECRET_ID ?? TENCENT_SMS_VARIABLES.TENCENTCLOUD_SECRET_ID,
@@ -252,12 +198,16 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
         signName: e.TENCENT_SMS_SIGN_NAME ?? TENCENT_SMS_VARIABLES.TENCENT_SMS_SIGN_NAME,
         templateId: e.TENCENT_SMS_TEMPLATE_ID ?? TENCENT_SMS_VARIABLES.TENCENT_SMS_TEMPLATE_ID,
         region: e.TENCENT_SMS_REGION,
+        /** `https://sms.tencentcloudapi.com`, or `http://127.0.0.1:3100` for the sandbox. */
         endpoint: e.TENCENT_SMS_ENDPOINT,
         timeoutMs: e.TENCENT_SMS_TIMEOUT_MS,
       },
+      /** The abuse limits, counted in the shared store. */
       limits: {
+        /** One code per phone per this many seconds. */
         phoneIntervalS: e.SMS_PHONE_INTERVAL_S,
         phoneDailyLimit: e.SMS_PHONE_DAILY_LIMIT,
+        /** Per registration ticket or per user. */
         subjectHourlyLimit: e.SMS_SUBJECT_HOURLY_LIMIT,
         ipHourlyLimit: e.SMS_IP_HOURLY_LIMIT,
       },
@@ -271,3 +221,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     trustProxy: e.TRUST_PROXY,
   };
 }
+
+export type Config = ReturnType<typeof loadConfig>;
+export type SmsConfig = Config["sms"];

@@ -30,32 +30,14 @@ export class AppError extends Error {
   }
 }
 
-/** What a WeChat failure means for the client, and whether an operator must be told loudly. */
-export function appErrorFromWechat(error: WechatApiError): {
-  appError: AppError;
-  misconfigured: boolean;
-} {
-  switch (error.kind) {
-    case "wechat": {
-      const code = errorCodeForWechatErrcode(error.errcode) ?? "WECHAT_UNAVAILABLE";
-      return {
-        appError: new AppError(code, undefined, { retryable: error.retryable, cause: error }),
-        misconfigured: false,
-      };
-    }
-    case "config":
-      // Wrong appid/secret, IP whitelist, quota: retrying cannot help until someone acts.
-      return {
-        appError: new AppError("WECHAT_UNAVAILABLE", undefined, { retryable: false, cause: error }),
-        misconfigured: true,
-      };
-    case "timeout":
-    case "network":
-    case "http":
-    case "parse":
-      return {
-        appError: new AppError("WECHAT_UNAVAILABLE", undefined, { retryable: true, cause: error }),
-        misconfigured: false,
-      };
+/** What a WeChat failure means for the client. */
+export function appErrorFromWechat(error: WechatApiError): AppError {
+  if (error.kind === "wechat") {
+    const code = errorCodeForWechatErrcode(error.errcode) ?? "WECHAT_UNAVAILABLE";
+    return new AppError(code, undefined, { retryable: error.retryable, cause: error });
   }
+  // A timeout, or a network, HTTP or parse failure, may pass. A `config` failure (wrong
+  // appid/secret, IP whitelist, quota) cannot, until someone acts.
+  const retryable = error.kind !== "config";
+  return new AppError("WECHAT_UNAVAILABLE", undefined, { retryable, cause: error });
 }

@@ -5,7 +5,7 @@ export { SANDBOX_SMS, SANDBOX_SMS_DAILY_LIMIT_PREFIX } from "@wxauth/contracts/s
 
 /**
  * The one openid every never-minted login code maps to when `acceptUnknownCodes` is on.
- * Fixed rather than derived from the code, so a WeChat DevTools session without a real appid
+ * Fixed rather than derived from the code, so WeChat DevTools without a real appid
  * keeps landing on the same dev user across restarts. 28 characters like a real openid.
  */
 export const DEVTOOLS_OPENID = "oDevTools_sandbox_user_00001";

@@ -130,7 +130,7 @@ describe("dev controls", () => {
     it("writes one line per call and never the secret, codes, tokens or session keys", async () => {
       const sandbox = await testSandbox();
       const { code } = await sandbox.loginCode({ openid: "oLogged" });
-      const session = await sandbox.exchange(code);
+      const exchanged = await sandbox.exchange(code);
       const { access_token: accessToken } = await sandbox.stableToken();
       const phoneCode = await sandbox.phoneCode({ phoneNumber: "13800138000" });
       await sandbox.phoneNumber(String(accessToken), { code: phoneCode });
@@ -143,7 +143,7 @@ describe("dev controls", () => {
       for (const secret of [
         SANDBOX_SECRET,
         code,
-        String(session.session_key),
+        String(exchanged.session_key),
         String(accessToken),
         phoneCode,
         "13800138000",

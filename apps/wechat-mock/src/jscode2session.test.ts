@@ -9,11 +9,11 @@ describe("GET /sns/jscode2session", () => {
     const res = await sandbox.get(`/sns/jscode2session?${exchangeQuery(code)}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain");
-    const session = JSON.parse(await res.text()) as Record<string, string>;
-    expect(session.openid).toBe(openid);
-    expect(Buffer.from(session.session_key ?? "", "base64")).toHaveLength(16);
-    expect(session).not.toHaveProperty("unionid");
-    expect(session).not.toHaveProperty("errcode");
+    const reply = JSON.parse(await res.text()) as Record<string, string>;
+    expect(reply.openid).toBe(openid);
+    expect(Buffer.from(reply.session_key ?? "", "base64")).toHaveLength(16);
+    expect(reply).not.toHaveProperty("unionid");
+    expect(reply).not.toHaveProperty("errcode");
   });
 
   it("answers errors as text/plain too", async () => {

@@ -4,7 +4,8 @@ import { ACCESS_TOKEN_TTL_S, CODE_TTL_MS, DEVTOOLS_OPENID } from "./constants.js
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; errcode: number };
 
-export interface LoginSession {
+/** What jscode2session answers for a redeemed login code. */
+export interface Code2SessionReply {
   openid: string;
   session_key: string;
   unionid?: string;
@@ -114,7 +115,7 @@ export class SandboxState {
     return code;
   }
 
-  redeemLoginCode(code: string): Outcome<LoginSession> {
+  redeemLoginCode(code: string): Outcome<Code2SessionReply> {
     const now = this.now();
     let record = this.loginCodes.get(code);
     if (record === undefined && this.acceptUnknownCodes) {
@@ -126,12 +127,12 @@ export class SandboxState {
     }
     if (record.used) return { ok: false, errcode: 40163 };
     record.used = true;
-    const session: LoginSession = {
+    const reply: Code2SessionReply = {
       openid: record.openid,
       session_key: randomBytes(16).toString("base64"),
     };
-    if (record.unionid !== undefined) session.unionid = record.unionid;
-    return { ok: true, value: session };
+    if (record.unionid !== undefined) reply.unionid = record.unionid;
+    return { ok: true, value: reply };
   }
 
   mintPhoneCode(phoneNumber: string, countryCode: string | number, openid?: string): string {

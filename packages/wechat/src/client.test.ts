@@ -11,7 +11,7 @@ import {
   phoneReply,
   send,
   sequence,
-  sessionReply,
+  code2SessionReply,
   wechatError,
 } from "./testing/fake-wechat.js";
 import type { WechatClient } from "./index.js";
@@ -24,8 +24,8 @@ describe("code2Session", () => {
   it("parses WeChat's text/plain JSON reply and sends appid, secret, code and grant type", async () => {
     const { client } = clientOf(fake);
     const code = freshCode();
-    const session = await client.code2Session(code);
-    expect(session).toEqual({
+    const result = await client.code2Session(code);
+    expect(result).toEqual({
       openid: `openid-${code}`,
       unionid: `unionid-${code}`,
       sessionKey: `session-key-${code}`,
@@ -102,7 +102,7 @@ describe("code2Session", () => {
   it("retries errcode -1 and succeeds", async () => {
     fake.on(
       PATHS.jscode2session,
-      sequence([wechatError(-1, "system error"), wechatError(-1)], sessionReply("o2")),
+      sequence([wechatError(-1, "system error"), wechatError(-1)], code2SessionReply("o2")),
     );
     const { client } = clientOf(fake, { retries: 2 });
     expect((await client.code2Session(freshCode())).openid).toBe("o2");
@@ -141,7 +141,7 @@ describe("code2Session", () => {
   ] as const)("retries %s, then succeeds", async (_name, failure, kind) => {
     fake.on(
       PATHS.jscode2session,
-      sequence([(_request, response) => failure(response)], sessionReply("o3")),
+      sequence([(_request, response) => failure(response)], code2SessionReply("o3")),
     );
     const { client } = clientOf(fake);
     expect((await client.code2Session(freshCode())).openid).toBe("o3");

@@ -4,17 +4,16 @@ import { AccessTokenManager } from "./access-token.js";
 import { CallBudget } from "./budget.js";
 import { CodeMemo } from "./code-memo.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
-import { keepAliveDispatcher } from "./http-exchange.js";
 import { MemoryStore } from "./memory-store.js";
 import { observeCall } from "./observer.js";
-import { type WechatRequest, WechatTransport } from "./transport.js";
+import { keepAliveDispatcher, type WechatRequest, WechatTransport } from "./transport.js";
 import type {
   WechatApiName,
   WechatClientOptions,
   WechatLogger,
   WechatObserver,
   WechatPhoneNumber,
-  WechatSession,
+  Code2SessionResult,
 } from "./types.js";
 
 export const DEFAULT_BASE_URL = "https://api.weixin.qq.com";
@@ -45,7 +44,7 @@ function assertWellFormedCode(api: WechatApiName, code: string): void {
   });
 }
 
-const SessionReplySchema = z.object({
+const Code2SessionReplySchema = z.object({
   openid: z.string().min(1),
   session_key: z.string().min(1),
   unionid: z.string().min(1).optional(),
@@ -82,7 +81,7 @@ export class WechatClient {
   private readonly transport: WechatTransport;
   private readonly codeMemo: CodeMemo;
   /** Everything of the jscode2session URL but the code, built once. */
-  private readonly sessionUrlPrefix: string;
+  private readonly code2SessionUrlPrefix: string;
   private readonly phoneUrlPrefix: string;
   /**
    * The connections this client made, if the caller supplied no dispatcher: made at the first call,
@@ -125,12 +124,12 @@ export class WechatClient {
       ttlMs: options.codeMemoTtlMs ?? 300_000,
       logger: this.logger,
     });
-    const sessionQuery = new URLSearchParams({
+    const code2SessionQuery = new URLSearchParams({
       appid: options.appid,
       secret: options.secret,
       grant_type: "authorization_code",
     });
-    this.sessionUrlPrefix = `${baseUrl}/sns/jscode2session?${sessionQuery}&js_code=`;
+    this.code2SessionUrlPrefix = `${baseUrl}/sns/jscode2session?${code2SessionQuery}&js_code=`;
     this.phoneUrlPrefix = `${baseUrl}/wxa/business/getuserphonenumber?access_token=`;
   }
 
@@ -138,14 +137,12 @@ export class WechatClient {
    * Exchanges a wx.login code for the user's openid, unionid and session_key. A code submitted
    * twice reaches WeChat once; both callers get the same result.
    */
-  code2Session(code: string): Promise<WechatSession> {
-    return observeCall(this.observer, "jscode2session", () => this.exchangeCode(code));
-  }
-
-  private async exchangeCode(code: string): Promise<WechatSession> {
-    assertWellFormedCode("jscode2session", code);
-    const budget = new CallBudget("jscode2session", this.timeoutMs);
-    return this.codeMemo.exchange(code, budget, (b) => this.askSession(code, b));
+  code2Session(code: string): Promise<Code2SessionResult> {
+    return observeCall(this.observer, "jscode2session", async () => {
+      assertWellFormedCode("jscode2session", code);
+      const budget = new CallBudget("jscode2session", this.timeoutMs);
+      return this.codeMemo.exchange(code, budget, (b) => this.askCode2Session(code, b));
+    });
   }
 
   /**
@@ -206,13 +203,13 @@ export class WechatClient {
     own?.destroy().catch(() => undefined);
   }
 
-  private async askSession(code: string, budget: CallBudget): Promise<WechatSession> {
+  private async askCode2Session(code: string, budget: CallBudget): Promise<Code2SessionResult> {
     const request: WechatRequest = {
       api: "jscode2session",
       method: "GET",
-      url: this.sessionUrlPrefix + encodeURIComponent(code),
+      url: this.code2SessionUrlPrefix + encodeURIComponent(code),
     };
-    const reply = await this.transport.call(request, SessionReplySchema, budget, [code]);
+    const reply = await this.transport.call(request, Code2SessionReplySchema, budget, [code]);
     return { openid: reply.openid, unionid: reply.unionid ?? null, sessionKey: reply.session_key };
   }
 

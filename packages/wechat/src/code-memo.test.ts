@@ -10,7 +10,7 @@ import {
   delayed,
   hang,
   sequence,
-  sessionReply,
+  code2SessionReply,
   wechatError,
 } from "./testing/fake-wechat.js";
 import { clientOf, failureOf, newStore, useFakeWechat } from "./testing/helpers.js";
@@ -41,15 +41,15 @@ const memoOver = (store: SharedStore) =>
   });
 
 describe("code-exchange memo", () => {
-  it("sends a code submitted 10 times at once to WeChat once; every caller gets the same session", async () => {
-    fake.on(PATHS.jscode2session, delayed(50, sessionReply("openid-a")));
+  it("sends a code submitted 10 times at once to WeChat once; every caller gets the same result", async () => {
+    fake.on(PATHS.jscode2session, delayed(50, code2SessionReply("openid-a")));
     const { client } = clientOf(fake);
-    const sessions = await Promise.all(
+    const results = await Promise.all(
       Array.from({ length: 10 }, () => client.code2Session("double-submitted")),
     );
     expect(fake.count(PATHS.jscode2session)).toBe(1);
-    for (const session of sessions) {
-      expect(session).toEqual({
+    for (const result of results) {
+      expect(result).toEqual({
         openid: "openid-a",
         unionid: null,
         sessionKey: "session-key-openid-a",
@@ -65,15 +65,15 @@ describe("code-exchange memo", () => {
   });
 
   it("two processes sharing a store send a double-submitted code to WeChat once", async () => {
-    fake.on(PATHS.jscode2session, delayed(80, sessionReply("openid-b")));
+    fake.on(PATHS.jscode2session, delayed(80, code2SessionReply("openid-b")));
     const store = newStore();
     const first = clientOf(fake, { store }).client;
     const second = clientOf(fake, { store }).client;
-    const sessions = await Promise.all(
+    const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (i % 2 ? first : second).code2Session("shared-code")),
     );
     expect(fake.count(PATHS.jscode2session)).toBe(1);
-    expect(new Set(sessions.map((session) => session.sessionKey))).toEqual(
+    expect(new Set(results.map((result) => result.sessionKey))).toEqual(
       new Set(["session-key-openid-b"]),
     );
   });
@@ -99,7 +99,7 @@ describe("code-exchange memo", () => {
     ["45011", wechatError(45011, "rate limited")],
     ["a configuration error", wechatError(40125, "invalid appsecret")],
   ])("does not remember %s: the retry reaches WeChat", async (_name, failure) => {
-    fake.on(PATHS.jscode2session, sequence([failure], sessionReply("openid-c")));
+    fake.on(PATHS.jscode2session, sequence([failure], code2SessionReply("openid-c")));
     const { client } = clientOf(fake, { retries: 0 });
     await failureOf(client.code2Session("flaky-code"));
     expect((await client.code2Session("flaky-code")).openid).toBe("openid-c");
@@ -107,7 +107,7 @@ describe("code-exchange memo", () => {
   });
 
   it("does not remember a timeout", async () => {
-    fake.on(PATHS.jscode2session, sequence([hang], sessionReply("openid-d")));
+    fake.on(PATHS.jscode2session, sequence([hang], code2SessionReply("openid-d")));
     const { client } = clientOf(fake, { timeoutMs: 200 });
     expect((await failureOf(client.code2Session("slow-code"))).kind).toBe("timeout");
     expect((await client.code2Session("slow-code")).openid).toBe("openid-d");
@@ -116,16 +116,16 @@ describe("code-exchange memo", () => {
   it("when the process holding the claim fails transiently, a waiting process asks WeChat itself", async () => {
     fake.on(
       PATHS.jscode2session,
-      sequence([delayed(60, wechatError(-1))], delayed(20, sessionReply("openid-e"))),
+      sequence([delayed(60, wechatError(-1))], delayed(20, code2SessionReply("openid-e"))),
     );
     const store = newStore();
     const first = clientOf(fake, { store, retries: 0 }).client;
     const second = clientOf(fake, { store, retries: 0 }).client;
     const firstResult = first.code2Session("contended").catch((error: unknown) => error);
     await new Promise((resolve) => setTimeout(resolve, 20)); // let `first` claim the code
-    const secondSession = await second.code2Session("contended");
+    const secondResult = await second.code2Session("contended");
     expect(await firstResult).toMatchObject({ errcode: -1, retryable: true });
-    expect(secondSession.openid).toBe("openid-e");
+    expect(secondResult.openid).toBe("openid-e");
     expect(fake.count(PATHS.jscode2session)).toBe(2);
   });
 
@@ -140,7 +140,7 @@ describe("code-exchange memo", () => {
   it("never stores the code or a readable session_key, openid or unionid", async () => {
     const store = new RecordingStore();
     const { client } = clientOf(fake, { store });
-    const session = await client.code2Session("the-secret-code");
+    const result = await client.code2Session("the-secret-code");
     await failureOf(
       (() => {
         fake.on(PATHS.jscode2session, wechatError(40163));
@@ -152,9 +152,9 @@ describe("code-exchange memo", () => {
     for (const secret of [
       "the-secret-code",
       "another-secret-code",
-      session.sessionKey,
-      session.openid,
-      session.unionid ?? "unionid",
+      result.sessionKey,
+      result.openid,
+      result.unionid ?? "unionid",
     ]) {
       expect(everything).not.toContain(secret);
       expect(everything).not.toContain(Buffer.from(secret).toString("base64"));
@@ -165,13 +165,13 @@ describe("code-exchange memo", () => {
     const store = new RecordingStore();
     const memo = memoOver(store);
     const budget = new CallBudget("jscode2session", 1000);
-    const session = { openid: "o", unionid: null, sessionKey: "k" };
-    await memo.exchange("code-one", budget, async () => session);
+    const result = { openid: "o", unionid: null, sessionKey: "k" };
+    await memo.exchange("code-one", budget, async () => result);
     // Move code-one's sealed entry under code-two's key: code-two cannot open it.
     const sealed = await store.get(memo.keyFor("code-one"));
     await store.set(memo.keyFor("code-two"), sealed ?? "", 60_000);
     const error = await failureOf(
-      memo.exchange("code-two", budget, async () => ({ ...session, openid: "other" })),
+      memo.exchange("code-two", budget, async () => ({ ...result, openid: "other" })),
     );
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
@@ -179,10 +179,10 @@ describe("code-exchange memo", () => {
   it("never trusts an unsealed entry in the store", async () => {
     const store = new RecordingStore();
     const memo = memoOver(store);
-    const forged = { ok: true, session: { openid: "victim", unionid: null, sessionKey: "k" } };
+    const forged = { ok: true, result: { openid: "victim", unionid: null, sessionKey: "k" } };
     await store.set(memo.keyFor("planted"), `plain:${JSON.stringify(forged)}`, 60_000);
     const budget = new CallBudget("jscode2session", 1000);
-    const error = await failureOf(memo.exchange("planted", budget, async () => forged.session));
+    const error = await failureOf(memo.exchange("planted", budget, async () => forged.result));
     expect(error).toMatchObject({ kind: "parse", retryable: false });
   });
 });

@@ -15,7 +15,7 @@ import {
   isDefinitiveCodeErrcode,
 } from "./errors.js";
 import { Sealer } from "./sealing.js";
-import type { SharedStore, WechatLogger, WechatSession } from "./types.js";
+import type { SharedStore, WechatLogger, Code2SessionResult } from "./types.js";
 
 /** A stored value with this prefix is a claim: some process is asking WeChat right now. */
 const PENDING_PREFIX = "pending:";
@@ -23,7 +23,7 @@ const PENDING_PREFIX = "pending:";
 const MemoOutcomeSchema = z.discriminatedUnion("ok", [
   z.object({
     ok: z.literal(true),
-    session: z.object({
+    result: z.object({
       openid: z.string(),
       unionid: z.string().nullable(),
       sessionKey: z.string(),
@@ -53,15 +53,15 @@ export interface CodeMemoOptions {
  * SHA-256 of appid and code, so the store does not learn the code.
  */
 export class CodeMemo {
-  private readonly inflight = new Map<string, Promise<WechatSession>>();
+  private readonly inflight = new Map<string, Promise<Code2SessionResult>>();
 
   constructor(private readonly options: CodeMemoOptions) {}
 
   exchange(
     code: string,
     budget: CallBudget,
-    askWechat: (budget: CallBudget) => Promise<WechatSession>,
-  ): Promise<WechatSession> {
+    askWechat: (budget: CallBudget) => Promise<Code2SessionResult>,
+  ): Promise<Code2SessionResult> {
     const key = this.keyFor(code);
     const shared = this.inflight.get(key);
     if (shared) return within(shared, budget);
@@ -83,8 +83,8 @@ export class CodeMemo {
     key: string,
     code: string,
     budget: CallBudget,
-    askWechat: (budget: CallBudget) => Promise<WechatSession>,
-  ): Promise<WechatSession> {
+    askWechat: (budget: CallBudget) => Promise<Code2SessionResult>,
+  ): Promise<Code2SessionResult> {
     const { store } = this.options;
     const sealer = new Sealer(code, `wechat-code-memo:${this.options.appid}`);
     const claim = `${PENDING_PREFIX}${randomUUID()}`;
@@ -95,9 +95,7 @@ export class CodeMemo {
       if (await store.setIfAbsent(key, claim, budget.ms)) {
         return this.askAndRemember(budget, askWechat, {
           remember: (outcome) => this.remember(key, sealer.seal(JSON.stringify(outcome))),
-          release: async () => {
-            await store.deleteIfEquals(key, claim).catch(() => false);
-          },
+          release: () => store.deleteIfEquals(key, claim).catch(() => false),
         });
       }
       const raw = await store.get(key);
@@ -108,17 +106,17 @@ export class CodeMemo {
   }
 
   /**
-   * Asks WeChat; remembers a session or a definitive error about the code, and releases the code
+   * Asks WeChat; remembers a result or a definitive error about the code, and releases the code
    * for a retry after anything else.
    */
   private async askAndRemember(
     budget: CallBudget,
-    askWechat: (budget: CallBudget) => Promise<WechatSession>,
-    outcomes: { remember(outcome: MemoOutcome): Promise<void>; release(): Promise<void> },
-  ): Promise<WechatSession> {
-    let session: WechatSession;
+    askWechat: (budget: CallBudget) => Promise<Code2SessionResult>,
+    outcomes: { remember(outcome: MemoOutcome): Promise<void>; release(): Promise<unknown> },
+  ): Promise<Code2SessionResult> {
+    let result: Code2SessionResult;
     try {
-      session = await askWechat(budget);
+      result = await askWechat(budget);
     } catch (error) {
       const definitive =
         error instanceof WechatApiError &&
@@ -131,11 +129,11 @@ export class CodeMemo {
       }
       throw error;
     }
-    await outcomes.remember({ ok: true, session });
-    return session;
+    await outcomes.remember({ ok: true, result });
+    return result;
   }
 
-  /** A store failure here must not cost the caller a session WeChat already handed out. */
+  /** A store failure here must not cost the caller a session_key WeChat already handed out. */
   private async remember(key: string, sealed: string): Promise<void> {
     try {
       await this.options.store.set(key, sealed, this.options.ttlMs);
@@ -147,7 +145,7 @@ export class CodeMemo {
     }
   }
 
-  private replay(outcome: MemoOutcome | undefined): WechatSession {
+  private replay(outcome: MemoOutcome | undefined): Code2SessionResult {
     if (outcome === undefined) {
       this.options.logger.error({ api: "jscode2session" }, "unreadable code-exchange memo entry");
       throw new WechatApiError({
@@ -158,7 +156,7 @@ export class CodeMemo {
         retryable: false,
       });
     }
-    if (outcome.ok) return outcome.session;
+    if (outcome.ok) return outcome.result;
     throw errorFromErrcode("jscode2session", outcome.errcode, outcome.errmsg);
   }
 }

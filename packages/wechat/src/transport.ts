@@ -1,4 +1,4 @@
-import type { Dispatcher } from "undici";
+import { Agent, type Dispatcher, request as undiciRequest } from "undici";
 import type { z } from "zod";
 import { type CallBudget, sleepWithin, withJitter } from "./budget.js";
 import {
@@ -8,7 +8,6 @@ import {
   errorFromErrcode,
   isDefinitiveCodeErrcode,
 } from "./errors.js";
-import { MAX_REPLY_BYTES, ReplyTooLargeError, httpExchange } from "./http-exchange.js";
 import type { WechatApiName, WechatLogger } from "./types.js";
 
 export interface WechatRequest {
@@ -27,6 +26,26 @@ export interface TransportOptions {
   retries: number;
   /** Redacted from any errmsg WeChat sends back, in case it ever echoes one. */
   secret: string;
+}
+
+/** WeChat's replies are a few hundred bytes; a reply this large is not one, and is not read. */
+export const MAX_REPLY_BYTES = 1024 * 1024;
+
+/**
+ * How long an idle connection is kept for the next call (undici's default). A shorter
+ * `Keep-Alive: timeout=` from the server wins, less undici's margin, which keeps a call off a
+ * connection the server is about to close.
+ */
+const IDLE_SOCKET_MS = 4000;
+
+/**
+ * The client's own connections, which its `close()` can end: a keep-alive undici `Agent`, one
+ * pool per origin. Idle sockets are unref'd, so the pool never keeps a process alive. undici reuses
+ * a connection one event-loop turn after its answer ended (in case the server closes it after all),
+ * so a call sent in the same turn opens a second one.
+ */
+export function keepAliveDispatcher(): Dispatcher {
+  return new Agent({ keepAliveTimeout: IDLE_SOCKET_MS, keepAliveMaxTimeout: IDLE_SOCKET_MS });
 }
 
 const BACKOFF_BASE_MS = 50;
@@ -95,24 +114,24 @@ export class WechatTransport {
     sensitive: readonly string[],
   ): Promise<AttemptResult<T>> {
     const { api } = request;
-    let status: number;
-    let text: string;
+    let reply: { status: number; text: string } | "too large";
     try {
-      ({ status, text } = await httpExchange(request, this.options.dispatcher(), budget.signal));
+      reply = await exchange(request, this.options.dispatcher(), budget.signal);
     } catch (cause) {
       if (budget.aborted) return { ok: false, error: budget.timeoutError(), transient: false };
-      if (cause instanceof ReplyTooLargeError) {
-        const error = new WechatApiError({
-          api,
-          kind: "parse",
-          errcode: ERRCODE_NONE,
-          errmsg: `unparsable reply (over ${MAX_REPLY_BYTES} bytes, not read)`,
-          retryable: true,
-        });
-        return { ok: false, error, transient: true };
-      }
       return { ok: false, error: networkError(api, cause), transient: true };
     }
+    if (reply === "too large") {
+      const error = new WechatApiError({
+        api,
+        kind: "parse",
+        errcode: ERRCODE_NONE,
+        errmsg: `unparsable reply (over ${MAX_REPLY_BYTES} bytes, not read)`,
+        retryable: true,
+      });
+      return { ok: false, error, transient: true };
+    }
+    const { status, text } = reply;
 
     if (status < 200 || status > 299) {
       const transient = status >= 500;
@@ -166,6 +185,50 @@ export class WechatTransport {
       return { ok: false, error, transient: false };
     }
     return { ok: true, value: parsed.data };
+  }
+}
+
+/**
+ * One request through `dispatcher`, its whole body read as UTF-8 text, or "too large" (unread,
+ * the connection closed) past MAX_REPLY_BYTES. Rejects on a connection error, a connection closed
+ * before the body ended, or `signal` aborting (connect, request or body): each destroys the
+ * request, so a broken connection never goes back to the pool.
+ */
+async function exchange(
+  request: WechatRequest,
+  dispatcher: Dispatcher,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string } | "too large"> {
+  try {
+    const response = await undiciRequest(request.url, {
+      dispatcher,
+      method: request.method,
+      headers: request.body === undefined ? undefined : { "content-type": "application/json" },
+      body: request.body,
+      signal,
+    });
+    const { body } = response;
+    if (Number(response.headers["content-length"]) > MAX_REPLY_BYTES) {
+      body.destroy();
+      return "too large";
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Leaving the loop early destroys the body, and with it the connection.
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_REPLY_BYTES) return "too large";
+      chunks.push(chunk);
+    }
+    // As fetch's text() does, TextDecoder drops a leading byte-order mark, which JSON.parse refuses.
+    return { status: response.statusCode, text: new TextDecoder().decode(Buffer.concat(chunks)) };
+  } catch (error) {
+    // The connection closed before the reply ended: undici's own socket error, named as the
+    // reset it is (as `node:http` names it).
+    if ((error as { code?: unknown } | null)?.code !== "UND_ERR_SOCKET") throw error;
+    throw Object.assign(new Error("connection closed before the reply ended"), {
+      code: "ECONNRESET",
+    });
   }
 }
 

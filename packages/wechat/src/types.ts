@@ -75,8 +75,8 @@ export interface WechatObserver {
   accessTokenFetched(): void;
 }
 
-/** What code2Session yields. `sessionKey` must never leave the server. */
-export interface WechatSession {
+/** What code2Session yields for a wx.login code. `sessionKey` must never leave the server. */
+export interface Code2SessionResult {
   openid: string;
   unionid: string | null;
   sessionKey: string;

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import Sqlite from "better-sqlite3";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { API_ROOT } from "../config.js";
@@ -67,15 +67,14 @@ async function execute(databaseUrl: string, ...statements: string[]): Promise<un
     }
     return rows;
   }
-  const connection = await new PrismaBetterSQLite3({
-    url: sqlitePathOf(databaseUrl),
-    fileMustExist: true,
-  }).connect();
+  const connection = new Sqlite(sqlitePathOf(databaseUrl), { fileMustExist: true });
   try {
-    for (const sql of statements)
-      rows = (await connection.queryRaw({ sql, args: [], argTypes: [] })).rows;
+    for (const sql of statements) {
+      const statement = connection.prepare(sql);
+      rows = statement.reader ? (statement.raw().all() as unknown[][]) : (statement.run(), []);
+    }
   } finally {
-    await connection.dispose();
+    connection.close();
   }
   return rows;
 }

@@ -4,15 +4,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import Sqlite from "better-sqlite3";
-import pg from "pg";
 import { API_ROOT } from "../config.js";
-import {
-  isPostgresDatabaseUrl,
-  POSTGRES_CONNECT_TIMEOUT_MS,
-  POSTGRES_QUERY_TIMEOUT_MS,
-  sqlitePathOf,
-} from "./client.js";
+import { createDatabase, isPostgresDatabaseUrl } from "./client.js";
 
 /**
  * How many times a start-up retries when another instance holds the migration lock. Prisma waits
@@ -58,8 +51,8 @@ interface AppliedMigration {
   finished: boolean;
 }
 
-const APPLIED_MIGRATIONS_SQL =
-  "SELECT migration_name, checksum, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL";
+const APPLIED_MIGRATIONS_SQL = `SELECT migration_name AS name, checksum, finished_at AS "finishedAt"
+  FROM _prisma_migrations WHERE rolled_back_at IS NULL`;
 
 /**
  * True only when every migration folder on disk has a finished row with the same name and
@@ -71,9 +64,7 @@ async function allMigrationsApplied(databaseUrl: string): Promise<boolean> {
   try {
     const [onDisk, applied] = await Promise.all([
       migrationsOnDisk(databaseUrl),
-      isPostgresDatabaseUrl(databaseUrl)
-        ? appliedMigrationsPostgres(databaseUrl)
-        : appliedMigrationsSqlite(databaseUrl),
+      appliedMigrations(databaseUrl),
     ]);
     if (applied.some((migration) => !migration.finished)) return false;
     return [...onDisk].every(([name, checksum]) =>
@@ -101,52 +92,24 @@ async function migrationsOnDisk(databaseUrl: string): Promise<Map<string, string
   return migrations;
 }
 
-function appliedMigration(row: unknown[]): AppliedMigration {
-  const [name, checksum, finishedAt] = row;
-  if (typeof name !== "string" || typeof checksum !== "string") {
-    throw new Error("unexpected _prisma_migrations row");
-  }
-  return { name, checksum, finished: finishedAt != null };
-}
-
 /**
- * A read-only connection of its own, closed at once. `fileMustExist`: a missing file is for the
- * CLI to create.
+ * Through the application's own database path, closed at once. SQLite's file must exist
+ * (`createDatabase` never creates it): a missing file is for the CLI to create.
  */
-async function appliedMigrationsSqlite(databaseUrl: string): Promise<AppliedMigration[]> {
-  const connection = new Sqlite(sqlitePathOf(databaseUrl), {
-    readonly: true,
-    fileMustExist: true,
-    // A lock held elsewhere (another instance migrating) sends this start to the CLI at once.
-    timeout: 0,
-  });
+async function appliedMigrations(databaseUrl: string): Promise<AppliedMigration[]> {
+  const db = await createDatabase(databaseUrl);
   try {
-    const rows = connection.prepare(APPLIED_MIGRATIONS_SQL).raw().all() as unknown[][];
-    return rows.map(appliedMigration);
-  } finally {
-    connection.close();
-  }
-}
-
-/** A client of its own with the application's timeouts, closed at once. */
-async function appliedMigrationsPostgres(databaseUrl: string): Promise<AppliedMigration[]> {
-  const client = new pg.Client({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
-    query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
-  });
-  // A dropped connection is also emitted as an event; unhandled, that would end the process. The
-  // failed query already reports it.
-  client.on("error", () => {});
-  await client.connect();
-  try {
-    const result = await client.query<unknown[]>({
-      text: APPLIED_MIGRATIONS_SQL,
-      rowMode: "array",
+    const rows = await db.query<{ name: unknown; checksum: unknown; finishedAt: unknown }>(
+      APPLIED_MIGRATIONS_SQL,
+    );
+    return rows.map(({ name, checksum, finishedAt }) => {
+      if (typeof name !== "string" || typeof checksum !== "string") {
+        throw new Error("unexpected _prisma_migrations row");
+      }
+      return { name, checksum, finished: finishedAt != null };
     });
-    return result.rows.map(appliedMigration);
   } finally {
-    await client.end().catch(() => {});
+    await db.close();
   }
 }
 

@@ -1,6 +1,6 @@
 /*
- * Prisma allows one provider per schema, so SQLite and PostgreSQL each have their own schema,
- * migrations and generated client. These tests keep them one data model:
+ * Prisma allows one provider per schema, so SQLite and PostgreSQL each have their own schema and
+ * migrations. These tests keep them one data model:
  * - the two schema files describe the same models, fields, types, optionality, keys, indexes and
  *   table/column names (native `@db.*` types aside);
  * - each provider's committed migrations build exactly the database its schema describes, so a
@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import Sqlite from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -170,15 +170,9 @@ export function parsePrismaSchema(source: string): SchemaShape {
   return schema;
 }
 
-/** What must be equal between providers: everything but the provider and the client's output path. */
+/** What must be equal between providers: everything but the provider. */
 function dataModelOf(schema: SchemaShape) {
-  const generators = Object.fromEntries(
-    Object.entries(schema.generators).map(([name, settings]) => {
-      const { output: _output, ...rest } = settings;
-      return [name, rest];
-    }),
-  );
-  return { generators, models: schema.models, enums: schema.enums };
+  return { generators: schema.generators, models: schema.models, enums: schema.enums };
 }
 
 const sqliteSource = readFileSync(sqliteSchemaPath, "utf8");
@@ -188,11 +182,9 @@ describe("the SQLite and PostgreSQL Prisma schemas", () => {
   const sqlite = parsePrismaSchema(sqliteSource);
   const postgres = parsePrismaSchema(postgresSource);
 
-  it("use their own provider and generated client", () => {
+  it("use their own provider", () => {
     expect(sqlite.provider).toBe("sqlite");
     expect(postgres.provider).toBe("postgresql");
-    expect(sqlite.generators.client?.output).toBe('"../../src/generated/sqlite"');
-    expect(postgres.generators.client?.output).toBe('"../../src/generated/postgres"');
   });
 
   it("describe the same models, fields, keys, indexes and names", () => {
@@ -309,42 +301,31 @@ async function describePostgres(databaseUrl: string) {
   }
 }
 
-/** A SQLite connection through the Prisma adapter the API already depends on. */
-async function openSqlite(file: string) {
-  const adapter = await new PrismaBetterSQLite3({ url: `file:${file}` }).connect();
-  const rows = async (sql: string) => {
-    const result = await adapter.queryRaw({ sql, args: [], argTypes: [] });
-    return result.rows.map((row) =>
-      Object.fromEntries(result.columnNames.map((column, i) => [column, row[i]])),
-    );
-  };
-  return { adapter, rows };
-}
-
-async function describeSqlite(file: string) {
-  const { adapter, rows } = await openSqlite(file);
+function describeSqlite(file: string) {
+  const connection = new Sqlite(file, { fileMustExist: true });
+  const rows = (sql: string) => connection.prepare(sql).all() as Array<Record<string, unknown>>;
   try {
-    const tables = await rows(
+    const tables = rows(
       `SELECT name FROM sqlite_master WHERE type = 'table'
        AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations' ORDER BY name`,
     );
     const shape = [];
     for (const { name } of tables) {
       const indexes: Array<Record<string, unknown>> = [];
-      for (const index of await rows(`PRAGMA index_list("${name}")`)) {
-        indexes.push({ ...index, columns: await rows(`PRAGMA index_info("${index.name}")`) });
+      for (const index of rows(`PRAGMA index_list("${name}")`)) {
+        indexes.push({ ...index, columns: rows(`PRAGMA index_info("${index.name}")`) });
       }
       indexes.sort((a, b) => String(a.name).localeCompare(String(b.name)));
       shape.push({
         name,
-        columns: await rows(`PRAGMA table_info("${name}")`),
-        foreignKeys: await rows(`PRAGMA foreign_key_list("${name}")`),
+        columns: rows(`PRAGMA table_info("${name}")`),
+        foreignKeys: rows(`PRAGMA foreign_key_list("${name}")`),
         indexes,
       });
     }
     return shape;
   } finally {
-    await adapter.dispose();
+    connection.close();
   }
 }
 
@@ -449,19 +430,29 @@ describe("the committed SQLite migrations", () => {
         `file:${expectedFile}`,
       ),
     ]);
-    const expected = await openSqlite(expectedFile);
-    await expected.adapter.executeScript(expectedSql).finally(() => expected.adapter.dispose());
+    const expected = new Sqlite(expectedFile);
+    try {
+      expected.exec(expectedSql);
+    } finally {
+      expected.close();
+    }
 
-    const migrated = await openSqlite(migratedFile);
-    const applied = await migrated
-      .rows(
-        "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY 1",
-      )
-      .finally(() => migrated.adapter.dispose());
-    expect(applied.map((row) => row.migration_name)).toEqual(migrationNames("sqlite"));
+    const migrated = new Sqlite(migratedFile, { readonly: true });
+    let applied: unknown[];
+    try {
+      applied = migrated
+        .prepare(
+          "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY 1",
+        )
+        .pluck()
+        .all();
+    } finally {
+      migrated.close();
+    }
+    expect(applied).toEqual(migrationNames("sqlite"));
 
-    const actualShape = await describeSqlite(migratedFile);
+    const actualShape = describeSqlite(migratedFile);
     expect(actualShape.length).toBeGreaterThan(0);
-    expect(actualShape).toEqual(await describeSqlite(expectedFile));
+    expect(actualShape).toEqual(describeSqlite(expectedFile));
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Authenticate } from "../http/authenticate.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
@@ -8,23 +9,19 @@ export const READINESS_TIMEOUT_MS = 1000;
 
 /** Resolves with the failure's description, or undefined once `check` answered in time. */
 async function failureOf(check: () => Promise<unknown>): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<string>((resolve) => {
-    timer = setTimeout(
-      () => resolve(`no answer within ${READINESS_TIMEOUT_MS} ms`),
-      READINESS_TIMEOUT_MS,
-    );
-  });
+  const timer = new AbortController();
   try {
     return await Promise.race([
       check().then(
         () => undefined,
         (error: unknown) => (error instanceof Error ? error.message : String(error)),
       ),
-      timedOut,
+      sleep(READINESS_TIMEOUT_MS, `no answer within ${READINESS_TIMEOUT_MS} ms`, {
+        signal: timer.signal,
+      }),
     ]);
   } finally {
-    clearTimeout(timer);
+    timer.abort();
   }
 }
 

@@ -69,6 +69,8 @@ export function contractRouter(authenticate: Authenticate): ContractRouter {
       }
       const requestId = String(req.id);
       const result = await handler({ body, req, res, requestId, ...signedIn } as RouteContext<K>);
+      // What the client is answered, for the metrics (metrics-middleware.ts).
+      res.locals.answer = result;
       if (status === 204) res.status(204).end();
       else res.status(status).json(result);
     });

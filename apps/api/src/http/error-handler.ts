@@ -24,8 +24,7 @@ function httpStatusOf(error: unknown): number | undefined {
 export function toAppError(error: unknown, logger: Logger): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof WechatApiError) {
-    const { appError, misconfigured } = appErrorFromWechat(error);
-    if (misconfigured) {
+    if (error.kind === "config") {
       logger.error(
         { err: error, api: error.api, errcode: error.errcode, rid: error.rid },
         "WeChat rejected this deployment's configuration (appid, secret, IP whitelist or quota): operator action needed",
@@ -36,7 +35,7 @@ export function toAppError(error: unknown, logger: Logger): AppError {
         "WeChat call failed",
       );
     }
-    return appError;
+    return appErrorFromWechat(error);
   }
   // body-parser keeps the reviver's error and marks it a parse failure: tell the client which.
   if (error instanceof IllFormedStringError)
@@ -86,6 +85,8 @@ export function errorResponseOf(error: AppError, requestId: string): ErrorRespon
 
 export function sendError(res: Response, error: AppError): void {
   const { status, headers, body } = errorResponseOf(error, String(res.req.id ?? ""));
+  // What the client is answered, for the metrics (metrics-middleware.ts).
+  res.locals.errorCode = error.code;
   // A header already set says more (the rate limiter's own Retry-After).
   for (const [name, value] of Object.entries(headers)) {
     if (!res.hasHeader(name)) res.setHeader(name, value);

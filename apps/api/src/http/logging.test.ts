@@ -35,9 +35,9 @@ describe("logs", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
 
-    const sessionRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
+    const sessionKeyRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
     const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
-      sessionRow!.sessionKeyCiphertext,
+      sessionKeyRow!.sessionKeyCiphertext,
     );
     const output = api.logs.join("\n");
     expect(api.logs.length).toBeGreaterThan(5);

@@ -24,7 +24,7 @@ import {
   requestsDuringTheOutage,
   timed,
 } from "../testing/outage.js";
-import { holdWriteLock } from "../testing/sqlite-fault.js";
+import { holdWriteLock } from "../testing/sqlite-write-lock.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
 const SLACK_MS = 2500;

@@ -2,7 +2,7 @@ import { MemoryStore, type SharedStore } from "@wxauth/wechat";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SmsConfig } from "../config.js";
-import { AppError } from "../errors.js";
+import type { AppError } from "../errors.js";
 import { RedisStore } from "../stores/redis-store.js";
 import {
   deleteTestKeys,
@@ -11,7 +11,12 @@ import {
   requireRedis,
   TEST_REDIS_URL,
 } from "../testing/redis.js";
-import { recordingSmsLogger, startSmsSandbox, type SmsSandbox } from "../testing/sms.js";
+import {
+  recordingSmsLogger,
+  rejectionOf,
+  startSmsSandbox,
+  type SmsSandbox,
+} from "../testing/sms.js";
 import {
   createSmsCodes,
   SMS_CODE_TTL_MS,
@@ -101,15 +106,6 @@ beforeAll(async () => {
 });
 afterAll(() => sms.close());
 beforeEach(() => sms.sandbox.reset());
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
 
 const sentCount = () => sms.sandbox.state.smsMessages().length;
 

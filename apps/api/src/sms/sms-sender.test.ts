@@ -1,10 +1,14 @@
 import { SandboxSmsMessagesSchema } from "@wxauth/contracts/sandbox";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
-import { AppError } from "../errors.js";
 import { freePort } from "../testing/node-process.js";
 import { createSmsSender, disabledSmsSender, TencentSmsSender } from "./sms-sender.js";
-import { recordingSmsLogger, startSmsSandbox, type SmsSandbox } from "../testing/sms.js";
+import {
+  recordingSmsLogger,
+  rejectionOf,
+  startSmsSandbox,
+  type SmsSandbox,
+} from "../testing/sms.js";
 
 let sms: SmsSandbox;
 beforeAll(async () => {
@@ -14,15 +18,6 @@ afterAll(() => sms.close());
 beforeEach(() => sms.sandbox.reset());
 
 const tencentConfig = (env?: Record<string, string>) => sms.config(env);
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
 
 async function sandboxMessages() {
   const res = await fetch(`${sms.sandbox.url}/__dev/sms`);

@@ -101,11 +101,11 @@ describe("two instances sharing Redis", () => {
     const { code, openid } = SandboxLoginCodeResponseSchema.parse(
       await devPost(sandbox, sandboxRoutes.loginCode, {}),
     );
-    const sessions = await Promise.all(
+    const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (instances[i % 2] as WechatClient).code2Session(code)),
     );
-    for (const session of sessions) expect(session).toEqual(sessions[0]);
-    expect(sessions[0]?.openid).toBe(openid);
+    for (const result of results) expect(result).toEqual(results[0]);
+    expect(results[0]?.openid).toBe(openid);
     expect(sandbox.stats().calls.jscode2session).toBe(1);
   });
 });

@@ -16,16 +16,13 @@ const INPUT_DIRS = [
   path.join(API_ROOT, "..", "..", "packages", "wechat", "dist"),
 ];
 
-/** Test tooling, which dist/main.js does not bundle, and code every `prisma generate` rewrites. */
-const SKIPPED_DIRS = new Set(["testing", "generated"]);
-
-/** The newest mtime of the code that ends up in dist (tests and generated code excluded). */
+/** The newest mtime of the code that ends up in dist (tests and test tooling excluded). */
 function newestInputMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name)) newest = Math.max(newest, newestInputMtime(full));
+      if (entry.name !== "testing") newest = Math.max(newest, newestInputMtime(full));
     } else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith(".test.ts")) {
       newest = Math.max(newest, statSync(full).mtimeMs);
     }

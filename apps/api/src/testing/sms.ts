@@ -1,9 +1,12 @@
 /*
- * Test tooling for the SMS code: a logger that keeps what it is given, and the API's SMS setup
- * pointed at an in-process sandbox, which stands in for Tencent Cloud SMS.
+ * Test tooling for the SMS code: a logger that keeps what it is given, the API's SMS setup
+ * pointed at an in-process sandbox, which stands in for Tencent Cloud SMS, and the AppError a
+ * promise rejects with.
  */
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
+import { expect } from "vitest";
 import { loadConfig, type SmsConfig } from "../config.js";
+import { AppError } from "../errors.js";
 import { createSmsSender, type SmsLogger, type SmsSender } from "../sms/sms-sender.js";
 
 export interface LoggedEntry {
@@ -43,4 +46,14 @@ export async function startSmsSandbox(): Promise<SmsSandbox> {
     lastCode: (phone) => sandbox.state.smsMessages(phone)[0]?.params[0],
     close: () => sandbox.close(),
   };
+}
+
+/** The AppError `promise` rejects with; fails the test if it resolves or rejects otherwise. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
 }

@@ -192,7 +192,7 @@ export function phoneReply(
 }
 
 /** A jscode2session success for openid `openid`. */
-export function sessionReply(openid: string): FakeHandler {
+export function code2SessionReply(openid: string): FakeHandler {
   return (_request, response) => send(response, { openid, session_key: `session-key-${openid}` });
 }
 

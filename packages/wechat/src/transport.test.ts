@@ -5,19 +5,19 @@ import { describe, expect, it } from "vitest";
 import type { FakeWechat } from "./testing/fake-wechat.js";
 import { type FakeHandler, PATHS, send, sequence } from "./testing/fake-wechat.js";
 import { clientOf, failureOf, freshCode, timeoutOf, useFakeWechat } from "./testing/helpers.js";
-import { MAX_REPLY_BYTES } from "./http-exchange.js";
+import { MAX_REPLY_BYTES } from "./transport.js";
 
 let fake: FakeWechat;
 useFakeWechat((started) => (fake = started));
 
-const sessionText = (response: ServerResponse, text: string) =>
+const plainText = (response: ServerResponse, text: string) =>
   send(response, text, { contentType: "text/plain" });
 
 /** jscode2session answering openid `o1`, noting which connection each request came on. */
-function sessionOnSockets(sockets: Set<unknown>): FakeHandler {
+function code2SessionOnSockets(sockets: Set<unknown>): FakeHandler {
   return (_request, response) => {
     sockets.add(response.socket);
-    sessionText(response, JSON.stringify({ openid: "o1", session_key: "k1" }));
+    plainText(response, JSON.stringify({ openid: "o1", session_key: "k1" }));
   };
 }
 
@@ -30,7 +30,7 @@ const stallMidBody: FakeHandler = (_request, response) => {
 describe("the HTTP exchange", () => {
   it("sends calls a loop turn apart over one kept-alive connection", async () => {
     const sockets = new Set<unknown>();
-    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    fake.on(PATHS.jscode2session, code2SessionOnSockets(sockets));
     const { client } = clientOf(fake);
     for (let i = 0; i < 5; i++) {
       await client.code2Session(freshCode());
@@ -46,7 +46,7 @@ describe("the HTTP exchange", () => {
     // closes it after all): a call sent in the same turn takes a second connection, and from then
     // on the two take turns.
     const sockets = new Set<unknown>();
-    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    fake.on(PATHS.jscode2session, code2SessionOnSockets(sockets));
     const { client } = clientOf(fake);
     for (let i = 0; i < 6; i++) await client.code2Session(freshCode());
     expect(fake.count(PATHS.jscode2session)).toBe(6);
@@ -56,7 +56,7 @@ describe("the HTTP exchange", () => {
 
   it("close() ends the client's own connections; a later call opens a new one", async () => {
     const sockets = new Set<unknown>();
-    fake.on(PATHS.jscode2session, sessionOnSockets(sockets));
+    fake.on(PATHS.jscode2session, code2SessionOnSockets(sockets));
     const { client } = clientOf(fake);
     await client.code2Session(freshCode());
     client.close();
@@ -67,7 +67,7 @@ describe("the HTTP exchange", () => {
 
   it("ends the call with a timeout within the budget when the body stalls, and drops that connection", async () => {
     const sockets = new Set<unknown>();
-    fake.on(PATHS.jscode2session, sequence([stallMidBody], sessionOnSockets(sockets)));
+    fake.on(PATHS.jscode2session, sequence([stallMidBody], code2SessionOnSockets(sockets)));
     const { client } = clientOf(fake, { timeoutMs: 300, retries: 5 });
     await timeoutOf(client.code2Session(freshCode()), 300);
     expect(fake.count(PATHS.jscode2session)).toBe(1);
@@ -96,7 +96,7 @@ describe("the HTTP exchange", () => {
     fake.on(
       PATHS.jscode2session,
       sequence([failure], (_request, response) =>
-        sessionText(response, JSON.stringify({ openid: "o2", session_key: "k2" })),
+        plainText(response, JSON.stringify({ openid: "o2", session_key: "k2" })),
       ),
     );
     const { client } = clientOf(fake, { retries: 2 });
@@ -115,7 +115,7 @@ describe("the HTTP exchange", () => {
     [
       "declared by Content-Length",
       ((_request, response) =>
-        sessionText(response, " ".repeat(MAX_REPLY_BYTES + 1))) satisfies FakeHandler,
+        plainText(response, " ".repeat(MAX_REPLY_BYTES + 1))) satisfies FakeHandler,
     ],
     [
       "streamed without a length",
@@ -140,7 +140,7 @@ describe("the HTTP exchange", () => {
   it("reads a reply of exactly the size cap", async () => {
     const json = JSON.stringify({ openid: "o3", session_key: "k3" });
     fake.on(PATHS.jscode2session, (_request, response) =>
-      sessionText(response, json + " ".repeat(MAX_REPLY_BYTES - json.length)),
+      plainText(response, json + " ".repeat(MAX_REPLY_BYTES - json.length)),
     );
     const { client } = clientOf(fake);
     expect((await client.code2Session(freshCode())).openid).toBe("o3");
