@@ -8,6 +8,7 @@ import {
 } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client.js";
+import { reportFigure } from "../testing/figures.js";
 import { solidPng } from "../testing/png.js";
 import {
   expectErrorBody,
@@ -274,7 +275,7 @@ describe("immediate deletion (ACCOUNT_DELETION_COOLING_OFF_S=0)", () => {
       outcomes.add(login.status);
       expect(await tablesHolding(api.deps.db, [registered.user.id])).toEqual([]);
     }
-    console.info(`deletion vs login outcomes: ${[...outcomes].join(", ")}`);
+    reportFigure("a deletion racing a login: the login's outcomes", [...outcomes]);
   });
 
   it("a purge and a login at the same time leave no session of the deleted account", async () => {
