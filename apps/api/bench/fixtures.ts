@@ -14,12 +14,12 @@ import {
   SandboxPhoneCodeResponseSchema,
   sandboxRoutes,
 } from "@wxauth/contracts/sandbox";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 
 /** Preparation requests in flight at once: enough to be quick, few enough not to queue. */
 const PREPARATION_CONCURRENCY = 16;
 
-async function postJson<Schema extends z.ZodType>(
+async function postJson<Schema extends z.ZodMiniType>(
   url: string,
   body: unknown,
   schema: Schema,

@@ -33,7 +33,7 @@ export function createApp(deps: Dependencies): express.Express {
   app.use(
     cors({
       origin: config.corsOrigins,
-      methods: ["GET", "POST", "PATCH"],
+      methods: ["GET", "POST", "PATCH", "DELETE"],
       allowedHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-HTTP-Method-Override"],
       exposedHeaders: ["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
       maxAge: 600,

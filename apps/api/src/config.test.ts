@@ -19,11 +19,22 @@ describe("loadConfig", () => {
       accessTokenTtlS: 900,
       refreshTokenTtlS: 30 * 86_400,
       refreshReuseGraceS: 10,
+      accountDeletionCoolingOffS: 7 * 86_400,
       wechat: { appid: SANDBOX_APPID, baseUrl: "https://api.weixin.qq.com", timeoutMs: 5000 },
       corsOrigins: ["http://localhost:5173", "http://127.0.0.1:5173"],
     });
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
     expect(config.databaseUrl).toMatch(/^file:.*apps\/api\/data\/wxauth\.db$/);
+  });
+
+  it("takes the account deletion cooling-off period in seconds, 0 meaning at once", () => {
+    expect(loadConfig({ ACCOUNT_DELETION_COOLING_OFF_S: "0" }).accountDeletionCoolingOffS).toBe(0);
+    expect(loadConfig({ ACCOUNT_DELETION_COOLING_OFF_S: "3600" }).accountDeletionCoolingOffS).toBe(
+      3600,
+    );
+    expect(() => loadConfig({ ACCOUNT_DELETION_COOLING_OFF_S: "-1" })).toThrow(
+      /ACCOUNT_DELETION_COOLING_OFF_S/,
+    );
   });
 
   it("serves metrics only where METRICS_PORT says, and never on the API's port", () => {

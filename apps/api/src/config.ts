@@ -1,5 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S } from "@wxauth/contracts";
 import { SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { z } from "zod";
 
@@ -68,6 +69,9 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL_S: integer(30, 86_400).default(900),
   REFRESH_TOKEN_TTL_S: integer(60, 365 * 86_400).default(30 * 86_400),
   REFRESH_REUSE_GRACE_S: integer(0, 300).default(10),
+  ACCOUNT_DELETION_COOLING_OFF_S: integer(0, 365 * 86_400).default(
+    DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S,
+  ),
   AUTH_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(120),
   SMS_PROVIDER: z.enum(["tencent", "none"]).default("none"),
   TENCENTCLOUD_SECRET_ID: z.string().min(1).optional(),
@@ -211,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
     accessTokenTtlS: e.ACCESS_TOKEN_TTL_S,
     refreshTokenTtlS: e.REFRESH_TOKEN_TTL_S,
     refreshReuseGraceS: e.REFRESH_REUSE_GRACE_S,
+    accountDeletionCoolingOffS: e.ACCOUNT_DELETION_COOLING_OFF_S,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
     corsOrigins: e.CORS_ORIGINS ?? (production ? [] : DEV_CORS_ORIGINS.split(",")),
     trustProxy: e.TRUST_PROXY,

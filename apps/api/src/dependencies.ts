@@ -12,6 +12,8 @@ import { createDataAccess, type DataAccess } from "./db/data-access.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createSmsCodes, disabledSmsCodes, type SmsCodes } from "./sms/sms-codes.js";
 import { createSmsSender } from "./sms/sms-sender.js";
+import type { Authenticate } from "./http/authenticate.js";
+import { createAccountDeletion, type AccountDeletion } from "./users/account-deletion.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
 
@@ -29,12 +31,15 @@ export interface Dependencies {
   metrics: Metrics;
   wechat: WechatClient;
   accessTokens: AccessTokens;
+  /** Checks a Bearer request's access token, and that its session still stands. */
+  authenticate: Authenticate;
   sessions: Sessions;
   /** Verification codes by SMS (registration and phone changes), or disabledSmsCodes. */
   smsCodes: SmsCodes;
   auth: AuthService;
   users: UsersService;
   avatars: AvatarsService;
+  accountDeletion: AccountDeletion;
   /**
    * Stops background work, then closes WeChat's idle connections, the database and the store.
    * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
@@ -83,6 +88,7 @@ export async function buildDependencies(
     accessTokens,
     successorCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
     clock,
+    logger,
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
   });
@@ -112,6 +118,12 @@ export async function buildDependencies(
   });
   const users = createUsersService({ data, wechat, smsCodes });
   const avatars = createAvatarsService({ data });
+  const accountDeletion = createAccountDeletion({
+    data,
+    clock,
+    logger,
+    coolingOffS: config.accountDeletionCoolingOffS,
+  });
   return {
     config,
     logger,
@@ -123,11 +135,13 @@ export async function buildDependencies(
     metrics,
     wechat,
     accessTokens,
+    authenticate: sessions.authenticate,
     sessions,
     smsCodes,
     auth,
     users,
     avatars,
+    accountDeletion,
     async close(track: TrackClosing = (_part, closing) => closing) {
       wechat.close();
       await Promise.allSettled([

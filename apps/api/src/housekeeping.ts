@@ -4,12 +4,12 @@ const INTERVAL_MS = 60_000;
 
 /**
  * Periodic clean-up: a rotated token's successor is kept (encrypted) for the grace window only,
- * and expired registration tickets are dropped. Returns a stop function, which starts no further
+ * expired registration tickets are dropped, and accounts whose deletion is due are purged. Returns a stop function, which starts no further
  * run and resolves once the run in flight (the first one runs at once, at start) has finished:
  * the database must not be closed under it.
  */
 export function startHousekeeping(
-  deps: Pick<Dependencies, "data" | "clock" | "config" | "logger">,
+  deps: Pick<Dependencies, "data" | "clock" | "config" | "logger" | "accountDeletion">,
 ): () => Promise<void> {
   let stopped = false;
   let running: Promise<void> | undefined;
@@ -20,7 +20,10 @@ export function startHousekeeping(
         new Date(now - deps.config.refreshReuseGraceS * 1000),
       );
       const dropped = await deps.data.registrationTickets.deleteExpired(new Date(now));
-      if (forgotten + dropped > 0) deps.logger.debug({ forgotten, dropped }, "housekeeping");
+      const purged = await deps.accountDeletion.purgeDue();
+      if (forgotten + dropped + purged > 0) {
+        deps.logger.debug({ forgotten, dropped, purged }, "housekeeping");
+      }
     } catch (error) {
       deps.logger.warn({ err: error }, "housekeeping failed; will retry");
     }

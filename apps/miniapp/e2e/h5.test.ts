@@ -5,6 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { SandboxSmsMessagesSchema, sandboxRoutes } from "@wxauth/contracts/sandbox";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
+import { meStatusWith, signInElsewhere } from "./other-device";
 import { expiredCopyOf } from "./tokens";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -18,6 +19,8 @@ const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 const SESSION_KEY = "wxauth.session";
+/** Where the H5 WeChat bridge keeps this browser's sandbox openid. */
+const TEST_OPENID_KEY = "wxauth.dev.openid";
 const PHONE_SCREEN = {
   viewport: { width: 390, height: 844 },
   deviceScaleFactor: 2,
@@ -174,7 +177,12 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await page.waitForURL(/pages\/me\/me/);
     await expect
       .poll(() => calls)
-      .toEqual(["GET /api/me 401", "POST /api/auth/refresh 200", "GET /api/me 200"]);
+      .toEqual([
+        "GET /api/me 401",
+        "POST /api/auth/refresh 200",
+        "GET /api/me 200",
+        "GET /api/me/sessions 200",
+      ]);
     expect(await page.locator("#profile-phone").textContent()).toBe("138****8000");
     const rotated = await storedSession(page);
     expect(rotated?.accessToken).not.toBe(expired);
@@ -261,6 +269,79 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
       "POST /api/me/phone 200",
     ]);
     expect(await page.locator("#profile-status").textContent()).toBe("手机号已更换");
+  });
+
+  it("lists this browser and a sign-in elsewhere, and signs the other one out at once", async () => {
+    const openid = await page.evaluate((key) => localStorage.getItem(key), TEST_OPENID_KEY);
+    const elsewhere = await signInElsewhere(stack, openid!, {
+      platform: "android",
+      model: "Pixel 8",
+      system: "Android 14",
+    });
+    await page.reload();
+    const items = page.locator("#sessions .session-item");
+    await expect.poll(() => items.count()).toBe(2);
+    expect(await items.nth(0).textContent()).toContain("Pixel 8 · Android 14");
+    expect(await items.nth(1).textContent()).toContain("本机");
+    expect(await items.nth(1).locator(".session-revoke").count()).toBe(0);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-sessions.png"), fullPage: true });
+
+    calls.length = 0;
+    await items.nth(0).locator(".session-revoke").click();
+    await expect.poll(() => items.count()).toBe(1);
+    expect(calls).toEqual([expect.stringMatching(/^DELETE \/api\/me\/sessions\/\S+ 204$/)]);
+    expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+  });
+
+  it("signs out everywhere: back to login, and the other session is refused", async () => {
+    const openid = await page.evaluate((key) => localStorage.getItem(key), TEST_OPENID_KEY);
+    const elsewhere = await signInElsewhere(stack, openid!, { model: "iPad" });
+    calls.length = 0;
+    await page.locator("#logout-all").click();
+    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    expect(calls).toContain("DELETE /api/me/sessions 204");
+    expect(await storedSession(page)).toBeNull();
+    expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+  });
+
+  it("deletes the account after a confirmation that says what goes and when", async () => {
+    await page.locator("#login-retry").click();
+    await page.waitForURL(/pages\/me\/me/);
+    await page.locator("#sessions .session-item").first().waitFor();
+    const modal = page.locator(".uni-modal");
+
+    calls.length = 0;
+    await page.locator("#delete-account").click();
+    await modal.waitFor();
+    expect(await modal.locator(".uni-modal__title").textContent()).toBe("注销账号");
+    const warning = (await modal.locator(".uni-modal__bd").textContent()) ?? "";
+    expect(warning).toMatch(/手机号.*头像.*登录设备/);
+    expect(warning).toContain("7 天");
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-delete-account.png") });
+    await modal.locator(".uni-modal__btn_default").click();
+    await modal.waitFor({ state: "hidden" });
+    expect(calls).toEqual([]);
+
+    await page.locator("#delete-account").click();
+    await modal.locator(".uni-modal__btn_primary").click();
+    await expect.poll(() => modal.locator(".uni-modal__title").textContent()).toBe("已申请注销");
+    expect(calls).toEqual(["POST /api/me/deletion 202"]);
+    await modal.locator(".uni-modal__btn_primary").click();
+    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    expect(await storedSession(page)).toBeNull();
+  });
+
+  it("signing in during the cooling-off period offers to cancel the deletion", async () => {
+    await page.locator("#login-retry").click();
+    await page.waitForURL(/pages\/me\/me/);
+    await expect.poll(() => page.locator("#deletion-notice").textContent()).toContain("注销");
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-deletion-notice.png") });
+
+    calls.length = 0;
+    await page.locator("#cancel-deletion").click();
+    await expect.poll(() => page.locator("#deletion-notice").count()).toBe(0);
+    expect(calls).toEqual(["DELETE /api/me/deletion 200"]);
+    expect(await page.locator("#profile-status").textContent()).toBe("已撤销注销，账号将继续保留");
   });
 
   it("opens the agreement pages from the login page", async () => {

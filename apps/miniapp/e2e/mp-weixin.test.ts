@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { UserSchema } from "@wxauth/contracts";
 import { describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
+import { meStatusWith, signInElsewhere } from "./other-device";
 import {
   createMiniProgram,
   installWechatRuntime,
@@ -240,6 +241,97 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
 
     profile = miniProgram.open("pages/me/me");
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
+  });
+
+  it("lists this phone and a sign-in elsewhere, and signs the other one out at once", async () => {
+    const elsewhere = await signInElsewhere(stack, runtime.openid, {
+      platform: "android",
+      model: "Pixel 8",
+      system: "Android 14",
+    });
+    profile = miniProgram.open("pages/me/me");
+    const items = () => profile.querySelectorAll("#sessions .session-item");
+    await until(() => items().length === 2, "two sessions in the list");
+    const [newest, older] = items().map((item) => item.dom.textContent ?? "");
+    expect(newest).toContain("Pixel 8 · Android 14");
+    // This phone's session carries what wx.getDeviceInfo reported at sign-in.
+    expect(older).toContain("iPhone 15 · iOS 17.0");
+    expect(older).toContain("本机");
+    // One sign-out button: the other session's, none for this phone's own.
+    const revokeButtons = profile.querySelectorAll("#sessions .session-revoke");
+    expect(revokeButtons).toHaveLength(1);
+
+    expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(200);
+    revokeButtons[0]?.dispatchEvent("tap");
+    await until(() => items().length === 1, "the other session to leave the list");
+    expect(
+      runtime.requests.some((call) => /^DELETE \/api\/me\/sessions\/\S+ 204$/.test(call)),
+    ).toBe(true);
+    expect(textOf(profile, "#profile-status")).toBe("已退出该设备");
+    // Refused at once, long before the access token expires.
+    expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+  });
+
+  it("signs out everywhere: this phone goes back to login, the other session is refused", async () => {
+    const elsewhere = await signInElsewhere(stack, runtime.openid, { model: "iPad" });
+    profile.querySelector("#logout-all")?.dispatchEvent("tap");
+    await until(
+      () => runtime.navigations.at(-1) === "/pages/login/login?signedOut=1",
+      "reLaunch to login",
+    );
+    expect(runtime.requests).toContain("DELETE /api/me/sessions 204");
+    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+    expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+  });
+
+  it("deletes the account after a confirmation that says what goes and when", async () => {
+    miniProgram.launch();
+    miniProgram.open("pages/login/login");
+    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "the silent sign-in");
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
+    await until(() => profile.querySelectorAll(".session-item").length > 0, "the sessions");
+
+    // Declined: nothing is sent.
+    const requestsBefore = runtime.requests.length;
+    runtime.modalAnswers.push(false);
+    profile.querySelector("#delete-account")?.dispatchEvent("tap");
+    await until(() => runtime.modals.length === 1, "the confirmation");
+    const [confirmation] = runtime.modals;
+    expect(confirmation?.title).toBe("注销账号");
+    expect(confirmation?.content).toMatch(/手机号.*头像.*登录设备/);
+    expect(confirmation?.content).toContain("7 天");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+
+    profile.querySelector("#delete-account")?.dispatchEvent("tap");
+    await until(
+      () => runtime.navigations.at(-1) === "/pages/login/login?signedOut=1",
+      "reLaunch to login as a guest",
+    );
+    expect(runtime.requests).toContain("POST /api/me/deletion 202");
+    expect(runtime.modals.map((modal) => modal.title)).toEqual([
+      "注销账号",
+      "注销账号",
+      "已申请注销",
+    ]);
+    expect(runtime.modals[2]?.content).toContain("重新登录");
+    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+  });
+
+  it("signing in during the cooling-off period offers to cancel the deletion", async () => {
+    miniProgram.launch();
+    miniProgram.open("pages/login/login");
+    await until(() => runtime.navigations.at(-1) === "/pages/me/me", "the sign-in");
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#deletion-notice").includes("注销"), "the notice");
+
+    profile.querySelector("#cancel-deletion")?.dispatchEvent("tap");
+    // The simulator's querySelector answers undefined for no match.
+    await until(() => !profile.querySelector("#deletion-notice"), "the notice to go");
+    expect(runtime.requests).toContain("DELETE /api/me/deletion 200");
+    expect(textOf(profile, "#profile-status")).toBe("已撤销注销，账号将继续保留");
+    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { deletionScheduledAt: null } });
   });
 
   it("a new user declines the phone button and registers by SMS", async () => {

@@ -63,6 +63,10 @@ export interface WechatRuntime {
   phoneCode(phoneNumber: string): Promise<string>;
   /** The code of the newest SMS the sandbox (as Tencent Cloud SMS) delivered to `phone` (E.164). */
   smsCode(phone: string): Promise<string>;
+  /** Every wx.showModal, in order, with the button the simulated user tapped. */
+  modals: { title: string; content: string; confirmed: boolean }[];
+  /** The buttons the simulated user taps in the next modals (true: confirm); confirm when empty. */
+  modalAnswers: boolean[];
 }
 
 export function installWechatRuntime(options: {
@@ -82,6 +86,8 @@ export function installWechatRuntime(options: {
     storage: new Map(),
     navigations: [],
     requests: [],
+    modals: [],
+    modalAnswers: [],
     tempFile: (bytes, extension) => {
       const filePath = `wxfile://tmp_${tempFiles.size + 1}.${extension}`;
       tempFiles.set(filePath, bytes);
@@ -205,6 +211,17 @@ export function installWechatRuntime(options: {
         runtime.navigations.push(call.url);
         return { errMsg: "navigateTo:ok" };
       }),
+    showModal: (
+      call: Callbacks<{ confirm: boolean; cancel: boolean; errMsg: string }> & {
+        title?: string;
+        content?: string;
+      },
+    ) =>
+      settle(call, async () => {
+        const confirmed = runtime.modalAnswers.shift() ?? true;
+        runtime.modals.push({ title: call.title ?? "", content: call.content ?? "", confirmed });
+        return { confirm: confirmed, cancel: !confirmed, errMsg: "showModal:ok" };
+      }),
     getSystemInfoSync: () => systemInfo,
     getWindowInfo: () => systemInfo,
     getDeviceInfo: () => systemInfo,
@@ -225,6 +242,7 @@ interface SimulatedComponent {
   attach(parent: HTMLElement): void;
   detach(): void;
   querySelector(selector: string): SimulatedComponent | null;
+  querySelectorAll(selector: string): SimulatedComponent[];
   dispatchEvent(name: string, options?: { detail?: unknown }): void;
 }
 

@@ -10,8 +10,10 @@ import {
   ERROR_CODES,
   ErrorBodySchema,
   SendRegistrationSmsRequestSchema,
+  SessionListSchema,
   UpdateMeRequestSchema,
   UserSchema,
+  WechatLoginRequestSchema,
   WechatLoginResponseSchema,
   WechatRegisterRequestSchema,
   contract,
@@ -86,6 +88,7 @@ describe("schemas", () => {
     nickname: null,
     avatarUrl: null,
     createdAt: "2026-11-20T10:00:00.000Z",
+    deletionScheduledAt: null,
   };
 
   it("accepts E.164 phones and rejects anything else", () => {
@@ -139,6 +142,56 @@ describe("schemas", () => {
     ).toBe(false);
   });
 
+  it("tells whether and when the account is scheduled for deletion", () => {
+    const scheduled = { ...user, deletionScheduledAt: "2026-11-27T10:00:00.000Z" };
+    expect(UserSchema.parse(scheduled).deletionScheduledAt).toBe("2026-11-27T10:00:00.000Z");
+    const { deletionScheduledAt: _omitted, ...withoutIt } = user;
+    expect(UserSchema.safeParse(withoutIt).success).toBe(false);
+  });
+
+  it("takes an optional device of at most 64 characters a field on login and register", () => {
+    const device = { platform: "ios", model: "iPhone 15", system: "iOS 17.0" };
+    expect(WechatLoginRequestSchema.parse({ code: "c" })).toEqual({ code: "c" });
+    expect(WechatLoginRequestSchema.parse({ code: "c", device })).toEqual({ code: "c", device });
+    expect(WechatLoginRequestSchema.parse({ code: "c", device: {} })).toEqual({
+      code: "c",
+      device: {},
+    });
+    const register = { registrationTicket: "t".repeat(43), phoneCode: "p" };
+    expect(WechatRegisterRequestSchema.parse({ ...register, device }).device).toEqual(device);
+    for (const field of ["platform", "model", "system"]) {
+      const tooLong = { ...device, [field]: "x".repeat(65) };
+      expect(WechatLoginRequestSchema.safeParse({ code: "c", device: tooLong }).success).toBe(
+        false,
+      );
+      const longest = { ...device, [field]: "x".repeat(64) };
+      expect(WechatRegisterRequestSchema.safeParse({ ...register, device: longest }).success).toBe(
+        true,
+      );
+    }
+    expect(WechatLoginRequestSchema.safeParse({ code: "c", device: { model: 15 } }).success).toBe(
+      false,
+    );
+  });
+
+  it("lists sessions with their device and which one is current", () => {
+    const list = SessionListSchema.parse({
+      sessions: [
+        {
+          id: "s1",
+          createdAt: "2026-11-20T10:00:00.000Z",
+          lastUsedAt: "2026-11-21T10:00:00.000Z",
+          device: { model: "iPhone 15" },
+          current: true,
+        },
+      ],
+    });
+    expect(list.sessions[0]?.current).toBe(true);
+    expect(
+      SessionListSchema.safeParse({ sessions: [{ id: "s1", current: true, device: {} }] }).success,
+    ).toBe(false);
+  });
+
   it("validates profile updates strictly", () => {
     expect(UpdateMeRequestSchema.parse({ nickname: "  微信用户  " })).toEqual({
       nickname: "微信用户",
@@ -186,6 +239,33 @@ describe("route table", () => {
     for (const route of [contract.wechatRegister, contract.bindPhone] as RouteDefinition[]) {
       expect(route.errors).toEqual(expect.arrayContaining(["SMS_CODE_INVALID", "SMS_UNAVAILABLE"]));
     }
+  });
+
+  it("lets users see and revoke their sessions and delete their account", () => {
+    const routes: Record<string, RouteDefinition> = contract;
+    const shapes = Object.fromEntries(
+      [
+        "listSessions",
+        "revokeSession",
+        "revokeAllSessions",
+        "requestDeletion",
+        "cancelDeletion",
+      ].map((name) => {
+        const route = routes[name]!;
+        return [
+          name,
+          `${route.auth ? "auth " : ""}${route.method} ${route.path} ${successOf(route).status}`,
+        ];
+      }),
+    );
+    expect(shapes).toEqual({
+      listSessions: "auth GET /api/me/sessions 200",
+      revokeSession: "auth DELETE /api/me/sessions/:sessionId 204",
+      revokeAllSessions: "auth DELETE /api/me/sessions 204",
+      requestDeletion: "auth POST /api/me/deletion 202",
+      cancelDeletion: "auth DELETE /api/me/deletion 200",
+    });
+    expect(successOf(contract.cancelDeletion).schema).toBe(UserSchema);
   });
 
   it("describes the avatar upload as wx.uploadFile sends it, and the avatar as a file", () => {
@@ -240,6 +320,16 @@ describe("OpenAPI document", () => {
     expect(operation(contract.getAvatar)?.parameters).toEqual([
       { name: "avatarId", in: "path", required: true, schema: { type: "string" } },
     ]);
+  });
+
+  it("declares the session id of DELETE /api/me/sessions/{sessionId} and the 202 of a deletion", () => {
+    expect(operation(contract.revokeSession)?.parameters).toEqual([
+      { name: "sessionId", in: "path", required: true, schema: { type: "string" } },
+    ]);
+    expect(operation(contract.revokeSession)?.responses).toHaveProperty("204");
+    expect(operation(contract.requestDeletion)?.responses["202"]?.content).toEqual({
+      "application/json": { schema: { $ref: "#/components/schemas/DeletionScheduled" } },
+    });
   });
 
   it("gives the avatar upload a multipart body with one binary file field", () => {
@@ -333,7 +423,7 @@ describe("validation in WeChat's runtime", () => {
       )});
       const user = {
         id: "u", phone: "+8613800138000", nickname: null, avatarUrl: null,
-        createdAt: "2026-11-20T10:00:00Z",
+        createdAt: "2026-11-20T10:00:00Z", deletionScheduledAt: null,
       };
       const parsed = [
         contracts.WechatLoginResponseSchema.parse({

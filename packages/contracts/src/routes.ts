@@ -3,12 +3,14 @@ import type { ErrorCode } from "./errors.js";
 import {
   AuthenticatedSessionSchema,
   BindPhoneRequestSchema,
+  DeletionScheduledSchema,
   HealthResponseSchema,
   LogoutRequestSchema,
   RefreshSessionRequestSchema,
   SendPhoneChangeSmsRequestSchema,
   SendRegistrationSmsRequestSchema,
   SmsCodeSentSchema,
+  SessionListSchema,
   TokenPairSchema,
   UpdateMeRequestSchema,
   UserSchema,
@@ -17,14 +19,20 @@ import {
   WechatRegisterRequestSchema,
 } from "./schemas.js";
 
-export type HttpMethod = "GET" | "POST" | "PATCH";
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 /**
  * WeChat's `wx.request` cannot send PATCH (its methods are OPTIONS, GET, HEAD, POST, PUT, DELETE,
  * TRACE, CONNECT). The mini program sends a PATCH route as POST with this header naming PATCH, and
- * the API routes it as PATCH. No other method can be overridden.
+ * the API routes it as PATCH. No other method can be overridden: DELETE goes out as it is.
  */
 export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
+
+/**
+ * How long a requested account deletion waits before it is carried out, unless the API is
+ * configured otherwise (ACCOUNT_DELETION_COOLING_OFF_S). The mini program's confirmation names it.
+ */
+export const DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S = 7 * 24 * 60 * 60;
 
 /** The image types an avatar may be. The API tells them by their leading bytes, never by name. */
 export const AVATAR_MEDIA_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
@@ -48,6 +56,8 @@ export interface FileDownload {
   mediaTypes: readonly string[];
 }
 
+type SuccessStatusCode = 200 | 201 | 202 | 204;
+
 /**
  * One route of the API as plain data. `responses` holds the success status and its JSON body
  * (`null` when there is none: an empty body, or the file of `download`); `errors` lists every error
@@ -63,7 +73,7 @@ export interface RouteDefinition {
   auth: boolean;
   body?: z.ZodMiniType;
   upload?: FileUpload;
-  responses: Partial<Record<200 | 201 | 204, z.ZodMiniType | null>>;
+  responses: Partial<Record<SuccessStatusCode, z.ZodMiniType | null>>;
   download?: FileDownload;
   errors: readonly ErrorCode[];
 }
@@ -199,6 +209,47 @@ export const contract = {
     responses: { 200: UserSchema },
     errors: ["UNAUTHORIZED", ...BODY_ERRORS],
   },
+  listSessions: {
+    method: "GET",
+    path: "/api/me/sessions",
+    summary: "The signed-in user's active sessions (sign-ins and their devices), newest first",
+    auth: true,
+    responses: { 200: SessionListSchema },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
+  revokeSession: {
+    method: "DELETE",
+    path: "/api/me/sessions/:sessionId",
+    summary: "Sign one session out: its refresh token and access tokens stop working at once",
+    auth: true,
+    responses: { 204: null },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
+  revokeAllSessions: {
+    method: "DELETE",
+    path: "/api/me/sessions",
+    summary: "Sign out everywhere: every session of the user, the current one included",
+    auth: true,
+    responses: { 204: null },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
+  requestDeletion: {
+    method: "POST",
+    path: "/api/me/deletion",
+    summary:
+      "Schedule the deletion of the account after the cooling-off period and sign out everywhere",
+    auth: true,
+    responses: { 202: DeletionScheduledSchema },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
+  cancelDeletion: {
+    method: "DELETE",
+    path: "/api/me/deletion",
+    summary: "Cancel a scheduled deletion of the account during its cooling-off period",
+    auth: true,
+    responses: { 200: UserSchema },
+    errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
+  },
   getAvatar: {
     method: "GET",
     path: "/api/avatars/:avatarId",
@@ -230,7 +281,7 @@ export const contract = {
 export type Contract = typeof contract;
 export type RouteName = keyof Contract;
 
-type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], 200 | 201 | 204>;
+type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], SuccessStatusCode>;
 
 /** The body a route accepts, or `undefined` for routes without one. */
 export type RequestBody<K extends RouteName> = Contract[K] extends {
@@ -238,6 +289,19 @@ export type RequestBody<K extends RouteName> = Contract[K] extends {
 }
   ? z.input<S>
   : undefined;
+
+type PathParameterNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PathParameterNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+/** The path parameters of a route (`{ sessionId: string }`), or `undefined` for routes without. */
+export type PathParameters<K extends RouteName> = [
+  PathParameterNames<Contract[K]["path"]>,
+] extends [never]
+  ? undefined
+  : Record<PathParameterNames<Contract[K]["path"]>, string>;
 
 /** The body a route answers with on success (`undefined` for 204). */
 export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessStatus<Contract[K]> &
@@ -249,10 +313,10 @@ export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessS
 
 /** The success status and schema of a route. */
 export function successOf(route: RouteDefinition): {
-  status: 200 | 201 | 204;
+  status: SuccessStatusCode;
   schema: z.ZodMiniType | null;
 } {
-  for (const status of [200, 201, 204] as const) {
+  for (const status of [200, 201, 202, 204] as const) {
     const schema = route.responses[status];
     if (schema !== undefined) return { status, schema };
   }

@@ -25,11 +25,27 @@ export const UserSchema = z.object({
   nickname: z.nullable(z.string()),
   avatarUrl: z.nullable(z.string()),
   createdAt: z.iso.datetime({ offset: true }),
+  /** When the account will be deleted, if its owner asked for that; signing in does not cancel. */
+  deletionScheduledAt: z.nullable(z.iso.datetime({ offset: true })),
 });
 export type User = z.infer<typeof UserSchema>;
 
+const DeviceFieldSchema = z.string().check(z.maxLength(64));
+
+/**
+ * The device a sign-in came from, as the mini program's uni.getDeviceInfo reports it, shown in
+ * the user's list of sessions. Every field is optional: a client may know none of them.
+ */
+export const DeviceSchema = z.object({
+  platform: z.optional(DeviceFieldSchema),
+  model: z.optional(DeviceFieldSchema),
+  system: z.optional(DeviceFieldSchema),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
 export const WechatLoginRequestSchema = z.object({
   code: WechatCodeSchema,
+  device: z.optional(DeviceSchema),
 });
 export type WechatLoginRequest = z.infer<typeof WechatLoginRequestSchema>;
 
@@ -72,11 +88,16 @@ const SmsCodeSchema = z
  * read as one of them.
  */
 export const WechatRegisterRequestSchema = z.union([
-  z.strictObject({ registrationTicket: OpaqueTokenSchema, phoneCode: WechatCodeSchema }),
+  z.strictObject({
+    registrationTicket: OpaqueTokenSchema,
+    phoneCode: WechatCodeSchema,
+    device: z.optional(DeviceSchema),
+  }),
   z.strictObject({
     registrationTicket: OpaqueTokenSchema,
     phone: PhoneInputSchema,
     smsCode: SmsCodeSchema,
+    device: z.optional(DeviceSchema),
   }),
 ]);
 export type WechatRegisterRequest = z.infer<typeof WechatRegisterRequestSchema>;
@@ -141,6 +162,29 @@ export const BindPhoneRequestSchema = z.union([
   z.strictObject({ phone: PhoneInputSchema, smsCode: SmsCodeSchema }),
 ]);
 export type BindPhoneRequest = z.infer<typeof BindPhoneRequestSchema>;
+
+/** One sign-in of the user: one refresh-token family, and the access tokens issued from it. */
+export const SessionSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  createdAt: z.iso.datetime({ offset: true }),
+  /** The sign-in, or the last refresh of its tokens. */
+  lastUsedAt: z.iso.datetime({ offset: true }),
+  device: DeviceSchema,
+  /** Whether this is the session of the access token the list was asked for with. */
+  current: z.boolean(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+export const SessionListSchema = z.object({
+  /** Active sessions only, newest first. */
+  sessions: z.array(SessionSchema),
+});
+export type SessionList = z.infer<typeof SessionListSchema>;
+
+export const DeletionScheduledSchema = z.object({
+  deletionScheduledAt: z.iso.datetime({ offset: true }),
+});
+export type DeletionScheduled = z.infer<typeof DeletionScheduledSchema>;
 
 export const HealthResponseSchema = z.object({
   status: z.literal("ok"),

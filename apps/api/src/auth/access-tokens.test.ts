@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, type JsonWebKey } from "node:crypto";
-import { UserSchema } from "@wxauth/contracts";
+import { SessionListSchema, UserSchema } from "@wxauth/contracts";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
@@ -25,7 +25,7 @@ describe("access tokens over HTTP (HS256)", () => {
   const me = (authorization?: string) =>
     api.request("GET", "/api/me", { headers: authorization ? { authorization } : {} });
 
-  it("carries sub, iss, aud, iat, exp and jti", () => {
+  it("carries sub, sid, iss, aud, iat, exp and jti", async () => {
     const claims = jwt.decode(session.accessToken, { complete: true });
     expect(claims?.header.alg).toBe("HS256");
     expect(claims?.payload).toMatchObject({
@@ -33,6 +33,12 @@ describe("access tokens over HTTP (HS256)", () => {
       iss: config.jwt.issuer,
       aud: config.jwt.audience,
     });
+    // sid is the session, as the user's list of sessions names it.
+    const listed = await api.request("GET", "/api/me/sessions", { token: session.accessToken });
+    const { sessions } = SessionListSchema.parse(listed.body);
+    expect(sessions.find((listedSession) => listedSession.current)?.id).toBe(
+      (claims?.payload as jwt.JwtPayload).sid,
+    );
     const payload = claims?.payload as jwt.JwtPayload;
     expect(payload.exp! - payload.iat!).toBe(900);
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
@@ -70,8 +76,9 @@ describe("access tokens over HTTP (HS256)", () => {
   });
 
   it("refuses a token signed with another secret, or for another issuer or audience", async () => {
+    const { sid } = jwt.decode(session.accessToken) as jwt.JwtPayload;
     const sign = (secret: string, options: jwt.SignOptions) =>
-      jwt.sign({}, secret, {
+      jwt.sign({ sid }, secret, {
         algorithm: "HS256",
         subject: session.user.id,
         expiresIn: 60,
@@ -87,6 +94,13 @@ describe("access tokens over HTTP (HS256)", () => {
     }
     // The same claims with the right key pass, so the refusals above are about the claims.
     expect((await me(`Bearer ${sign(config.jwt.secret, right)}`)).status).toBe(200);
+  });
+
+  it("refuses a token that names no session, as every token from before sessions did", async () => {
+    const { sid: _sid, ...claims } = jwt.decode(session.accessToken) as jwt.JwtPayload;
+    const withoutSession = jwt.sign(claims, config.jwt.secret, { algorithm: "HS256" });
+    const result = await me(`Bearer ${withoutSession}`);
+    expect(expectErrorBody(result, "UNAUTHORIZED").error.message).toMatch(/session/);
   });
 
   it("refuses an expired token", async () => {
@@ -171,6 +185,7 @@ describe("createAccessTokens", () => {
   it("throws the contract error on a bad token", () => {
     const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, new ManualClock());
     expect(() => tokens.verify("nope")).toThrow(AppError);
-    expect(tokens.verify(tokens.sign("user-1").token)).toBe("user-1");
+    const subject = { userId: "user-1", sessionId: "session-1" };
+    expect(tokens.verify(tokens.sign(subject).token)).toEqual(subject);
   });
 });

@@ -22,10 +22,20 @@ export interface Jwks {
   keys: Array<JsonWebKey & { kid: string; alg: string; use: "sig" }>;
 }
 
+/** Whom an access token was issued to: the user (`sub`) and their session (`sid`). */
+export interface AccessTokenSubject {
+  userId: string;
+  /** The session (refresh-token family) the token was issued from. */
+  sessionId: string;
+}
+
 export interface AccessTokens {
-  sign(userId: string): AccessToken;
-  /** The user id (`sub`) of a valid token; throws 401 UNAUTHORIZED otherwise. */
-  verify(token: string): string;
+  sign(subject: AccessTokenSubject): AccessToken;
+  /**
+   * The subject of a token with a valid signature, issuer, audience and lifetime; throws 401
+   * UNAUTHORIZED otherwise. Whether its session still stands is the sessions' question.
+   */
+  verify(token: string): AccessTokenSubject;
   /** The public keys other services verify with (empty for HS256: a shared secret is never published). */
   jwks(): Jwks;
 }
@@ -66,9 +76,9 @@ export function createAccessTokens(
   const verifyOptions = { algorithms: [algorithm], issuer, audience };
 
   return {
-    sign(userId) {
+    sign({ userId, sessionId }) {
       const iat = Math.floor(clock.now() / 1000);
-      const token = jwt.sign({ iat }, signingKey, {
+      const token = jwt.sign({ iat, sid: sessionId }, signingKey, {
         ...signOptions,
         subject: userId,
         jwtid: randomUUID(),
@@ -88,7 +98,12 @@ export function createAccessTokens(
       if (typeof payload === "string" || typeof payload.sub !== "string" || !payload.sub) {
         throw new AppError("UNAUTHORIZED", "The access token has no subject.");
       }
-      return payload.sub;
+      // Tokens from before sessions were named carry no sid: the client refreshes for one.
+      const sessionId: unknown = payload.sid;
+      if (typeof sessionId !== "string" || !sessionId) {
+        throw new AppError("UNAUTHORIZED", "The access token names no session.");
+      }
+      return { userId: payload.sub, sessionId };
     },
     jwks: () => published,
   };

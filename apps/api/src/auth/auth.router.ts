@@ -1,3 +1,4 @@
+import type { Authenticate } from "../http/authenticate.js";
 import { clientOf, contractRouter } from "../http/contract-route.js";
 import type { AccessTokens } from "./access-tokens.js";
 import type { AuthService } from "./auth.service.js";
@@ -7,20 +8,33 @@ export function authRouter(deps: {
   auth: AuthService;
   sessions: Sessions;
   accessTokens: AccessTokens;
+  authenticate: Authenticate;
 }) {
   const { auth, sessions, accessTokens } = deps;
-  const { router, mount } = contractRouter(accessTokens);
-  mount("wechatLogin", ({ body }) => auth.login(body.code));
-  mount("wechatRegister", ({ body, req }) =>
+  const { router, mount } = contractRouter(deps.authenticate);
+  mount("wechatLogin", ({ body, requestId }) =>
+    auth.login(body.code, { device: body.device, requestId }),
+  );
+  mount("wechatRegister", ({ body, requestId }) =>
     "phoneCode" in body
-      ? auth.register(body.registrationTicket, body.phoneCode)
-      : auth.registerWithSmsCode(body.registrationTicket, body.phone, body.smsCode, clientOf(req)),
+      ? auth.register(body.registrationTicket, body.phoneCode, { device: body.device, requestId })
+      : auth.registerWithSmsCode(body.registrationTicket, body.phone, body.smsCode, {
+          device: body.device,
+          requestId,
+        }),
   );
   mount("sendRegistrationSms", ({ body, req }) =>
     auth.sendRegistrationSms(body.registrationTicket, body.phone, clientOf(req)),
   );
-  mount("refreshSession", ({ body }) => sessions.refresh(body.refreshToken));
-  mount("logout", ({ body }) => sessions.logout(body.refreshToken));
+  mount("refreshSession", ({ body, requestId }) => sessions.refresh(body.refreshToken, requestId));
+  mount("logout", ({ body, requestId }) => sessions.logout(body.refreshToken, requestId));
+  mount("listSessions", async ({ userId, sessionId }) => ({
+    sessions: await sessions.list({ userId, sessionId }),
+  }));
+  mount("revokeSession", ({ req, requestId, userId }) =>
+    sessions.revoke(userId, String(req.params.sessionId), requestId),
+  );
+  mount("revokeAllSessions", ({ requestId, userId }) => sessions.revokeAll(userId, requestId));
   // Other services verify access tokens with these keys (RS256/ES256; empty for HS256).
   router.get("/.well-known/jwks.json", (_req, res) => {
     res.setHeader("Cache-Control", "public, max-age=300");

@@ -1,5 +1,6 @@
 import type {
   AuthenticatedSession,
+  Device,
   RegistrationRequired,
   SmsCodeSent,
   WechatLoginResponse,
@@ -12,7 +13,9 @@ import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
+import { logSecurityEvent } from "../security-events.js";
 import {
+  accountGone,
   bindWechatAccountToPhone,
   toUserBody,
   type WechatIdentity,
@@ -25,6 +28,12 @@ import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js
 
 /** A registration ticket lives 10 minutes: long enough to tap "allow", short enough to be useless stolen. */
 export const REGISTRATION_TICKET_TTL_S = 600;
+
+/** Where a sign-in comes from: the device it reports, and the request it arrives in. */
+export interface SignInContext {
+  device: Device | undefined;
+  requestId: string;
+}
 
 export interface AuthServiceDeps {
   data: DataAccess;
@@ -42,13 +51,27 @@ export interface AuthServiceDeps {
 export function createAuthService(deps: AuthServiceDeps) {
   const { data, wechat, sessions, smsCodes, sessionKeyCipher, clock } = deps;
 
-  async function authenticated(
+  /** Starts a session for the user; null when the account was deleted under the sign-in. */
+  async function signIn(
     user: UserRecord,
+    event: "login" | "register",
+    { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
-  ): Promise<AuthenticatedSession> {
-    const tokens = await sessions.issue(user.id, wechatSessionKey);
-    return { status: "authenticated", ...tokens, user: toUserBody(user) };
+  ): Promise<AuthenticatedSession | null> {
+    const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
+    if (!issued) return null;
+    logSecurityEvent(deps.logger, event, {
+      userId: user.id,
+      sessionId: issued.sessionId,
+      requestId,
+    });
+    return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
+
+  const unlessGone = (session: AuthenticatedSession | null): AuthenticatedSession => {
+    if (!session) throw accountGone();
+    return session;
+  };
 
   /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
   async function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
@@ -116,6 +139,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function redeem(
     registrationTicket: string,
+    context: SignInContext,
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
       tokenHash: string;
@@ -137,12 +161,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    return authenticated(user);
+    return unlessGone(await signIn(user, "register", context));
   }
 
   return {
     /** POST /api/auth/wechat/login */
-    async login(code: string): Promise<WechatLoginResponse> {
+    async login(code: string, context: SignInContext): Promise<WechatLoginResponse> {
       const { openid, unionid, sessionKey } = await wechat.code2Session(code);
       const wechatSessionKey: WechatSessionKeyRecord = {
         openid,
@@ -151,18 +175,27 @@ export function createAuthService(deps: AuthServiceDeps) {
         obtainedAt: new Date(clock.now()),
       };
       const user = await data.users.findByOpenid(openid);
-      // A known user: the session_key is saved with the sign-in, in one transaction.
-      if (user) return authenticated(user, wechatSessionKey);
+      if (user) {
+        // A known user: the session_key is saved with the sign-in, in one transaction.
+        const session = await signIn(user, "login", context, wechatSessionKey);
+        if (session) return session;
+        // The account's deletion finished under this sign-in: the WeChat user is new again.
+      }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        return authenticated(await createWechatOnlyUser({ openid, unionid }));
+        const created = await createWechatOnlyUser({ openid, unionid });
+        return unlessGone(await signIn(created, "register", context));
       }
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
 
     /** POST /api/auth/wechat/register with a getPhoneNumber code. */
-    register: (registrationTicket: string, phoneCode: string): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, async ({ ticket }) => {
+    register: (
+      registrationTicket: string,
+      phoneCode: string,
+      context: SignInContext,
+    ): Promise<AuthenticatedSession> =>
+      redeem(registrationTicket, context, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
       }),
@@ -175,15 +208,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       registrationTicket: string,
       phone: string,
       smsCode: string,
-      context: SmsContext,
+      context: SignInContext,
     ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, async ({ tokenHash }) => {
+      redeem(registrationTicket, context, async ({ tokenHash }) => {
         const verified = await smsCodes.verify({
           purpose: "register",
           subject: tokenHash,
           phone,
           code: smsCode,
-          ...context,
+          requestId: context.requestId,
         });
         return verified.phone;
       }),

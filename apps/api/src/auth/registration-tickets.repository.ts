@@ -30,6 +30,7 @@ const RELEASE_SQL = `UPDATE registration_tickets SET claimed_until = NULL, updat
 const MARK_USED_SQL = `UPDATE registration_tickets SET used_at = ?, claimed_until = NULL,
   updated_at = ? WHERE id = ? AND used_at IS NULL`;
 const DELETE_EXPIRED_SQL = "DELETE FROM registration_tickets WHERE expires_at <= ?";
+const DELETE_FOR_OPENID_SQL = "DELETE FROM registration_tickets WHERE openid = ?";
 
 export function createRegistrationTicketsRepository(sql: Sql) {
   return {
@@ -89,6 +90,10 @@ export function createRegistrationTicketsRepository(sql: Sql) {
 
     /** Housekeeping: tickets past their expiry are useless. */
     deleteExpired: (now: Date): Promise<number> => sql.execute(DELETE_EXPIRED_SQL, [now]),
+
+    /** The account's deletion: every ticket the WeChat user was given. */
+    deleteForOpenid: (openid: string): Promise<number> =>
+      sql.execute(DELETE_FOR_OPENID_SQL, [openid]),
   };
 }
 

@@ -21,6 +21,8 @@ const FIND_BY_OPENID_SQL = `SELECT id, openid, unionid,
     session_key_ciphertext AS "sessionKeyCiphertext", obtained_at AS "obtainedAt"
   FROM wechat_session_keys WHERE openid = ?`;
 
+const DELETE_FOR_OPENID_SQL = "DELETE FROM wechat_session_keys WHERE openid = ?";
+
 export function createWechatSessionKeysRepository(sql: Sql) {
   return {
     /** Keeps the latest session_key of an openid; resolves the row id. */
@@ -44,6 +46,10 @@ export function createWechatSessionKeysRepository(sql: Sql) {
       ]);
       return row ? { ...row, obtainedAt: dateFrom(row.obtainedAt) } : null;
     },
+
+    /** The account's deletion: the session_key kept for the WeChat user. */
+    deleteForOpenid: (openid: string): Promise<number> =>
+      sql.execute(DELETE_FOR_OPENID_SQL, [openid]),
   };
 }
 

@@ -1,7 +1,7 @@
 import { contract } from "@wxauth/contracts";
 import type { Request } from "express";
-import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
+import type { Authenticate } from "../http/authenticate.js";
 import { contractRouter } from "../http/contract-route.js";
 import { avatarPath } from "./avatar-url.js";
 import type { AvatarsService } from "./avatars.service.js";
@@ -21,9 +21,9 @@ function avatarUrlFor(req: Request): (avatarId: string) => string {
   return (avatarId) => `${origin}${avatarPath(avatarId)}`;
 }
 
-export function avatarsRouter(deps: { avatars: AvatarsService; accessTokens: AccessTokens }) {
+export function avatarsRouter(deps: { avatars: AvatarsService; authenticate: Authenticate }) {
   const { avatars } = deps;
-  const { router, mount } = contractRouter(deps.accessTokens);
+  const { router, mount } = contractRouter(deps.authenticate);
   mount("uploadAvatar", async ({ req, userId }) => {
     const urlOf = avatarUrlFor(req);
     const bytes = await readUploadedFile(req, contract.uploadAvatar.upload);

@@ -52,7 +52,9 @@ async function expectAccessTokenWorks(pair: TokenPair): Promise<void> {
 
 /** A new sign-in (a new refresh-token family) of the test user, rotated `gaps.length` times. */
 async function chain(gapsMs: readonly number[]): Promise<string[]> {
-  const tokens = [(await api.deps.sessions.issue(userId)).refreshToken];
+  const issued = await api.deps.sessions.issue(userId, {});
+  if (!issued) throw new Error("the test user is gone");
+  const tokens = [issued.tokens.refreshToken];
   for (const gap of gapsMs) {
     api.clock.advance(gap);
     tokens.push((await rotate(tokens.at(-1) ?? "")).refreshToken);

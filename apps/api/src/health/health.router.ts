@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AccessTokens } from "../auth/access-tokens.js";
+import type { Authenticate } from "../http/authenticate.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import { contractRouter } from "../http/contract-route.js";
@@ -34,14 +34,14 @@ async function failureOf(check: () => Promise<unknown>): Promise<string | undefi
 export function healthRouter(deps: {
   data: DataAccess;
   pingRedis: (() => Promise<void>) | undefined;
-  accessTokens: AccessTokens;
+  authenticate: Authenticate;
 }) {
   const checks: [part: string, check: () => Promise<unknown>][] = [
     ["the database", () => deps.data.ping()],
   ];
   if (deps.pingRedis) checks.push(["Redis", deps.pingRedis]);
 
-  const { router, mount } = contractRouter(deps.accessTokens);
+  const { router, mount } = contractRouter(deps.authenticate);
   mount("health", async ({ res }) => {
     res.setHeader("Cache-Control", "no-store");
     return { status: "ok" as const };

@@ -1,9 +1,8 @@
 import { contract, successOf, type Contract, type RouteName } from "@wxauth/contracts";
 import { Router, type Request, type Response } from "express";
 import type * as z from "zod/mini";
-import type { AccessTokens } from "../auth/access-tokens.js";
 import { AppError } from "../errors.js";
-import { authenticatedUser } from "./authenticate.js";
+import { authenticatedUser, type Authenticate } from "./authenticate.js";
 
 type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodMiniType }
   ? z.output<S>
@@ -17,12 +16,17 @@ type ResponseOf<K extends RouteName> = {
     : never;
 }[keyof Contract[K]["responses"]];
 
-/** What a route's handler gets; `userId` (the signed-in user) on the routes with `auth: true`. */
+/**
+ * What a route's handler gets; on the routes with `auth: true`, `userId` (the signed-in user) and
+ * `sessionId` (the session their access token belongs to).
+ */
 export type RouteContext<K extends RouteName> = {
   body: BodyOf<K>;
   req: Request;
   res: Response;
-} & (Contract[K]["auth"] extends true ? { userId: string } : unknown);
+  /** The request's id (request-id.ts), for the log lines and security events it causes. */
+  requestId: string;
+} & (Contract[K]["auth"] extends true ? { userId: string; sessionId: string } : unknown);
 
 export type RouteHandler<K extends RouteName> = (
   context: RouteContext<K>,
@@ -74,22 +78,23 @@ export function describeIssues(error: z.core.$ZodError): string {
  * the handler only sees the parsed body); and its success status. Rejections reach the error
  * handler (Express 5 forwards them).
  */
-export function contractRouter(accessTokens: AccessTokens): ContractRouter {
+export function contractRouter(authenticate: Authenticate): ContractRouter {
   const router = Router();
   function mount<K extends RouteName>(name: K, handler: RouteHandler<K>): void {
     const route = contract[name];
     const { status } = successOf(route);
     const bodySchema = "body" in route ? (route.body as z.ZodMiniType) : undefined;
-    const method = route.method.toLowerCase() as "get" | "post" | "patch";
+    const method = route.method.toLowerCase() as "get" | "post" | "patch" | "delete";
     router[method](route.path, async (req: Request, res: Response) => {
-      const userId = route.auth ? authenticatedUser(req, accessTokens) : undefined;
+      const signedIn = route.auth ? await authenticatedUser(req, authenticate) : undefined;
       let body: unknown;
       if (bodySchema) {
         const parsed = bodySchema.safeParse(req.body);
         if (!parsed.success) throw new AppError("VALIDATION_FAILED", describeIssues(parsed.error));
         body = parsed.data;
       }
-      const result = await handler({ body, req, res, userId } as RouteContext<K>);
+      const requestId = String(req.id);
+      const result = await handler({ body, req, res, requestId, ...signedIn } as RouteContext<K>);
       // What the client is answered, for the metrics (metrics-middleware.ts).
       res.locals.answer = result;
       if (status === 204) res.status(204).end();

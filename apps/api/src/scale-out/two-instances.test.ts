@@ -5,6 +5,8 @@
  */
 import {
   AuthenticatedSessionSchema,
+  DeletionScheduledSchema,
+  SessionListSchema,
   TokenPairSchema,
   UserSchema,
   WechatLoginResponseSchema,
@@ -253,6 +255,59 @@ describe("two API processes on one PostgreSQL and one Redis", () => {
       from,
     });
     expect(afterRevocation.status).toBe(401);
+    // The revoked family's access tokens are refused at once, on both instances.
+    for (const api of [a, b]) {
+      const refused = await call(api, "GET", "/api/me", { token: latest.accessToken, from });
+      expectErrorBody(refused, "UNAUTHORIZED");
+    }
+  });
+
+  it("a session revoked on one instance is refused on the other at once; so is every session after sign-out everywhere or a deletion request", async () => {
+    const [a, b] = instances;
+    const from = newClientAddress();
+    const first = await registerAcross(a, b);
+    const signInOn = async (api: ApiProcess) => {
+      const answer = await login(api, (await loginCode(first.openid)).code);
+      if (answer.status !== "authenticated") throw new Error("expected a returning user");
+      return answer;
+    };
+    const meStatus = async (api: ApiProcess, token: string) =>
+      (await call(api, "GET", "/api/me", { token, from })).status;
+
+    const second = await signInOn(b);
+    const listed = await call(a, "GET", "/api/me/sessions", { token: first.accessToken, from });
+    const { sessions } = SessionListSchema.parse(listed.body);
+    expect(sessions.map((session) => session.current)).toEqual([false, true]);
+    expect(await meStatus(b, second.accessToken)).toBe(200);
+    const revoked = await call(a, "DELETE", `/api/me/sessions/${sessions[0]!.id}`, {
+      token: first.accessToken,
+      from,
+    });
+    expect(revoked.status).toBe(204);
+    expect(await meStatus(b, second.accessToken)).toBe(401);
+    expect(await meStatus(b, first.accessToken)).toBe(200);
+
+    const third = await signInOn(a);
+    const all = await call(b, "DELETE", "/api/me/sessions", { token: third.accessToken, from });
+    expect(all.status).toBe(204);
+    for (const api of [a, b]) {
+      expect(await meStatus(api, first.accessToken)).toBe(401);
+      expect(await meStatus(api, third.accessToken)).toBe(401);
+    }
+
+    const [fourth, fifth] = [await signInOn(b), await signInOn(a)];
+    const deletion = await call(a, "POST", "/api/me/deletion", { token: fourth.accessToken, from });
+    expect(deletion.status, deletion.text).toBe(202);
+    const { deletionScheduledAt } = DeletionScheduledSchema.parse(deletion.body);
+    expect(await meStatus(b, fifth.accessToken)).toBe(401);
+    // Signing in during the cooling-off period, on the other instance, shows the date; cancel.
+    const sixth = await signInOn(b);
+    expect(sixth.user.deletionScheduledAt).toBe(deletionScheduledAt);
+    const cancelled = await call(a, "DELETE", "/api/me/deletion", {
+      token: sixth.accessToken,
+      from,
+    });
+    expect(UserSchema.parse(cancelled.body).deletionScheduledAt).toBeNull();
   });
 
   it("the auth rate limit counts one client's requests on both instances together", async () => {

@@ -15,6 +15,7 @@ export function toUserBody(user: UserRecord): User {
     nickname: user.nickname,
     avatarUrl: user.avatarUrl,
     createdAt: user.createdAt.toISOString(),
+    deletionScheduledAt: user.deletionScheduledAt?.toISOString() ?? null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { dateFrom, type Sql, type SqlValue } from "../db/client.js";
+import { dateFrom, dateOrNullFrom, type Sql, type SqlValue } from "../db/client.js";
 
 export interface UserRecord {
   id: string;
@@ -9,6 +9,8 @@ export interface UserRecord {
   nickname: string | null;
   avatarUrl: string | null;
   createdAt: Date;
+  /** When the deletion the user asked for is due; null when none is. */
+  deletionScheduledAt: Date | null;
 }
 
 export interface NewUser {
@@ -18,7 +20,10 @@ export interface NewUser {
 }
 
 export type UserChanges = Partial<
-  Pick<UserRecord, "phone" | "openid" | "unionid" | "nickname" | "avatarUrl">
+  Pick<
+    UserRecord,
+    "phone" | "openid" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt"
+  >
 >;
 
 /** The column of each field a change may set. */
@@ -28,15 +33,29 @@ const CHANGEABLE_COLUMNS = {
   unionid: "unionid",
   nickname: "nickname",
   avatarUrl: "avatar_url",
+  deletionScheduledAt: "deletion_scheduled_at",
 } as const satisfies Record<keyof UserChanges, string>;
 
 const USER_COLUMNS = `id, phone, openid, unionid, nickname, avatar_url AS "avatarUrl",
-  created_at AS "createdAt"`;
+  created_at AS "createdAt", deletion_scheduled_at AS "deletionScheduledAt"`;
 const INSERT_SQL = `INSERT INTO users (id, openid, unionid, phone, created_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?) RETURNING ${USER_COLUMNS}`;
 
 const userFrom = (row: UserRecord | undefined): UserRecord | null =>
-  row ? { ...row, createdAt: dateFrom(row.createdAt) } : null;
+  row
+    ? {
+        ...row,
+        createdAt: dateFrom(row.createdAt),
+        deletionScheduledAt: dateOrNullFrom(row.deletionScheduledAt),
+      }
+    : null;
+
+// A no-op write: it holds the row's lock until the transaction ends (see lockIfExists).
+const LOCK_SQL = "UPDATE users SET updated_at = updated_at WHERE id = ?";
+const FIND_DUE_SQL = `SELECT id FROM users WHERE deletion_scheduled_at <= ?
+  ORDER BY deletion_scheduled_at LIMIT ?`;
+const DELETE_DUE_SQL = `DELETE FROM users WHERE id = ? AND deletion_scheduled_at <= ?
+  RETURNING openid`;
 
 export function createUsersRepository(sql: Sql) {
   const findBy = (column: "id" | "openid" | "phone" | "unionid") => {
@@ -76,6 +95,30 @@ export function createUsersRepository(sql: Sql) {
         [...values, new Date(), id],
       );
       return userFrom(row);
+    },
+
+    /**
+     * Holds the user's row until the transaction ends, and tells whether there is one. A sign-in
+     * takes it before starting a session, so a concurrent deletion of the account either finishes
+     * first (and the sign-in finds no account) or waits and deletes the new session with the rest.
+     */
+    async lockIfExists(id: string): Promise<boolean> {
+      return (await sql.execute(LOCK_SQL, [id])) > 0;
+    },
+
+    /** Ids of accounts whose deletion is due at `now`, the longest due first. */
+    async findDueForDeletion(now: Date, limit: number): Promise<string[]> {
+      const rows = await sql.query<{ id: string }>(FIND_DUE_SQL, [now, limit]);
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Deletes the user if their deletion is due at `now`, resolving the openid the account had
+     * (its WeChat records go too); null when it is not due (cancelled meanwhile) or already gone.
+     */
+    async deleteIfDue(id: string, now: Date): Promise<{ openid: string | null } | null> {
+      const [row] = await sql.query<{ openid: string | null }>(DELETE_DUE_SQL, [id, now]);
+      return row ?? null;
     },
   };
 }

@@ -1,15 +1,22 @@
-import type { AccessTokens } from "../auth/access-tokens.js";
+import type { Authenticate } from "../http/authenticate.js";
 import { clientOf, contractRouter } from "../http/contract-route.js";
+import type { AccountDeletion } from "./account-deletion.js";
 import type { UsersService } from "./users.service.js";
 
-export function usersRouter(deps: { users: UsersService; accessTokens: AccessTokens }) {
-  const { users } = deps;
-  const { router, mount } = contractRouter(deps.accessTokens);
+export function usersRouter(deps: {
+  users: UsersService;
+  accountDeletion: AccountDeletion;
+  authenticate: Authenticate;
+}) {
+  const { users, accountDeletion } = deps;
+  const { router, mount } = contractRouter(deps.authenticate);
   mount("getMe", ({ userId }) => users.getMe(userId));
   mount("updateMe", ({ body, userId }) => users.updateMe(userId, body));
   mount("sendPhoneChangeSms", ({ body, userId, req }) =>
     users.sendPhoneChangeSms(userId, body.phone, clientOf(req)),
   );
   mount("bindPhone", ({ body, userId, req }) => users.bindPhone(userId, body, clientOf(req)));
+  mount("requestDeletion", ({ requestId, userId }) => accountDeletion.request(userId, requestId));
+  mount("cancelDeletion", ({ requestId, userId }) => accountDeletion.cancel(userId, requestId));
   return router;
 }

@@ -19,5 +19,10 @@ export const api = {
   bindPhone: (body: RequestBody<"bindPhone">) => http.call("bindPhone", body),
   /** `filePath` is a local temp file, e.g. what chooseAvatar hands over. */
   uploadAvatar: (filePath: string) => http.upload("uploadAvatar", filePath),
+  listSessions: () => http.call("listSessions", undefined),
+  revokeSession: (sessionId: string) => http.call("revokeSession", undefined, { sessionId }),
+  revokeAllSessions: () => http.call("revokeAllSessions", undefined),
+  requestDeletion: () => http.call("requestDeletion", undefined),
+  cancelDeletion: () => http.call("cancelDeletion", undefined),
   health: () => http.call("health", undefined),
 };

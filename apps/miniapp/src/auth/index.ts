@@ -1,3 +1,4 @@
+import { currentDevice } from "../account/device";
 import { api } from "../api";
 import { useAuthStore } from "../stores/auth";
 import { getLoginCode } from "../wechat";
@@ -12,5 +13,6 @@ export const loginFlow = createLoginFlow({
   wechatRegister: api.wechatRegister,
   sendRegistrationSms: api.sendRegistrationSms,
   signedIn: (session) => useAuthStore().startSession(session),
+  device: currentDevice,
   now: Date.now,
 });

@@ -15,6 +15,8 @@ const apiError = (code: Parameters<typeof errorBody>[0]) => {
   return new ApiError(statusCode, data.error);
 };
 
+const device = { platform: "ios", model: "iPhone 15", system: "iOS 17.0" };
+
 const registrationRequired = (ticket: string): WechatLoginResponse => ({
   status: "registration_required",
   registrationTicket: ticket,
@@ -31,13 +33,15 @@ function scripted(options: {
   let codes = 0;
   const calls = {
     logins: 0,
+    loginBodies: [] as RequestBody<"wechatLogin">[],
     registrations: [] as RequestBody<"wechatRegister">[],
     smsSends: [] as RequestBody<"sendRegistrationSms">[],
     signedIn: [] as AuthenticatedSession[],
   };
   const flow = createLoginFlow({
     getLoginCode: async () => `login-code-${++codes}`,
-    wechatLogin: async () => {
+    wechatLogin: async (body) => {
+      calls.loginBodies.push(body);
       const answer = options.logins[calls.logins++];
       if (!answer) throw new Error("unexpected login");
       if (answer instanceof Error) throw answer;
@@ -58,6 +62,7 @@ function scripted(options: {
       return answer;
     },
     signedIn: (signedIn) => calls.signedIn.push(signedIn),
+    device: () => device,
     now: () => clock,
   });
   return { flow, calls, advance: (ms: number) => (clock += ms) };
@@ -84,9 +89,20 @@ describe("login flow", () => {
 
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
     ]);
     expect(calls.signedIn).toEqual([session()]);
+  });
+
+  it("sends the device with the login and with the registration", async () => {
+    const { flow, calls } = scripted({
+      logins: [registrationRequired("ticket-0000000000000001")],
+      registrations: [session()],
+    });
+    await flow.signInSilently();
+    await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
+    expect(calls.loginBodies).toEqual([{ code: "login-code-1", device }]);
+    expect(calls.registrations.map((body) => body.device)).toEqual([device]);
   });
 
   it("sends one registration for a double tap", async () => {
@@ -117,8 +133,8 @@ describe("login flow", () => {
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.logins).toBe(2);
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1" },
-      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
+      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1", device },
     ]);
     expect(calls.signedIn).toEqual([session()]);
   });
@@ -146,6 +162,7 @@ describe("login flow", () => {
     expect(calls.registrations.at(-1)).toEqual({
       registrationTicket: "ticket-0000000000000002",
       phoneCode: "phone-code-2",
+      device,
     });
     expect(calls.signedIn).toEqual([session()]);
   });
@@ -162,7 +179,7 @@ describe("login flow", () => {
     advance(600_000 - TICKET_RENEW_MARGIN_MS + 1);
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     expect(calls.registrations).toEqual([
-      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1" },
+      { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1", device },
     ]);
   });
 

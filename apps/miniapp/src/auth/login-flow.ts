@@ -1,5 +1,6 @@
 import type {
   AuthenticatedSession,
+  Device,
   RequestBody,
   SmsCodeSent,
   WechatLoginResponse,
@@ -25,6 +26,8 @@ export interface LoginFlowDependencies {
   sendRegistrationSms(body: RequestBody<"sendRegistrationSms">): Promise<SmsCodeSent>;
   /** Keeps the session. */
   signedIn(session: AuthenticatedSession): void;
+  /** The device, stored with the session so the user can recognise it in their list. */
+  device(): Device;
   now(): number;
 }
 
@@ -61,7 +64,10 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
 
   /** Logs in with a fresh wx.login code. Returns the registration ticket, or null when signed in. */
   async function requestRegistrationTicket(): Promise<string | null> {
-    const answer = await deps.wechatLogin({ code: await deps.getLoginCode() });
+    const answer = await deps.wechatLogin({
+      code: await deps.getLoginCode(),
+      device: deps.device(),
+    });
     if (answer.status === "authenticated") {
       signedIn(answer);
       return null;
@@ -117,7 +123,9 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
     const ticket = await currentTicket();
     if (ticket === null) return;
     try {
-      signedIn(await deps.wechatRegister({ registrationTicket: ticket, phoneCode }));
+      signedIn(
+        await deps.wechatRegister({ registrationTicket: ticket, phoneCode, device: deps.device() }),
+      );
     } catch (error) {
       if (!isTicketRefused(error)) throw error;
       // The ticket expired or was spent: a silent login gives a fresh one. If the API refused the
@@ -126,7 +134,13 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
       registration = null;
       const freshTicket = await requestRegistrationTicket();
       if (freshTicket === null) return;
-      signedIn(await deps.wechatRegister({ registrationTicket: freshTicket, phoneCode }));
+      signedIn(
+        await deps.wechatRegister({
+          registrationTicket: freshTicket,
+          phoneCode,
+          device: deps.device(),
+        }),
+      );
     }
   }
 
@@ -173,7 +187,14 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
       const ticket = await currentTicket();
       if (ticket === null) return;
       try {
-        signedIn(await deps.wechatRegister({ registrationTicket: ticket, phone, smsCode }));
+        signedIn(
+          await deps.wechatRegister({
+            registrationTicket: ticket,
+            phone,
+            smsCode,
+            device: deps.device(),
+          }),
+        );
       } catch (error) {
         if (isTicketRefused(error)) registration = null;
         throw error;

@@ -214,6 +214,32 @@ describe("http", () => {
     expect(uni.requests[0]).toMatchObject({ method: "PATCH", data: { nickname: "小明" } });
     expect(uni.requests[0]?.header["x-http-method-override"]).toBeUndefined();
   });
+
+  it("puts path parameters into the path, encoded, and sends DELETE without a body", async () => {
+    uni.script = () => ({ statusCode: 204, data: "" });
+    await expect(api.revokeSession("0193 a/b")).resolves.toBeUndefined();
+    expect(uni.requests[0]).toMatchObject({
+      url: `${API_BASE_URL}/api/me/sessions/0193%20a%2Fb`,
+      method: "DELETE",
+      header: { authorization: "Bearer access-token-1" },
+    });
+    expect(uni.requests[0]?.data).toBeUndefined();
+    expect(uni.requests[0]?.header["content-type"]).toBeUndefined();
+  });
+
+  it("reads the 202 of a deletion request and the user of its cancellation", async () => {
+    const deletionScheduledAt = "2026-12-11T08:00:00.000Z";
+    uni.script = (call) =>
+      call.method === "POST"
+        ? { statusCode: 202, data: { deletionScheduledAt } }
+        : { statusCode: 200, data: user };
+    await expect(api.requestDeletion()).resolves.toEqual({ deletionScheduledAt });
+    await expect(api.cancelDeletion()).resolves.toEqual(user);
+    expect(uni.requests.map((call) => `${call.method} ${new URL(call.url).pathname}`)).toEqual([
+      "POST /api/me/deletion",
+      "DELETE /api/me/deletion",
+    ]);
+  });
 });
 
 describe("http uploads", () => {

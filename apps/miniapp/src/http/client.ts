@@ -5,6 +5,7 @@ import {
   type Contract,
   type FileUpload,
   type HttpMethod,
+  type PathParameters,
   type RequestBody,
   type RouteDefinition,
   type RouteName,
@@ -63,14 +64,31 @@ export type UploadRouteName = {
   [K in RouteName]: Contract[K] extends { upload: FileUpload } ? K : never;
 }[RouteName];
 
+/** The path parameters a route's call takes: none, or one object naming each of them. */
+type PathArguments<K extends RouteName> =
+  PathParameters<K> extends undefined ? [] : [parameters: PathParameters<K>];
+
 export interface HttpClient {
-  call<K extends RouteName>(name: K, body: RequestBody<K>): Promise<SuccessBody<K>>;
+  call<K extends RouteName>(
+    name: K,
+    body: RequestBody<K>,
+    ...path: PathArguments<K>
+  ): Promise<SuccessBody<K>>;
   /** Uploads the local file at `filePath` to a route that takes one. */
   upload<K extends UploadRouteName>(name: K, filePath: string): Promise<SuccessBody<K>>;
 }
 
 /** What a request carries: a JSON body (or none), or a local file. */
 type Payload = { body: unknown } | { filePath: string };
+
+/** `/api/me/sessions/:sessionId` with `{ sessionId: "s 1" }` is `/api/me/sessions/s%201`. */
+function pathWith(path: string, parameters: Record<string, string> | undefined): string {
+  return path.replace(/:(\w+)/g, (_, name: string) => {
+    const value = parameters?.[name];
+    if (value === undefined) throw new Error(`${path}: no value for :${name}`);
+    return encodeURIComponent(value);
+  });
+}
 
 function parseResponse(route: RouteDefinition, response: HttpResponse): unknown {
   const success = successOf(route);
@@ -112,8 +130,9 @@ export function createHttpClient({
     route: RouteDefinition,
     payload: Payload,
     accessToken: string | null,
+    parameters?: Record<string, string>,
   ): Promise<unknown> {
-    const url = origin + route.path;
+    const url = origin + pathWith(route.path, parameters);
     const header: Record<string, string> = { accept: "application/json" };
     if (accessToken) header.authorization = `Bearer ${accessToken}`;
     let response: HttpResponse;
@@ -164,24 +183,28 @@ export function createHttpClient({
     return refreshInFlight;
   }
 
-  async function exchange(route: RouteDefinition, payload: Payload): Promise<unknown> {
-    if (!route.auth) return sendRoute(route, payload, null);
+  async function exchange(
+    route: RouteDefinition,
+    payload: Payload,
+    parameters?: Record<string, string>,
+  ): Promise<unknown> {
+    if (!route.auth) return sendRoute(route, payload, null, parameters);
     if (refreshInFlight) await refreshInFlight;
     const accessToken = session.accessToken();
     try {
-      return await sendRoute(route, payload, accessToken);
+      return await sendRoute(route, payload, accessToken, parameters);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
       // Refused with a token another request has already replaced: just replay with the new one.
       if (session.accessToken() === accessToken) await refreshTokens();
       else if (refreshInFlight) await refreshInFlight;
-      return sendRoute(route, payload, session.accessToken());
+      return sendRoute(route, payload, session.accessToken(), parameters);
     }
   }
 
   return {
-    call: async <K extends RouteName>(name: K, body: RequestBody<K>) =>
-      (await exchange(contract[name], { body })) as SuccessBody<K>,
+    call: async <K extends RouteName>(name: K, body: RequestBody<K>, ...path: PathArguments<K>) =>
+      (await exchange(contract[name], { body }, path[0])) as SuccessBody<K>,
     upload: async <K extends UploadRouteName>(name: K, filePath: string) =>
       (await exchange(contract[name], { filePath })) as SuccessBody<K>,
   };

@@ -25,4 +25,8 @@ it("sends the other methods unchanged", async () => {
   uni.script = () => ({ statusCode: 200, data: user });
   await api.getMe();
   expect(uni.requests[0]?.method).toBe("GET");
+  uni.script = () => ({ statusCode: 204, data: "" });
+  await api.revokeAllSessions();
+  expect(uni.requests[1]).toMatchObject({ method: "DELETE" });
+  expect(uni.requests[1]?.header["x-http-method-override"]).toBeUndefined();
 });

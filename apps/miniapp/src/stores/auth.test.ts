@@ -59,6 +59,14 @@ describe("auth store", () => {
     expect(relaunch().isSignedIn).toBe(false);
   });
 
+  it("keeps a session stored before users had deletionScheduledAt", () => {
+    const { deletionScheduledAt: _absent, ...olderUser } = user;
+    uni.storage.set(SESSION_STORAGE_KEY, { ...session(), user: olderUser });
+    const auth = relaunch();
+    expect(auth.isSignedIn).toBe(true);
+    expect(auth.user).toEqual({ ...olderUser, deletionScheduledAt: null });
+  });
+
   it("starts signed out and drops a stored session that does not match the contract", () => {
     uni.storage.set(SESSION_STORAGE_KEY, { accessToken: "a", refreshToken: "r", user: { id: 1 } });
     const auth = relaunch();

@@ -15,7 +15,10 @@ export const SESSION_STORAGE_KEY = "wxauth.session";
 const PersistedSessionSchema = z.object({
   accessToken: TokenPairSchema.shape.accessToken,
   refreshToken: TokenPairSchema.shape.refreshToken,
-  user: UserSchema,
+  // Builds before account deletion stored users without it; they stay signed in.
+  user: z.extend(UserSchema, {
+    deletionScheduledAt: z._default(UserSchema.shape.deletionScheduledAt, null),
+  }),
 });
 type PersistedSession = z.infer<typeof PersistedSessionSchema>;
 

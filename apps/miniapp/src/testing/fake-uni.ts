@@ -25,15 +25,24 @@ export interface FakeUni {
   uploads: UniUploadCall[];
   reLaunches: string[];
   script: RequestScript;
+  /** What uni.getDeviceInfo answers; an Error is thrown instead. */
+  deviceInfo: Record<string, unknown> | Error;
 }
 
 /**
  * A stand-in for the `uni` global with the behaviour the app relies on: synchronous JSON storage
  * that answers "" for a missing key (as uni does), uni.request and uni.uploadFile answered by a test
- * script, reLaunch.
+ * script, reLaunch, getDeviceInfo.
  */
 export function installFakeUni(script: RequestScript = () => ({ fail: "request:fail no script" })) {
-  const fake: FakeUni = { storage: new Map(), requests: [], uploads: [], reLaunches: [], script };
+  const fake: FakeUni = {
+    storage: new Map(),
+    requests: [],
+    uploads: [],
+    reLaunches: [],
+    script,
+    deviceInfo: { platform: "ios", model: "iPhone 15", system: "iOS 17.0", brand: "Apple" },
+  };
   const uni = {
     getStorageSync: (key: string) =>
       fake.storage.has(key) ? JSON.parse(JSON.stringify(fake.storage.get(key))) : "",
@@ -97,6 +106,10 @@ export function installFakeUni(script: RequestScript = () => ({ fail: "request:f
     },
     reLaunch: ({ url }: { url: string }) => {
       fake.reLaunches.push(url);
+    },
+    getDeviceInfo: () => {
+      if (fake.deviceInfo instanceof Error) throw fake.deviceInfo;
+      return { ...fake.deviceInfo };
     },
   };
   vi.stubGlobal("uni", uni);

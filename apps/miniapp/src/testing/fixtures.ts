@@ -7,6 +7,7 @@ export const user: User = {
   nickname: null,
   avatarUrl: null,
   createdAt: "2026-11-20T08:00:00.000Z",
+  deletionScheduledAt: null,
 };
 
 export function session(generation = 1): AuthenticatedSession {

@@ -1,0 +1,95 @@
+import type { DeletionScheduled, User } from "@wxauth/contracts";
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import type { DataAccess } from "../db/data-access.js";
+import { logSecurityEvent } from "../security-events.js";
+import { existingAccount, toUserBody } from "./user-accounts.js";
+
+/** Accounts purged per housekeeping run at most; the rest wait for the next run. */
+const PURGE_BATCH = 100;
+
+export interface AccountDeletionDeps {
+  data: DataAccess;
+  clock: Clock;
+  logger: Logger;
+  /** A requested deletion waits this long; 0 deletes at once. */
+  coolingOffS: number;
+}
+
+/**
+ * Account deletion as the user asks for it: scheduled after a cooling-off period during which
+ * they may sign in again and cancel, then purged by housekeeping. The purge deletes everything
+ * personal in one transaction: the user (phone, openid, unionid, nickname), their sessions and
+ * refresh tokens, avatars, the WeChat session_key kept for their openid and its registration
+ * tickets. The same WeChat user and phone can then register again, as a new account.
+ */
+export function createAccountDeletion(deps: AccountDeletionDeps) {
+  const { data, clock, logger } = deps;
+
+  /**
+   * Purges the account if its deletion is due at `now`. Safe with several instances: the purge
+   * starts by deleting the user row on that condition, so of two purges (or a purge and a
+   * cancellation) racing for one account exactly one wins, and a loser changes nothing.
+   */
+  async function purge(userId: string, now: Date, requestId: string | null): Promise<boolean> {
+    const purged = await data.transaction(async (repositories) => {
+      const account = await repositories.users.deleteIfDue(userId, now);
+      if (!account) return false;
+      await repositories.refreshTokens.deleteForUser(userId);
+      await repositories.avatars.deleteForUserExcept(userId, undefined);
+      if (account.openid !== null) {
+        await repositories.registrationTickets.deleteForOpenid(account.openid);
+        await repositories.wechatSessionKeys.deleteForOpenid(account.openid);
+      }
+      return true;
+    });
+    if (purged) logSecurityEvent(logger, "account_deleted", { userId, requestId });
+    return purged;
+  }
+
+  return {
+    /**
+     * POST /api/me/deletion: schedules the deletion (a repeated request keeps the first date) and
+     * signs every session out. With no cooling-off period the account is purged at once.
+     */
+    async request(userId: string, requestId: string): Promise<DeletionScheduled> {
+      const now = new Date(clock.now());
+      const dueAt = await data.transaction(async ({ users, refreshTokens }) => {
+        const user = existingAccount(await users.findById(userId));
+        const due = user.deletionScheduledAt ?? new Date(now.getTime() + deps.coolingOffS * 1000);
+        if (user.deletionScheduledAt === null) {
+          await users.update(userId, { deletionScheduledAt: due });
+        }
+        await refreshTokens.revokeAllForUser(userId, "deletion", now);
+        return due;
+      });
+      logSecurityEvent(logger, "deletion_requested", { userId, requestId });
+      if (dueAt <= now) await purge(userId, now, requestId);
+      return { deletionScheduledAt: dueAt.toISOString() };
+    },
+
+    /** DELETE /api/me/deletion: the account stays. Cancelling when nothing is scheduled is a no-op. */
+    async cancel(userId: string, requestId: string): Promise<User> {
+      const { user, cancelled } = await data.transaction(async ({ users }) => {
+        const current = existingAccount(await users.findById(userId));
+        if (current.deletionScheduledAt === null) return { user: current, cancelled: false };
+        const updated = existingAccount(await users.update(userId, { deletionScheduledAt: null }));
+        return { user: updated, cancelled: true };
+      });
+      if (cancelled) logSecurityEvent(logger, "deletion_cancelled", { userId, requestId });
+      return toUserBody(user);
+    },
+
+    /** Housekeeping: purges the accounts whose cooling-off period has passed; resolves how many. */
+    async purgeDue(): Promise<number> {
+      const now = new Date(clock.now());
+      let purged = 0;
+      for (const userId of await data.users.findDueForDeletion(now, PURGE_BATCH)) {
+        if (await purge(userId, now, null)) purged += 1;
+      }
+      return purged;
+    },
+  };
+}
+
+export type AccountDeletion = ReturnType<typeof createAccountDeletion>;
