@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { CallBudget, POLL_MAX_MS, POLL_MIN_MS, sleepWithin, within, withJitter } from "./budget.js";
+import { WechatApiError } from "./errors.js";
 import { observeCall } from "./observer.js";
 import type { WechatRequest, WechatTransport } from "./transport.js";
 import type { SharedStore, WechatLogger, WechatObserver } from "./types.js";
@@ -71,8 +72,18 @@ export class AccessTokenManager {
         return cached.token;
       }
     }
+    const joined = this.refreshing !== undefined;
     const refreshed = this.refresh();
-    return (budget ? await within(refreshed, budget) : await refreshed).token;
+    if (!budget) return (await refreshed).token;
+    try {
+      return (await within(refreshed, budget)).token;
+    } catch (error) {
+      // A refresh another call started ends on that call's budget, which can run out while this
+      // one still has time: the retry of a request that timed out would otherwise fail with it.
+      const ranOut = error instanceof WechatApiError && error.kind === "timeout";
+      if (!joined || !ranOut || budget.aborted) throw error;
+      return (await within(this.refresh(), budget)).token;
+    }
   }
 
   /**
