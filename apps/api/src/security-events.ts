@@ -36,7 +36,7 @@ export interface SecurityEventFields {
  * Ids go in, never a phone number, openid, token or device name in clear.
  */
 export function logSecurityEvent(
-  logger: Logger,
+  logger: Pick<Logger, "info">,
   event: SecurityEvent,
   { userId, requestId, sessionId, details }: SecurityEventFields,
 ): void {

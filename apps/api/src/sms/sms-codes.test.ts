@@ -263,7 +263,8 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
       await second.send(registration("13900139000", ticket("b")));
       expect(logger.entries.find((entry) => entry.obj.event === "sms_limited")?.obj).toEqual({
         event: "sms_limited",
-        requestId: undefined,
+        userId: null,
+        requestId: null,
         purpose: "register",
         limit: "phone-interval",
         retryAfter,
@@ -341,7 +342,13 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
     expect(logger.entries).toEqual([
       {
         level: "info",
-        obj: { event: "sms_sent", requestId: "req-42", purpose: "register", phone: "138****8000" },
+        obj: {
+          event: "sms_sent",
+          userId: null,
+          requestId: "req-42",
+          purpose: "register",
+          phone: "138****8000",
+        },
         msg: expect.any(String),
       },
     ]);

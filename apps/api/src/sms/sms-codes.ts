@@ -4,6 +4,7 @@ import type { SharedStore } from "@wxauth/wechat";
 import { ipKeyGenerator } from "express-rate-limit";
 import type { SmsConfig } from "../config.js";
 import { AppError } from "../errors.js";
+import { logSecurityEvent } from "../security-events.js";
 import type { SmsContext, SmsLogger, SmsObserver, SmsSender } from "./sms-sender.js";
 
 /** What a code is for; a code sent for one purpose never verifies for another. */
@@ -71,6 +72,14 @@ const DAY_MS = 24 * HOUR_MS;
 /** HMAC-SHA256. */
 const HASH_BYTES = 32;
 
+/** Who a code concerns, for its security events: the user changing a phone; none yet when registering. */
+function eventSubjectOf(input: { purpose: string; subject: string; requestId?: string }) {
+  return {
+    userId: input.purpose === "change-phone" ? input.subject : null,
+    requestId: input.requestId ?? null,
+  };
+}
+
 type LimitName = "phone-interval" | "phone-daily" | "subject-hourly" | "ip-hourly";
 
 /** `<code id>.<keyed hash of the code>`: what the store holds instead of the code. */
@@ -130,17 +139,10 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
       const { count, resetInMs } = await store.increment(counterKey, windowMs);
       if (count <= max) continue;
       const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
-      logger.info(
-        {
-          event: "sms_limited",
-          requestId: input.requestId,
-          purpose: input.purpose,
-          limit,
-          retryAfter,
-          phone: maskPhone(phone),
-        },
-        "SMS code refused: limit reached",
-      );
+      logSecurityEvent(logger, "sms_limited", {
+        ...eventSubjectOf(input),
+        details: { purpose: input.purpose, limit, retryAfter, phone: maskPhone(phone) },
+      });
       options.observer?.limited(limit);
       throw new AppError("SMS_RATE_LIMITED", undefined, { retryAfterS: retryAfter });
     }
@@ -163,15 +165,10 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
         await store.deleteIfEquals(storeKey, record);
         throw error;
       }
-      logger.info(
-        {
-          event: "sms_sent",
-          requestId: input.requestId,
-          purpose: input.purpose,
-          phone: maskPhone(phone),
-        },
-        "SMS code sent",
-      );
+      logSecurityEvent(logger, "sms_sent", {
+        ...eventSubjectOf(input),
+        details: { purpose: input.purpose, phone: maskPhone(phone) },
+      });
       options.observer?.sent();
       return {
         phone,
