@@ -14,12 +14,12 @@ import {
   SandboxPhoneCodeResponseSchema,
   sandboxRoutes,
 } from "@wxauth/contracts/sandbox";
-import type { z } from "zod";
+import * as z from "zod/mini";
 
 /** Preparation requests in flight at once: enough to be quick, few enough not to queue. */
 const PREPARATION_CONCURRENCY = 16;
 
-async function postJson<Schema extends z.ZodType>(
+async function postJson<Schema extends z.ZodMiniType>(
   url: string,
   body: unknown,
   schema: Schema,
@@ -31,7 +31,7 @@ async function postJson<Schema extends z.ZodType>(
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${text}`);
-  return schema.parse(JSON.parse(text));
+  return z.parse(schema, JSON.parse(text));
 }
 
 /** `make(i)` for i in [0, count), at most PREPARATION_CONCURRENCY at a time, in order. */

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { contract } from "@wxauth/contracts";
+import { SANDBOX_APPID, SANDBOX_SECRET } from "@wxauth/contracts/sandbox";
 import type { RequestSpec } from "autocannon";
 import {
   Pool,
@@ -19,12 +20,14 @@ import {
   type Urls,
 } from "./fixtures.js";
 import { CONNECTIONS, DURATION_S, WARMUP_S, measure, warmUp, type Figures } from "./load.js";
+import { productionBackends } from "./production.js";
 import {
   REPO_ROOT,
   startApi,
   startExpressHello,
+  startReferenceLogin,
   startSandbox,
-  type ApiChild,
+  type Child,
 } from "./processes.js";
 
 /** Returning users: their logins, /api/me calls and refresh chains spread over this many accounts. */
@@ -37,7 +40,8 @@ const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /**
  * `BENCH_ONLY=login,me` measures only those scenarios (Express hello always runs: every ratio is
- * to it): me, login, login10, login1, refresh, register, coldstart, miniapp. Unset, all.
+ * to it): me, login, login10, login1, refresh, register, coldstart, prod-me, prod-login (with the
+ * reference login), miniapp. Unset, all.
  */
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
 const wanted = (scenario: string) => !only || only.includes(scenario);
@@ -59,6 +63,8 @@ interface Row {
   goal?: { ratio?: number; p99TimesHello?: number };
 }
 
+/** The production goals: the API's login >= 0.9 of the reference login's throughput. */
+const PRODUCTION_LOGIN_GOAL_OF_REFERENCE = 0.9;
 /** The login goals: 0.12 of Express hello's throughput; p99 at 10 connections <= 10x hello's. */
 const LOGIN_GOAL_RATIO = 0.12;
 const LOGIN_GOAL_P99_TIMES_HELLO = 10;
@@ -86,7 +92,7 @@ function post(pathname: string, body: () => string | undefined): RequestSpec {
  * dry are refilled bigger and the run repeated, so every measured request had a fresh input.
  */
 async function measureWithPool<T>(
-  api: ApiChild,
+  api: Child,
   supply: (count: number) => Promise<T[]>,
   warmUpCount: number,
   request: (pool: Pool<T>) => RequestSpec,
@@ -223,6 +229,8 @@ async function main(): Promise<void> {
   // BENCH_CPU_PROF_DIR profiles the API under load; such a run skips cold starts and the miniapp.
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
   const children: Array<{ stop(): Promise<void> }> = [sandbox];
+  /** Run once every child has stopped. */
+  const cleanups: Array<() => Promise<void>> = [];
   try {
     const coldStarts = profileDir || !wanted("coldstart") ? [] : await coldStartMs(apiEnv);
     const api = await startApi(
@@ -374,6 +382,69 @@ async function main(): Promise<void> {
       );
     }
 
+    let referenceRatio: string | undefined;
+    if (wanted("prod-me") || wanted("prod-login")) {
+      const backends = await productionBackends();
+      cleanups.push(backends.remove);
+      const productionEnv = { ...apiEnv, ...backends.env };
+      write(
+        "API env for the production rows: the same, on PostgreSQL + Redis (throwaway database)",
+      );
+      const production = await startApi(
+        productionEnv,
+        profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+      );
+      children.push(production);
+      const productionUrls: Urls = { api: production.url, sandbox: sandbox.url };
+      const productionUsers = await prepare(RETURNING_USERS, (i) =>
+        registerUser(productionUrls, `bench-returning-${i}`, String(13_800_000_000 + i)),
+      );
+
+      if (wanted("prod-me")) {
+        let meCalls = 0;
+        const meRequest: RequestSpec = {
+          method: "GET",
+          path: contract.getMe.path,
+          setupRequest: (request) => ({
+            ...request,
+            headers: {
+              authorization: `Bearer ${productionUsers[meCalls++ % RETURNING_USERS]?.accessToken}`,
+            },
+          }),
+        };
+        await measureBesideHello(
+          "PG+Redis: GET /api/me",
+          async () => {
+            await warmUp(production.url, [meRequest]);
+            return measure(production.url, [meRequest], production.process.pid ?? 0);
+          },
+          { ratio: 0.3 },
+        );
+      }
+      if (wanted("prod-login")) {
+        await measureBesideHello("PG+Redis: login (returning user)", () =>
+          measureWithPool(production, loginCodes, warmUpPoolSize, loginRequest),
+        );
+        const apiLogin = rows[rows.length - 1]!.figures;
+        const reference = await startReferenceLogin({
+          DATABASE_URL: productionEnv.DATABASE_URL,
+          JWT_SECRET: apiEnv.JWT_SECRET,
+          WECHAT_API_BASE_URL: sandbox.url,
+          WECHAT_APPID: SANDBOX_APPID,
+          WECHAT_SECRET: SANDBOX_SECRET,
+        });
+        children.push(reference);
+        await measureBesideHello("PG: reference login (minimal)", () =>
+          measureWithPool(reference, loginCodes, warmUpPoolSize, loginRequest),
+        );
+        const ratio = apiLogin.requestsPerSecond / rows[rows.length - 1]!.figures.requestsPerSecond;
+        const met = ratio >= PRODUCTION_LOGIN_GOAL_OF_REFERENCE ? "met" : "MISSED";
+        referenceRatio =
+          `PG+Redis login / reference login: ${ratio.toFixed(3)} ` +
+          `(goal >= ${PRODUCTION_LOGIN_GOAL_OF_REFERENCE}: ${met})`;
+      }
+    }
+
     const loadAfterLoad = load();
     write("measuring mp-weixin package size ...");
     const size = mpWeixinSize();
@@ -387,6 +458,7 @@ async function main(): Promise<void> {
         `p99 ${median(helloRuns.map((run) => run.p99Ms))} ms, ${median(helloRuns.map((run) => run.cpuMsPerRequest)).toFixed(3)} CPU ms/req`,
     );
     table(rows).forEach((line) => write(line));
+    if (referenceRatio) write(referenceRatio);
     write();
     if (coldStarts.length > 0)
       write(
@@ -407,6 +479,7 @@ async function main(): Promise<void> {
       throw new Error(`no successful request in: ${unmeasured.join(", ")}`);
   } finally {
     await Promise.all(children.map((child) => child.stop()));
+    for (const cleanup of cleanups) await cleanup();
     rmSync(workDir, { recursive: true, force: true });
   }
 }
