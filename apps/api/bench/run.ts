@@ -65,6 +65,7 @@ interface Row {
 
 /** The production goals: the API's login >= 0.9 of the reference login's throughput. */
 const PRODUCTION_LOGIN_GOAL_OF_REFERENCE = 0.9;
+const REFERENCE_ROUNDS = 3;
 /** The login goals: 0.12 of Express hello's throughput; p99 at 10 connections <= 10x hello's. */
 const LOGIN_GOAL_RATIO = 0.12;
 const LOGIN_GOAL_P99_TIMES_HELLO = 10;
@@ -87,6 +88,9 @@ function post(pathname: string, body: () => string | undefined): RequestSpec {
   };
 }
 
+/** The highest rate each server reached in a measured run so far: it sizes its next pools. */
+const ratesSeen = new WeakMap<Child, number>();
+
 /**
  * Warm-up, then a measured run whose one-time inputs come from `supply(count)`. Pools that ran
  * dry are refilled bigger and the run repeated, so every measured request had a fresh input.
@@ -100,11 +104,15 @@ async function measureWithPool<T>(
 ): Promise<Figures> {
   const warm = new Pool(await supply(warmUpCount));
   const warmRate = await warmUp(api.url, [request(warm)], connections);
-  let size = Math.ceil(warmRate * (warm.shortfall > 0 ? 2 : 1) * DURATION_S * POOL_HEADROOM) + 200;
+  const rate = Math.max(warmRate * (warm.shortfall > 0 ? 2 : 1), ratesSeen.get(api) ?? 0);
+  let size = Math.ceil(rate * DURATION_S * POOL_HEADROOM) + 200;
   for (let attempt = 1; ; attempt++) {
     const pool = new Pool(await supply(size));
     const figures = await measure(api.url, [request(pool)], api.process.pid ?? 0, connections);
-    if (pool.shortfall === 0) return figures;
+    if (pool.shortfall === 0) {
+      ratesSeen.set(api, Math.max(figures.requestsPerSecond, ratesSeen.get(api) ?? 0));
+      return figures;
+    }
     if (attempt === POOL_ATTEMPTS)
       throw new Error(`the pool of ${size} ran dry ${POOL_ATTEMPTS} times`);
     write(`  (a pool of ${size} ran dry; repeating with a bigger one)`);
@@ -422,10 +430,6 @@ async function main(): Promise<void> {
         );
       }
       if (wanted("prod-login")) {
-        await measureBesideHello("PG+Redis: login (returning user)", () =>
-          measureWithPool(production, loginCodes, warmUpPoolSize, loginRequest),
-        );
-        const apiLogin = rows[rows.length - 1]!.figures;
         const reference = await startReferenceLogin({
           DATABASE_URL: productionEnv.DATABASE_URL,
           JWT_SECRET: apiEnv.JWT_SECRET,
@@ -434,14 +438,37 @@ async function main(): Promise<void> {
           WECHAT_SECRET: SANDBOX_SECRET,
         });
         children.push(reference);
-        await measureBesideHello("PG: reference login (minimal)", () =>
-          measureWithPool(reference, loginCodes, warmUpPoolSize, loginRequest),
-        );
-        const ratio = apiLogin.requestsPerSecond / rows[rows.length - 1]!.figures.requestsPerSecond;
+        // Other work on the shared machine and PostgreSQL (other runs' checkpoints) comes and
+        // goes within seconds and moved single runs of either login by 2x: the two take turns,
+        // and the ratio is the median round's.
+        const ratios: number[] = [];
+        const helloNow = await measureHello();
+        for (let round = 1; round <= REFERENCE_ROUNDS; round++) {
+          const login = async (name: string, server: Child) => {
+            write(`measuring ${name}, round ${round} ...`);
+            const figures = await measureWithPool(server, loginCodes, warmUpPoolSize, loginRequest);
+            rows.push({ name: `${name}, round ${round}`, figures, hello: helloNow });
+            return figures.requestsPerSecond;
+          };
+          const apiLogin = () => login("PG+Redis: login (returning user)", production);
+          const referenceLogin = () => login("PG: reference login (minimal)", reference);
+          // Each goes first in every other round, so a drift within a round favours neither.
+          let apiRate: number;
+          let referenceRate: number;
+          if (round % 2 === 1) {
+            apiRate = await apiLogin();
+            referenceRate = await referenceLogin();
+          } else {
+            referenceRate = await referenceLogin();
+            apiRate = await apiLogin();
+          }
+          ratios.push(apiRate / referenceRate);
+        }
+        const ratio = median(ratios);
         const met = ratio >= PRODUCTION_LOGIN_GOAL_OF_REFERENCE ? "met" : "MISSED";
         referenceRatio =
-          `PG+Redis login / reference login: ${ratio.toFixed(3)} ` +
-          `(goal >= ${PRODUCTION_LOGIN_GOAL_OF_REFERENCE}: ${met})`;
+          `PG+Redis login / reference login, per round: ${ratios.map((r) => r.toFixed(3)).join(", ")}; ` +
+          `median ${ratio.toFixed(3)} (goal >= ${PRODUCTION_LOGIN_GOAL_OF_REFERENCE}: ${met})`;
       }
     }
 
