@@ -53,8 +53,11 @@ export function createRefreshTokensRepository(sql: Sql) {
     async createFamily(userId: string, first: NewRefreshToken): Promise<string> {
       const familyId = timeOrderedId();
       const now = new Date();
-      await sql.execute(INSERT_FAMILY_SQL, [familyId, userId, now, now]);
-      await insertToken(familyId, first, now);
+      // Sent together (one round trip on PostgreSQL, see db/client.ts); they run in order.
+      await Promise.all([
+        sql.execute(INSERT_FAMILY_SQL, [familyId, userId, now, now]),
+        insertToken(familyId, first, now),
+      ]);
       return familyId;
     },
 

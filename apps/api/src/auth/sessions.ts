@@ -54,10 +54,13 @@ export function createSessions(options: SessionsOptions) {
         tokenHash: hashOpaqueToken(refreshToken),
         expiresAt: new Date(clock.now() + refreshTtlMs),
       };
-      await data.transaction(async ({ wechatSessionKeys, refreshTokens }) => {
-        if (wechatSessionKey) await wechatSessionKeys.save(wechatSessionKey);
-        await refreshTokens.createFamily(userId, first);
-      });
+      // The writes go out together, with the transaction's BEGIN (see db/client.ts).
+      await data.transaction(({ wechatSessionKeys, refreshTokens }) =>
+        Promise.all([
+          wechatSessionKey && wechatSessionKeys.save(wechatSessionKey),
+          refreshTokens.createFamily(userId, first),
+        ]),
+      );
       return pair(userId, refreshToken);
     },
 
