@@ -283,9 +283,9 @@ function createPostgresDatabase(connectionString: string): Database {
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
     query_timeout: POSTGRES_QUERY_TIMEOUT_MS,
     // Statements a transaction issues together go out together instead of one per reply: on a
-    // busy machine each round trip in a login's path waits to be scheduled, twice. With ten in
-    // its path against the reference login's seven, the bench measured the login at 0.68-0.75
-    // of the reference's throughput, short of the goal of >= 0.9 (docs/benchmarks.md).
+    // busy machine each round trip in a login's path waits to be scheduled. With ten in its path
+    // against the reference login's seven, the bench measured the login at 0.59-0.86 of the
+    // reference's throughput, short of the goal of >= 0.9 (docs/benchmarks.md).
     pipeline: true,
   });
   // A connection that drops is also reported as an event; unhandled, that would end the process.
