@@ -14,7 +14,7 @@ import {
   SandboxPhoneCodeResponseSchema,
   sandboxRoutes,
 } from "@wxauth/contracts/sandbox";
-import type * as z from "zod/mini";
+import * as z from "zod/mini";
 
 /** Preparation requests in flight at once: enough to be quick, few enough not to queue. */
 const PREPARATION_CONCURRENCY = 16;
@@ -31,7 +31,7 @@ async function postJson<Schema extends z.ZodMiniType>(
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${text}`);
-  return schema.parse(JSON.parse(text));
+  return z.parse(schema, JSON.parse(text));
 }
 
 /** `make(i)` for i in [0, count), at most PREPARATION_CONCURRENCY at a time, in order. */

@@ -139,3 +139,17 @@ function machineCpuTicks(): { total: number; steal: number } {
   const ticks = fields.map(Number);
   return { total: ticks.reduce((sum, n) => sum + n, 0), steal: ticks[7] ?? 0 };
 }
+
+const REFERENCE_LOGIN_MAIN = path.join(BENCH_DIR, "reference-login.mjs");
+
+/** The minimal reference login on `env`'s database and WeChat sandbox. */
+export async function startReferenceLogin(env: Record<string, string>): Promise<Child> {
+  const port = await freePort();
+  const reference = await startNodeProcess(REFERENCE_LOGIN_MAIN, {
+    name: "the reference login",
+    env: { ...env, PORT: String(port) },
+    cwd: API_ROOT,
+    ready: (output) => output.includes("reference login listening"),
+  });
+  return benchChild(`http://127.0.0.1:${port}`, reference);
+}
