@@ -98,6 +98,19 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
   /** The H5 tab bar's tab with this label. */
   const tab = (label: string) => page.locator(".uni-tabbar__item").filter({ hasText: label });
 
+  /** Signed out: the profile tab shows a guest, nothing signs the user back in, home again. */
+  async function expectGuestForTheLaunch(): Promise<void> {
+    calls.length = 0;
+    await tab("我的").click();
+    await page.waitForURL(/pages\/me\/me/);
+    await page.locator("#profile-login").waitFor();
+    await page.waitForTimeout(300);
+    expect(page.url()).toMatch(/pages\/me\/me/);
+    expect(calls).toEqual([]);
+    await tab("首页").click();
+    await page.locator("#home-login").waitFor();
+  }
+
   it("a guest browses home: the launch's silent login asks for nothing", async () => {
     await launchApp();
     await page.locator("#home-login").waitFor();
@@ -293,19 +306,21 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
   });
 
-  it("signs out everywhere: back to login, and the other session is refused", async () => {
+  it("signs out everywhere: home as a guest, and the other session is refused", async () => {
     const openid = await page.evaluate((key) => localStorage.getItem(key), TEST_OPENID_KEY);
     const elsewhere = await signInElsewhere(stack, openid!, { model: "iPad" });
     calls.length = 0;
     await page.locator("#logout-all").click();
-    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    await page.waitForURL((url) => url.hash === "#/");
+    await page.locator("#home-login").waitFor();
     expect(calls).toContain("DELETE /api/me/sessions 204");
     expect(await storedSession(page)).toBeNull();
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+    await expectGuestForTheLaunch();
   });
 
   it("deletes the account after a confirmation that says what goes and when", async () => {
-    await page.locator("#login-retry").click();
+    await page.locator("#home-login").click();
     await page.waitForURL(/pages\/me\/me/);
     await page.locator("#sessions .session-item").first().waitFor();
     const modal = page.locator(".uni-modal");
@@ -327,12 +342,14 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await expect.poll(() => modal.locator(".uni-modal__title").textContent()).toBe("已申请注销");
     expect(calls).toEqual(["POST /api/me/deletion 202"]);
     await modal.locator(".uni-modal__btn_primary").click();
-    await expect.poll(() => statusText(page)).toBe("你已退出登录");
+    await page.waitForURL((url) => url.hash === "#/");
+    await page.locator("#home-login").waitFor();
     expect(await storedSession(page)).toBeNull();
+    await expectGuestForTheLaunch();
   });
 
   it("signing in during the cooling-off period offers to cancel the deletion", async () => {
-    await page.locator("#login-retry").click();
+    await page.locator("#home-login").click();
     await page.waitForURL(/pages\/me\/me/);
     await expect.poll(() => page.locator("#deletion-notice").textContent()).toContain("注销");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-deletion-notice.png") });

@@ -54,6 +54,19 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
   const miniProgram = createMiniProgram(stack.mpWeixinDir);
   let profile: SimulatedComponent;
 
+  /** Home and the profile tab show a guest, and nothing signs the user back in this launch. */
+  async function expectGuestForTheLaunch(): Promise<void> {
+    const requestsBefore = runtime.requests.length;
+    const navigationsBefore = runtime.navigations.length;
+    const home = miniProgram.open("pages/home/home");
+    await until(() => has(home, "#home-login"), "the guest home");
+    const guest = miniProgram.open("pages/me/me");
+    await until(() => has(guest, "#profile-login"), "the guest profile");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runtime.navigations.slice(navigationsBefore)).toEqual([]);
+    expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+  }
+
   it("a guest browses home: the launch's silent login asks for nothing", async () => {
     miniProgram.launch();
     const home = miniProgram.open("pages/home/home");
@@ -272,16 +285,18 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
   });
 
-  it("signs out everywhere: this phone goes back to login, the other session is refused", async () => {
+  it("signs out everywhere: this phone goes home as a guest, the other session is refused", async () => {
     const elsewhere = await signInElsewhere(stack, runtime.openid, { model: "iPad" });
+    const navigationsBefore = runtime.navigations.length;
     profile.querySelector("#logout-all")?.dispatchEvent("tap");
     await until(
-      () => runtime.navigations.at(-1) === "/pages/login/login?signedOut=1",
-      "reLaunch to login",
+      () => runtime.navigations.slice(navigationsBefore).includes("/pages/home/home"),
+      "reLaunch to home",
     );
     expect(runtime.requests).toContain("DELETE /api/me/sessions 204");
     expect(runtime.storage.has(SESSION_KEY)).toBe(false);
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
+    await expectGuestForTheLaunch();
   });
 
   it("deletes the account after a confirmation that says what goes and when", async () => {
@@ -304,10 +319,11 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(runtime.requests.slice(requestsBefore)).toEqual([]);
 
+    const navigationsBefore = runtime.navigations.length;
     profile.querySelector("#delete-account")?.dispatchEvent("tap");
     await until(
-      () => runtime.navigations.at(-1) === "/pages/login/login?signedOut=1",
-      "reLaunch to login as a guest",
+      () => runtime.navigations.slice(navigationsBefore).includes("/pages/home/home"),
+      "reLaunch to home as a guest",
     );
     expect(runtime.requests).toContain("POST /api/me/deletion 202");
     expect(runtime.modals.map((modal) => modal.title)).toEqual([
@@ -317,6 +333,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     ]);
     expect(runtime.modals[2]?.content).toContain("重新登录");
     expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+    await expectGuestForTheLaunch();
   });
 
   it("signing in during the cooling-off period offers to cancel the deletion", async () => {

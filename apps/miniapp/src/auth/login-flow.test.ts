@@ -271,6 +271,7 @@ describe("login flow", () => {
           registrationTicket: "ticket-0000000000000001",
           phone: "+8613800138000",
           smsCode: "123456",
+          device,
         },
       ]);
       expect(calls.signedIn).toEqual([session()]);

@@ -15,17 +15,25 @@ export const SESSION_STORAGE_KEY = "wxauth.session";
 const PersistedSessionSchema = z.object({
   accessToken: TokenPairSchema.shape.accessToken,
   refreshToken: TokenPairSchema.shape.refreshToken,
-  // Builds before account deletion stored users without it; they stay signed in.
-  user: z.extend(UserSchema, {
-    deletionScheduledAt: z._default(UserSchema.shape.deletionScheduledAt, null),
-  }),
+  user: UserSchema,
 });
 type PersistedSession = z.infer<typeof PersistedSessionSchema>;
+
+/**
+ * Builds before account deletion stored users without deletionScheduledAt; they stay signed in.
+ * Plain code rather than zod's extend and default, which would add their code to the package.
+ */
+function withDeletionField(stored: unknown): unknown {
+  if (typeof stored !== "object" || stored === null) return stored;
+  const { user } = stored as { user?: unknown };
+  if (typeof user !== "object" || user === null || "deletionScheduledAt" in user) return stored;
+  return { ...stored, user: { ...user, deletionScheduledAt: null } };
+}
 
 function readPersisted(): PersistedSession | null {
   const stored: unknown = uni.getStorageSync(SESSION_STORAGE_KEY);
   if (!stored) return null;
-  const parsed = PersistedSessionSchema.safeParse(stored);
+  const parsed = PersistedSessionSchema.safeParse(withDeletionField(stored));
   if (parsed.success) return parsed.data;
   // Written by an older build or tampered with: start signed out rather than half signed in.
   uni.removeStorageSync(SESSION_STORAGE_KEY);
