@@ -7,7 +7,12 @@
 import { AuthenticatedSessionSchema, WechatLoginResponseSchema } from "@wxauth/contracts";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
+import {
+  ensureBuilt,
+  startApiProcesses,
+  stopApiProcesses,
+  type ApiProcess,
+} from "../testing/api-process.js";
 import { expectErrorBody, send, uniquePhoneNumber, type HttpResult } from "../testing/harness.js";
 import {
   createTestDatabase,
@@ -50,25 +55,12 @@ beforeAll(async () => {
     AUTH_RATE_LIMIT_PER_MINUTE: "100000",
     TRUST_PROXY: "true",
   };
-  const [a, b] = await Promise.allSettled([
-    startApiProcess(env, { startTimeoutMs: 120_000 }),
-    startApiProcess(env, { startTimeoutMs: 120_000 }),
-  ]);
-  const running = [a, b].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-  if (a.status === "rejected" || b.status === "rejected") {
-    for (const api of running) api.child.kill("SIGKILL");
-    throw (a.status === "rejected" ? a.reason : (b as PromiseRejectedResult).reason) as Error;
-  }
-  instances = [a.value, b.value];
+  const [a, b] = await startApiProcesses(2, env, { startTimeoutMs: 120_000 });
+  instances = [a!, b!];
 }, 300_000);
 
 afterAll(async () => {
-  for (const api of instances ?? []) {
-    if (api.child.exitCode === null) {
-      api.child.kill("SIGTERM");
-      await api.exited;
-    }
-  }
+  await stopApiProcesses(instances ?? []);
   await sandbox?.close();
   if (databaseName) await dropTestDatabase(databaseName);
   if (keyPrefix) await deleteTestKeys(keyPrefix);

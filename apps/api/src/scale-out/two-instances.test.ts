@@ -15,7 +15,12 @@ import {
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
+import {
+  ensureBuilt,
+  startApiProcesses,
+  stopApiProcesses,
+  type ApiProcess,
+} from "../testing/api-process.js";
 import { reportFigure } from "../testing/figures.js";
 import { deleteTestKeys, randomKeyPrefix, requireRedis, TEST_REDIS_URL } from "../testing/redis.js";
 import { expectErrorBody, send, uniquePhoneNumber, type HttpResult } from "../testing/harness.js";
@@ -59,26 +64,13 @@ beforeAll(async () => {
     TRUST_PROXY: "true",
   };
   const started = performance.now();
-  const [a, b] = await Promise.allSettled([
-    startApiProcess(env, START),
-    startApiProcess(env, START),
-  ]);
+  const [a, b] = await startApiProcesses(2, env, START);
   startupMs = Math.round(performance.now() - started);
-  const running = [a, b].flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-  if (a.status === "rejected" || b.status === "rejected") {
-    for (const api of running) api.child.kill("SIGKILL");
-    throw (a.status === "rejected" ? a.reason : (b as PromiseRejectedResult).reason) as Error;
-  }
-  instances = [a.value, b.value];
+  instances = [a!, b!];
 }, 300_000);
 
 afterAll(async () => {
-  for (const api of instances ?? []) {
-    if (api.child.exitCode === null) {
-      api.child.kill("SIGTERM");
-      await api.exited;
-    }
-  }
+  await stopApiProcesses(instances ?? []);
   await sandbox?.close();
   if (databaseName) await dropTestDatabase(databaseName);
   if (keyPrefix) await deleteTestKeys(keyPrefix);

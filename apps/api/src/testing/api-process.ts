@@ -84,3 +84,33 @@ export async function startApiProcess(
   });
   return { ...api, url, startupMs: performance.now() - started };
 }
+
+/**
+ * Starts `count` instances of the API on one environment, at once (they share a database and
+ * migrate it concurrently). When one fails to start, the others are killed and its error thrown.
+ */
+export async function startApiProcesses(
+  count: number,
+  env: Record<string, string>,
+  options: StartApiProcessOptions = {},
+): Promise<ApiProcess[]> {
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => startApiProcess(env, options)),
+  );
+  const failed = started.find((result) => result.status === "rejected");
+  if (!failed) return started.map((result) => (result as PromiseFulfilledResult<ApiProcess>).value);
+  for (const result of started) {
+    if (result.status === "fulfilled") result.value.child.kill("SIGKILL");
+  }
+  throw failed.reason as Error;
+}
+
+/** Stops each instance still running with SIGTERM and waits for it to exit. */
+export async function stopApiProcesses(instances: readonly ApiProcess[]): Promise<void> {
+  for (const api of instances) {
+    if (api.child.exitCode === null) {
+      api.child.kill("SIGTERM");
+      await api.exited;
+    }
+  }
+}
