@@ -88,6 +88,19 @@ function post(pathname: string, body: () => string | undefined): RequestSpec {
   };
 }
 
+/** GET /api/me, signed in as each of `users` in turn. */
+function meRequestAs(users: readonly { accessToken: string }[]): RequestSpec {
+  let calls = 0;
+  return {
+    method: "GET",
+    path: contract.getMe.path,
+    setupRequest: (request) => ({
+      ...request,
+      headers: { authorization: `Bearer ${users[calls++ % users.length]?.accessToken}` },
+    }),
+  };
+}
+
 /** The highest rate each server reached in a measured run so far: it sizes its next pools. */
 const ratesSeen = new WeakMap<Child, number>();
 
@@ -280,17 +293,7 @@ async function main(): Promise<void> {
     };
 
     if (wanted("me")) {
-      let meCalls = 0;
-      const meRequest: RequestSpec = {
-        method: "GET",
-        path: contract.getMe.path,
-        setupRequest: (request) => ({
-          ...request,
-          headers: {
-            authorization: `Bearer ${returning[meCalls++ % returning.length]?.accessToken}`,
-          },
-        }),
-      };
+      const meRequest = meRequestAs(returning);
       await measureBesideHello(
         "GET /api/me",
         async () => {
@@ -409,17 +412,7 @@ async function main(): Promise<void> {
       );
 
       if (wanted("prod-me")) {
-        let meCalls = 0;
-        const meRequest: RequestSpec = {
-          method: "GET",
-          path: contract.getMe.path,
-          setupRequest: (request) => ({
-            ...request,
-            headers: {
-              authorization: `Bearer ${productionUsers[meCalls++ % RETURNING_USERS]?.accessToken}`,
-            },
-          }),
-        };
+        const meRequest = meRequestAs(productionUsers);
         await measureBesideHello(
           "PG+Redis: GET /api/me",
           async () => {
