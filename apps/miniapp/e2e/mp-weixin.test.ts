@@ -41,6 +41,15 @@ function phoneButtonOf(page: SimulatedComponent, id: string): SimulatedComponent
  */
 const isDisabled = (button: SimulatedComponent) => button.dom.className.includes("btn-disabled");
 
+/** Ticks the agreement, then WeChat answers the phone button with `errMsg`: the SMS form shows. */
+async function refusePhoneButton(login: SimulatedComponent, errMsg: string): Promise<void> {
+  login.querySelector("#agree-terms")?.dispatchEvent("tap");
+  const phoneButton = phoneButtonOf(login, "phone-login");
+  await until(() => !isDisabled(phoneButton), "the phone button to enable");
+  phoneButton.dispatchEvent("getphonenumber", { detail: { errMsg } });
+  await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+}
+
 /** A WeChat user the API has never seen; WeChat-shaped: 28 characters starting with "o". */
 const newOpenid = () => `o${randomBytes(20).toString("base64url").slice(0, 27)}`;
 
@@ -134,13 +143,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     miniProgram.launch();
     const login = miniProgram.open("pages/login/login");
     await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
-    login.querySelector("#agree-terms")?.dispatchEvent("tap");
-    const phoneButton = phoneButtonOf(login, "phone-login");
-    await until(() => !isDisabled(phoneButton), "the phone button to enable");
-    phoneButton.dispatchEvent("getphonenumber", {
-      detail: { errMsg: "getPhoneNumber:fail no permission" },
-    });
-    await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+    await refusePhoneButton(login, "getPhoneNumber:fail no permission");
     expect(textOf(login, "#login-status")).toBe("当前小程序无法使用微信手机号验证");
   });
 
@@ -364,13 +367,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     home.querySelector("#home-login")?.dispatchEvent("tap");
     const login = miniProgram.open("pages/login/login");
     await until(() => textOf(login, "#login-status").includes("首次使用"), "registration prompt");
-    login.querySelector("#agree-terms")?.dispatchEvent("tap");
-    const phoneButton = phoneButtonOf(login, "phone-login");
-    await until(() => !isDisabled(phoneButton), "the phone button to enable");
-    phoneButton.dispatchEvent("getphonenumber", {
-      detail: { errMsg: "getPhoneNumber:fail user deny" },
-    });
-    await until(() => has(login, ".register >>> #sms-phone"), "the SMS form");
+    await refusePhoneButton(login, "getPhoneNumber:fail user deny");
 
     const field = (id: string) => {
       const element = login.querySelector(`.register >>> #${id}`);
