@@ -3,6 +3,7 @@ import type { Sealer } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
+import { isForeignKeyViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import { logSecurityEvent } from "../security-events.js";
 import type { AccessTokens, AccessTokenSubject } from "./access-tokens.js";
@@ -68,6 +69,11 @@ export function createSessions(options: SessionsOptions) {
      * A new sign-in of the user from `device`. A sign-in with WeChat saves the session_key it came
      * with in the same transaction: one commit per sign-in. Resolves null when the account no
      * longer exists: its deletion came first.
+     *
+     * The session's foreign key to its user settles a race with the account's purge: the insert
+     * fails once the user row is gone, and until it commits it holds the row, so a purge waits
+     * and deletes the new session with the rest. The session comes first, so both take the user
+     * row before the session_key's (no deadlock).
      */
     async issue(
       userId: string,
@@ -79,14 +85,17 @@ export function createSessions(options: SessionsOptions) {
         tokenHash: hashOpaqueToken(refreshToken),
         expiresAt: new Date(clock.now() + refreshTtlMs),
       };
-      const sessionId = await data.transaction(
-        async ({ users, wechatSessionKeys, refreshTokens }) => {
-          if (!(await users.lockIfExists(userId))) return null;
+      let sessionId: string;
+      try {
+        sessionId = await data.transaction(async ({ wechatSessionKeys, refreshTokens }) => {
+          const familyId = await refreshTokens.createFamily(userId, device, first);
           if (wechatSessionKey) await wechatSessionKeys.save(wechatSessionKey);
-          return refreshTokens.createFamily(userId, device, first);
-        },
-      );
-      if (sessionId === null) return null;
+          return familyId;
+        });
+      } catch (error) {
+        if (isForeignKeyViolation(error)) return null;
+        throw error;
+      }
       return { tokens: pair({ userId, sessionId }, refreshToken), sessionId };
     },
 

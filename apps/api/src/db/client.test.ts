@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../testing/harness.js";
-import { isUniqueViolation } from "./errors.js";
+import { isForeignKeyViolation, isUniqueViolation } from "./errors.js";
 
 // On SQLite these go through the statement gate of db/client.ts (one connection for everything);
 // on PostgreSQL through separate pooled connections. Either way the isolation must hold.
@@ -64,6 +64,19 @@ describe("transactions beside other statements", () => {
       .catch((caught: unknown) => caught);
     expect(isUniqueViolation(error)).toBe(true);
     expect(await db.execute(insertUser, ["unique-3", "unique-3", now, now])).toBe(1);
+  });
+
+  it("a write naming a row that is not there is recognised as a foreign-key violation", async () => {
+    const db = api.deps.db;
+    const now = new Date();
+    const error = await db
+      .execute(
+        "INSERT INTO refresh_token_families (id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        ["family-of-nobody", "no-such-user", now, now],
+      )
+      .catch((caught: unknown) => caught);
+    expect(isForeignKeyViolation(error)).toBe(true);
+    expect(isUniqueViolation(error)).toBe(false);
   });
 
   it("reads back the dates it wrote, to the millisecond", async () => {

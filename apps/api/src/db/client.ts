@@ -141,6 +141,8 @@ function createSqliteDatabase(filename: string): Database {
       connection.pragma("synchronous = NORMAL");
       connection.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       connection.pragma(`wal_autocheckpoint = ${WAL_BOUND_PAGES}`);
+      // better-sqlite3's default, stated: a sign-in relies on its session's foreign key.
+      connection.pragma("foreign_keys = ON");
     } catch (error) {
       connection.close();
       throw error;

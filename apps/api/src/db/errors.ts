@@ -1,6 +1,7 @@
 /**
  * A failed statement, told apart the same way on SQLite and PostgreSQL:
  * - `unique-violation`: a unique constraint refused a write; re-read and decide again;
+ * - `foreign-key-violation`: a write named a row that is not there (deleted meanwhile);
  * - `unavailable`: the database cannot answer now (down, locked, unreachable, refusing this
  *   instance); answer 503, retryable;
  * - `failed`: anything else, a bug in a statement.
@@ -11,7 +12,7 @@ export class DatabaseError extends Error {
   readonly code: string | undefined;
 
   constructor(
-    readonly kind: "unique-violation" | "unavailable" | "failed",
+    readonly kind: "unique-violation" | "foreign-key-violation" | "unavailable" | "failed",
     cause: unknown,
   ) {
     const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
@@ -25,6 +26,7 @@ const UNIQUE_VIOLATIONS = new Set([
   "SQLITE_CONSTRAINT_PRIMARYKEY",
   "23505",
 ]);
+const FOREIGN_KEY_VIOLATIONS = new Set(["SQLITE_CONSTRAINT_FOREIGNKEY", "23503"]);
 /** SQLite's codes for a database that cannot serve now: locked, unopenable, failing I/O. */
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|CORRUPT|NOTADB)/;
 /**
@@ -46,6 +48,9 @@ export function databaseErrorFrom(error: unknown): DatabaseError {
   if (typeof code === "string" && UNIQUE_VIOLATIONS.has(code)) {
     return new DatabaseError("unique-violation", error);
   }
+  if (typeof code === "string" && FOREIGN_KEY_VIOLATIONS.has(code)) {
+    return new DatabaseError("foreign-key-violation", error);
+  }
   const unavailable =
     typeof code === "string" && code.startsWith("SQLITE_")
       ? SQLITE_UNAVAILABLE.test(code)
@@ -62,6 +67,10 @@ export function isBusy(error: unknown): boolean {
 
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof DatabaseError && error.kind === "unique-violation";
+}
+
+export function isForeignKeyViolation(error: unknown): boolean {
+  return error instanceof DatabaseError && error.kind === "foreign-key-violation";
 }
 
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -50,8 +50,6 @@ const userFrom = (row: UserRecord | undefined): UserRecord | null =>
       }
     : null;
 
-// A no-op write: it holds the row's lock until the transaction ends (see lockIfExists).
-const LOCK_SQL = "UPDATE users SET updated_at = updated_at WHERE id = ?";
 const FIND_DUE_SQL = `SELECT id FROM users WHERE deletion_scheduled_at <= ?
   ORDER BY deletion_scheduled_at LIMIT ?`;
 const DELETE_DUE_SQL = `DELETE FROM users WHERE id = ? AND deletion_scheduled_at <= ?
@@ -95,15 +93,6 @@ export function createUsersRepository(sql: Sql) {
         [...values, new Date(), id],
       );
       return userFrom(row);
-    },
-
-    /**
-     * Holds the user's row until the transaction ends, and tells whether there is one. A sign-in
-     * takes it before starting a session, so a concurrent deletion of the account either finishes
-     * first (and the sign-in finds no account) or waits and deletes the new session with the rest.
-     */
-    async lockIfExists(id: string): Promise<boolean> {
-      return (await sql.execute(LOCK_SQL, [id])) > 0;
     },
 
     /** Ids of accounts whose deletion is due at `now`, the longest due first. */
