@@ -143,11 +143,15 @@ function machineCpuTicks(): { total: number; steal: number } {
 const REFERENCE_LOGIN_MAIN = path.join(BENCH_DIR, "reference-login.mjs");
 
 /** The minimal reference login on `env`'s database and WeChat sandbox. */
-export async function startReferenceLogin(env: Record<string, string>): Promise<Child> {
+export async function startReferenceLogin(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Child> {
   const port = await freePort();
   const reference = await startNodeProcess(REFERENCE_LOGIN_MAIN, {
     name: "the reference login",
     env: { ...env, PORT: String(port) },
+    nodeArgs,
     cwd: API_ROOT,
     ready: (output) => output.includes("reference login listening"),
   });

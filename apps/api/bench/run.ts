@@ -247,17 +247,16 @@ async function main(): Promise<void> {
   };
   write("API env: LOG_LEVEL=warn, AUTH_RATE_LIMIT_PER_MINUTE=1000000, fresh SQLite in a temp dir");
 
-  // BENCH_CPU_PROF_DIR profiles the API under load; such a run skips cold starts and the miniapp.
+  // BENCH_CPU_PROF_DIR profiles the API (and the reference login) under load; such a run skips
+  // cold starts and the miniapp.
   const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const profileArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const children: Array<{ stop(): Promise<void> }> = [sandbox];
   /** Run once every child has stopped. */
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const coldStarts = profileDir || !wanted("coldstart") ? [] : await coldStartMs(apiEnv);
-    const api = await startApi(
-      apiEnv,
-      profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
-    );
+    const api = await startApi(apiEnv, profileArgs);
     children.push(api);
     const hello = await startExpressHello();
     children.push(hello);
@@ -401,10 +400,7 @@ async function main(): Promise<void> {
       write(
         "API env for the production rows: the same, on PostgreSQL + Redis (throwaway database)",
       );
-      const production = await startApi(
-        productionEnv,
-        profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
-      );
+      const production = await startApi(productionEnv, profileArgs);
       children.push(production);
       const productionUrls: Urls = { api: production.url, sandbox: sandbox.url };
       const productionUsers = await prepare(RETURNING_USERS, (i) =>
@@ -423,13 +419,16 @@ async function main(): Promise<void> {
         );
       }
       if (wanted("prod-login")) {
-        const reference = await startReferenceLogin({
-          DATABASE_URL: productionEnv.DATABASE_URL,
-          JWT_SECRET: apiEnv.JWT_SECRET,
-          WECHAT_API_BASE_URL: sandbox.url,
-          WECHAT_APPID: SANDBOX_APPID,
-          WECHAT_SECRET: SANDBOX_SECRET,
-        });
+        const reference = await startReferenceLogin(
+          {
+            DATABASE_URL: productionEnv.DATABASE_URL,
+            JWT_SECRET: apiEnv.JWT_SECRET,
+            WECHAT_API_BASE_URL: sandbox.url,
+            WECHAT_APPID: SANDBOX_APPID,
+            WECHAT_SECRET: SANDBOX_SECRET,
+          },
+          profileArgs,
+        );
         children.push(reference);
         // Other work on the shared machine and PostgreSQL (other runs' checkpoints) comes and
         // goes within seconds and moved single runs of either login by 2x: the two take turns,
