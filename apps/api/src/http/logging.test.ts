@@ -87,6 +87,17 @@ describe("logs", () => {
       .map((line) => JSON.parse(line) as { level: number; msg?: string })
       .find((line) => line.level >= 50 && /operator action needed/.test(line.msg ?? ""));
     expect(alarm).toBeDefined();
+    // The request's own line is at error level too, with what it failed on.
+    const requestLine = api.logs
+      .map((line) => JSON.parse(line) as { res?: { statusCode?: number } })
+      .find((line) => line.res?.statusCode === 503);
+    expect(requestLine).toMatchObject({
+      level: 50,
+      msg: "request errored",
+      req: { method: "POST", path: "/api/auth/wechat/login" },
+      err: { type: "WechatApiError" },
+      responseTime: expect.any(Number),
+    });
     expect(api.logs.join("\n")).not.toContain(code);
   });
 });
