@@ -290,17 +290,25 @@ function createPostgresDatabase(connectionString: string): Database {
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   let closing = false;
+  // Each statement is prepared once per connection, as on SQLite: node-postgres parses a named
+  // statement on a connection the first time only, and PostgreSQL then skips parsing and planning
+  // it on every later call. The names are per process, so every instance names its own.
+  const prepared = new Map<string, pg.QueryConfig>();
+  const statement = (sql: string, args: readonly SqlValue[]): pg.QueryConfig => {
+    let named = prepared.get(sql);
+    if (!named) {
+      named = { name: `wxauth_${prepared.size}`, text: numbered(sql) };
+      prepared.set(sql, named);
+    }
+    return { ...named, values: args.map(bound) };
+  };
   const on = (queryable: pg.Pool | pg.PoolClient): Sql => ({
     query: async <Row>(sql: string, args: readonly SqlValue[] = []) => {
-      const { rows } = await failingAsDatabaseErrors(
-        queryable.query(numbered(sql), args.map(bound)),
-      );
+      const { rows } = await failingAsDatabaseErrors(queryable.query(statement(sql, args)));
       return rows as Row[];
     },
     execute: async (sql, args = []) => {
-      const { rowCount } = await failingAsDatabaseErrors(
-        queryable.query(numbered(sql), args.map(bound)),
-      );
+      const { rowCount } = await failingAsDatabaseErrors(queryable.query(statement(sql, args)));
       return rowCount ?? 0;
     },
   });
@@ -313,11 +321,11 @@ function createPostgresDatabase(connectionString: string): Database {
       const transaction = on(client);
       let failure: unknown;
       try {
-        await transaction.execute("BEGIN");
+        await failingAsDatabaseErrors(client.query("BEGIN"));
         // close() came while BEGIN was on its way: its owner must not go on writing.
         if (closing) throw databaseErrorFrom(new Error("the database is closing"));
         const result = await work(transaction);
-        await transaction.execute("COMMIT");
+        await failingAsDatabaseErrors(client.query("COMMIT"));
         return result;
       } catch (error) {
         failure = error;
