@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 
 /**
  * A UUIDv7 (RFC 9562): the first 48 bits are the Unix time in milliseconds, the other 74 (beside
@@ -9,10 +9,9 @@ import { randomBytes } from "node:crypto";
  * (users) stay random (crypto.randomUUID), so they do not tell when an account was made.
  */
 export function timeOrderedId(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | (bytes[6]! & 0x0f);
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // A random UUIDv4 has the same variant bits and 74 random bits where v7 keeps its own: swap its
+  // first 48 bits for the time and its version digit for 7.
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, "0");
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
 }
