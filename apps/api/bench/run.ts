@@ -442,6 +442,7 @@ async function main(): Promise<void> {
         for (let round = 1; round <= REFERENCE_ROUNDS; round++) {
           const login = async (name: string, server: Child) => {
             write(`measuring ${name}, round ${round} ...`);
+            await backends.settle();
             const figures = await measureWithPool(server, loginCodes, warmUpPoolSize, loginRequest);
             rows.push({ name: `${name}, round ${round}`, figures, hello: helloNow });
             return figures.requestsPerSecond;
