@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { contract } from "@wxauth/contracts";
@@ -37,6 +37,8 @@ const COLD_STARTS = 5;
 const POOL_HEADROOM = 1.5;
 const POOL_ATTEMPTS = 3;
 const MAIN_PACKAGE_LIMIT_BYTES = 2 * 1024 * 1024;
+/** Issue 18's goal for the whole mp-weixin package, which apps/miniapp's bundle test also holds. */
+const PACKAGE_GOAL_BYTES = 150 * 1024;
 
 /**
  * `BENCH_ONLY=login,me` measures only those scenarios (Express hello always runs: every ratio is
@@ -158,8 +160,11 @@ function mpWeixinSize(): { totalBytes: number; mainBytes: number } | string {
     stdio: "pipe",
   });
   const dir = path.join(REPO_ROOT, "apps", "miniapp", "dist", "build", "mp-weixin");
+  // The sum of the files' sizes, as the package-size test counts (du would add its directories).
   const du = (target: string) =>
-    Number(execFileSync("du", ["-sb", target], { encoding: "utf8" }).split("\t")[0]);
+    readdirSync(target, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .reduce((sum, entry) => sum + statSync(path.join(entry.parentPath, entry.name)).size, 0);
   const appJson = JSON.parse(readFileSync(path.join(dir, "app.json"), "utf8")) as {
     subPackages?: Array<{ root: string }>;
     subpackages?: Array<{ root: string }>;
@@ -493,7 +498,9 @@ async function main(): Promise<void> {
     else {
       const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
       write(
-        `mp-weixin package: total ${kib(size.totalBytes)}, main package ${kib(size.mainBytes)} ` +
+        `mp-weixin package: total ${kib(size.totalBytes)} ` +
+          `(goal <= 150 KiB: ${size.totalBytes <= PACKAGE_GOAL_BYTES ? "met" : "MISSED"}), ` +
+          `main package ${kib(size.mainBytes)} ` +
           `(${((size.mainBytes / MAIN_PACKAGE_LIMIT_BYTES) * 100).toFixed(1)}% of WeChat's 2 MB limit)`,
       );
     }
