@@ -63,14 +63,14 @@ declare module "http" {
 
 /**
  * One JSON line per request when it ends: `reqId`, `req` (id, method, path without the query
- * string, client address), `res` (status), `responseTime` and, for a 5xx, `err`. Headers and bodies carry codes and
- * tokens, so they are left out. `req.id` comes from request-id.ts; `req.log` is the request's
- * logger, bound to it.
+ * string, client address), `res` (status), `responseTime` and, for a 5xx, `err`. Headers and
+ * bodies carry codes and tokens, so they are left out. `req.id` comes from request-id.ts; `req.log`
+ * is the request's logger, bound to it.
  *
  * Not pino-http: it builds a second child logger per request with the request serialized into it,
- * through the redaction paths, whether or not the line is ever written. That was about 50 µs of
- * every request and kept the PostgreSQL + Redis login under its goal of 0.9 of the reference
- * login (docs/benchmarks.md). Here the line is built only when its level is enabled.
+ * through the redaction paths, whether or not the line is ever written: about 50 µs of every
+ * request, 6.5% of the PostgreSQL + Redis login's CPU when that login missed its goal of 0.9 of
+ * the reference login (docs/benchmarks.md). Here the line is built only when its level is enabled.
  */
 export function httpLogger(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -78,10 +78,12 @@ export function httpLogger(logger: Logger): RequestHandler {
     const log = logger.child({ reqId: req.id });
     req.log = log;
     res.once("close", () => {
-      // A client error is the client's business; server errors need someone.
-      const failed = res.statusCode >= 500 || !res.writableFinished;
+      // A client error (or a client gone before its answer) is the client's business; server
+      // errors need someone.
+      const failed = res.statusCode >= 500;
       const level = failed ? "error" : "info";
       if (!log.isLevelEnabled(level)) return;
+      const outcome = !res.writableFinished ? "aborted" : failed ? "errored" : "completed";
       log[level](
         {
           req: {
@@ -94,7 +96,7 @@ export function httpLogger(logger: Logger): RequestHandler {
           ...(res.err ? { err: res.err } : {}),
           responseTime: Math.round(performance.now() - startedAt),
         },
-        failed ? "request errored" : "request completed",
+        `request ${outcome}`,
       );
     });
     next();
