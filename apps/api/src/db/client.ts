@@ -292,8 +292,9 @@ function createPostgresDatabase(connectionString: string): Database {
   let closing = false;
   // Each statement is prepared once per connection, as on SQLite: node-postgres parses a named
   // statement on a connection the first time only, and PostgreSQL then skips parsing and planning
-  // it on every later call (its CPU per login went from 1.26 to 0.82 ms, docs/benchmarks.md). The
-  // names are per process, so every instance names its own. Behind PgBouncer in transaction mode
+  // it on every later call. Its CPU per login went from 1.26 to 0.82 ms, one of the cuts that
+  // brought the PostgreSQL + Redis login to its goal of 0.9 of the reference login (measured
+  // together, docs/benchmarks.md). The names are per process, so every instance names its own. Behind PgBouncer in transaction mode
   // this needs PgBouncer 1.21 or later with max_prepared_statements set (docs/deployment.md).
   const prepared = new Map<string, pg.QueryConfig>();
   const statement = (sql: string, args: readonly SqlValue[]): pg.QueryConfig => {
