@@ -45,9 +45,8 @@ export async function requirePostgres(
   } catch (error) {
     throw new Error(
       `PostgreSQL is required at ${host}:${port} (user postgres, trust auth) ` +
-        `for the PostgreSQL test run, and connecting failed: ${(error as Error).message}. ` +
-        "Start one (e.g. `pg_ctlcluster 15 main start`), or run the SQLite half alone with " +
-        "`pnpm --filter @wxauth/api exec vitest run --project sqlite`.",
+        `for the API's tests, and connecting failed: ${(error as Error).message}. ` +
+        "Start one (e.g. `pg_ctlcluster 15 main start`).",
       { cause: error },
     );
   }
