@@ -90,3 +90,15 @@ export async function dropTestDatabasesStartingWith(prefix: string): Promise<voi
   });
   for (const name of names) await dropTestDatabase(name);
 }
+
+/**
+ * An empty database of its own on the test server, for a process that migrates at start (the
+ * built API does): other packages' end-to-end tests. Fails with requirePostgres's message when
+ * the server is missing.
+ */
+export async function createEmptyTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  await requirePostgres();
+  const name = uniqueTestDatabaseName();
+  const url = await createTestDatabase(name);
+  return { url, drop: () => dropTestDatabase(name) };
+}
