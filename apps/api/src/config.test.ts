@@ -7,6 +7,7 @@ const productionBase = {
   JWT_SECRET: "a-real-production-secret-of-enough-length-42",
   WECHAT_APPID: "wx1234567890abcdef",
   WECHAT_SECRET: "0123456789abcdef0123456789abcdef",
+  DATABASE_URL: "postgresql://wxauth@db.internal:5432/wxauth",
 };
 
 describe("loadConfig", () => {
@@ -24,7 +25,18 @@ describe("loadConfig", () => {
       corsOrigins: ["http://localhost:5173", "http://127.0.0.1:5173"],
     });
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
-    expect(config.databaseUrl).toMatch(/^file:.*apps\/api\/data\/wxauth\.db$/);
+    // The embedded PostgreSQL that `pnpm dev` starts.
+    expect(config.databaseUrl).toBe("postgresql://postgres@127.0.0.1:5433/postgres");
+  });
+
+  it("needs DATABASE_URL in production, and refuses SQLite's file: URL pointing at the move", () => {
+    const { DATABASE_URL: _, ...withoutDatabase } = productionBase;
+    expect(() => loadConfig(withoutDatabase)).toThrow(/DATABASE_URL: production needs/);
+    for (const env of [{}, productionBase]) {
+      expect(() => loadConfig({ ...env, DATABASE_URL: "file:./data/wxauth.db" })).toThrow(
+        /DATABASE_URL: SQLite \(a file: URL\) is no longer supported.*db:import-sqlite.*docs\/deployment\.md/,
+      );
+    }
   });
 
   it("takes the account deletion cooling-off period in seconds, 0 meaning at once", () => {

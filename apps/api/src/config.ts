@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S } from "@wxauth/contracts";
 import { SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { z } from "zod";
+import { DEV_DATABASE_URL } from "./db/database-url.js";
 
 /** apps/api, whether this runs from src/ (tsx, vitest) or from the bundled dist/main.js. */
 export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -10,6 +11,12 @@ export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 /** A development-only secret. Production refuses to start with it (or without any secret). */
 export const DEV_JWT_SECRET = "wxauth-dev-only-jwt-secret-never-use-in-production";
 const DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173";
+
+/** What a `file:` DATABASE_URL, the SQLite of earlier versions, is told at start. */
+export const SQLITE_NO_LONGER_SUPPORTED =
+  "SQLite (a file: URL) is no longer supported: the API runs on PostgreSQL only. Move the SQLite " +
+  "database's data into PostgreSQL with `pnpm --filter @wxauth/api db:import-sqlite <file.db>` " +
+  '(docs/deployment.md, "Moving from SQLite"), then set DATABASE_URL to the postgresql:// URL';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -48,7 +55,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|postgres(ql)?:\/\/)/, "expected a file: (SQLite) or postgresql:// URL")
+    .refine((url) => !url.startsWith("file:"), SQLITE_NO_LONGER_SUPPORTED)
+    .refine(
+      (url) => url.startsWith("file:") || /^postgres(ql)?:\/\//i.test(url),
+      "expected a postgresql:// URL",
+    )
     .optional(),
   REDIS_URL: z
     .string()
@@ -131,6 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       "JWT_SECRET: production needs a secret of at least 32 random characters (it also derives the at-rest encryption keys)",
     );
   }
+  if (production && !e.DATABASE_URL) {
+    problems.push("DATABASE_URL: production needs the PostgreSQL database's postgresql:// URL");
+  }
   if (production && (!e.WECHAT_APPID || e.WECHAT_APPID === SANDBOX_APPID)) {
     problems.push("WECHAT_APPID: production needs the mini program's real appid");
   }
@@ -167,7 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
     /** Where `GET /metrics` is served, on HOST; unset: nowhere. Never the API's own port. */
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
-    databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
+    /** Unset outside production: the embedded PostgreSQL that `pnpm dev` starts. */
+    databaseUrl: e.DATABASE_URL ?? DEV_DATABASE_URL,
     redisUrl: e.REDIS_URL,
     /** Namespaces every Redis key, so several deployments (or test runs) can share one Redis. */
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

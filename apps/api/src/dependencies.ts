@@ -64,7 +64,7 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
+  const db = overrides.db ?? createDatabase(config.databaseUrl);
   const storeHandle = overrides.store
     ? { store: overrides.store, pingRedis: undefined, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {

@@ -25,7 +25,7 @@ export interface Jwks {
 /** Whom an access token was issued to: the user (`sub`) and their session (`sid`). */
 export interface AccessTokenSubject {
   userId: string;
-  /** The session (refresh-token family) the token was issued from. */
+  /** The session (one sign-in) the token was issued from. */
   sessionId: string;
 }
 

@@ -130,9 +130,10 @@ describe("registration tickets", () => {
 
   it("stores only a hash of the ticket", async () => {
     const { ticket } = await ticketFor();
-    const rows = await api.deps.db.query<{ tokenHash: string }>(
-      'SELECT token_hash AS "tokenHash" FROM registration_tickets',
-    );
+    const rows = await api.deps.db
+      .selectFrom("registration_tickets")
+      .select("token_hash as tokenHash")
+      .execute();
     expect(rows.some((row) => row.tokenHash === ticket)).toBe(false);
   });
 
@@ -179,7 +180,11 @@ describe("registration tickets", () => {
     for (const result of results.filter((r) => r.status === 401)) {
       expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
     }
-    const users = await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid]);
+    const users = await api.deps.db
+      .selectFrom("users")
+      .select("id")
+      .where("openid", "=", openid)
+      .execute();
     expect(users.length).toBe(1);
   });
 
@@ -195,7 +200,8 @@ describe("registration tickets", () => {
     ]);
     expect([ra?.status, rb?.status]).toEqual([201, 201]);
     expect(
-      (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid])).length,
+      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
+        .length,
     ).toBe(1);
   });
 });
