@@ -62,16 +62,19 @@ const previousTokenKeys = z
   })
   .pipe(
     z.array(
-      z.union([
-        z.strictObject({
-          kid: z.string().min(1).max(128),
-          secret: z.string().min(32, "must be at least 32 characters"),
-        }),
-        z.strictObject({
-          kid: z.string().min(1).max(128),
-          publicKey: z.string().includes("PUBLIC KEY", { message: "expected a PEM public key" }),
-        }),
-      ]),
+      z.union(
+        [
+          z.strictObject({
+            kid: z.string().min(1).max(128),
+            secret: z.string().min(32, "must be at least 32 characters"),
+          }),
+          z.strictObject({
+            kid: z.string().min(1).max(128),
+            publicKey: z.string().includes("PUBLIC KEY", { message: "expected a PEM public key" }),
+          }),
+        ],
+        { error: 'expected {"kid","secret"} (HS256) or {"kid","publicKey"} (PEM)' },
+      ),
       { error: 'expected a JSON array of {"kid","secret"} or {"kid","publicKey"}' },
     ),
   );
