@@ -238,6 +238,21 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
     await oldDropped.verify({ ...registration("13900139000"), code: after.code });
   });
 
+  it("ends a code sent under the old first key when a new one is sent under the new", async () => {
+    const [old, next] = [dataKey("old"), dataKey("next")];
+    const input = registration("13800138000");
+    const limits = { phoneIntervalS: 1 };
+    const { code: earlier } = await sendAndRead(codes({ dataKeys: [old], limits }, 0), input);
+    await setup.pass(1100);
+    const rotated = codes({ dataKeys: [next, old], limits }, 1);
+    const { code: latest } = await sendAndRead(rotated, input);
+    // The earlier code is gone, and with it the only record under the old key.
+    expect(
+      (await rejectionOf(codes({ dataKeys: [old] }, 0).verify({ ...input, code: earlier }))).code,
+    ).toBe("SMS_CODE_INVALID");
+    await rotated.verify({ ...input, code: latest });
+  });
+
   it("gives one success to the same code submitted twice at once, across instances", async () => {
     const instances = [codes({}, 0), codes({}, 1)] as const;
     for (let round = 0; round < 10; round++) {

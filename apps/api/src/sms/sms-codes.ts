@@ -104,12 +104,14 @@ function hashesUnder(dataKey: DataKey) {
   };
 }
 
+type KeyedHashes = ReturnType<typeof hashesUnder>;
+
 /**
  * Issues and verifies SMS codes. A code is stored only as an HMAC under a data key, in the shared
  * store, under a key that binds it to purpose, subject and phone (itself an HMAC, so the store
  * never holds a phone in clear). The first data key hashes new codes; a code is looked for under
- * every key of the ring, newest first, so one sent just before a rotation still verifies. Single use: the one submission whose
- * compare-and-delete removes the record wins, however many instances race for it. Every
+ * every key of the ring, the first key first, so one sent just before a rotation still verifies.
+ * Single use: the one submission whose compare-and-delete removes the record wins, however many instances race for it. Every
  * submission counts against SMS_CODE_MAX_TRIES before it is compared, so concurrent guesses cannot
  * exceed it either. The limits are fixed windows counted in the shared store.
  */
@@ -128,7 +130,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
     return phone;
   }
 
-  /** The record of the code last sent for this binding, under the newest key that has one. */
+  /** The record of the code last sent for this binding, under the first key that has one. */
   async function findRecord(purpose: SmsPurpose, subject: string, phone: string) {
     for (const hashes of ring) {
       const storeKey = hashes.recordKey(purpose, subject, phone);
@@ -142,7 +144,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
    * Counts one send in a window under every key of the ring, and the highest count stands: so
    * instances on either side of a data-key rotation (during its rollout) still share one count.
    */
-  async function count(name: (hashes: (typeof ring)[number]) => string, windowMs: number) {
+  async function countUnderEveryKey(name: (hashes: KeyedHashes) => string, windowMs: number) {
     const counts = await Promise.all(
       [...new Set(ring.map(name))].map((counterKey) => store.increment(counterKey, windowMs)),
     );
@@ -151,8 +153,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
 
   /** Counts one send against each limit in turn; the first one exceeded stops the send. */
   async function countAgainstLimits(input: SendCodeInput, phone: string): Promise<void> {
-    type Hashes = (typeof ring)[number];
-    const windows: [LimitName, (hashes: Hashes) => string, number, number][] = [
+    const windows: [LimitName, (hashes: KeyedHashes) => string, number, number][] = [
       [
         "phone-interval",
         (hashes) => `sms:limit:phone:${hashes.phoneKey(phone)}`,
@@ -181,7 +182,7 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
     ];
     // In turn, so that a send refused by the per-phone interval does not use up the others.
     for (const [limit, counterKey, windowMs, max] of windows) {
-      const { count: sends, resetInMs } = await count(counterKey, windowMs);
+      const { count: sends, resetInMs } = await countUnderEveryKey(counterKey, windowMs);
       if (sends <= max) continue;
       const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
       logSecurityEvent(logger, "sms_limited", {
@@ -202,6 +203,12 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
       const record = `${codeId}.${current.codeHash(codeId, code).toString("base64url")}`;
       const storeKey = current.recordKey(input.purpose, input.subject, phone);
       await store.set(storeKey, record, codeTtlMs);
+      // A code sent under an earlier first key ends too: the last code sent is the one that counts.
+      for (const hashes of ring.slice(1)) {
+        const earlierKey = hashes.recordKey(input.purpose, input.subject, phone);
+        const earlier = await store.get(earlierKey);
+        if (earlier !== null) await store.deleteIfEquals(earlierKey, earlier);
+      }
       const minutes = Math.ceil(codeTtlMs / 60_000);
       try {
         await sender.send(phone, code, minutes, { requestId: input.requestId });
