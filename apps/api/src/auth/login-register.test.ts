@@ -36,13 +36,14 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const { code, openid } = await api.loginCode();
     await api.login(code);
     const row = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
-    expect(row?.sessionKeyCiphertext).toMatch(/^v1\./);
+    // Sealed under the first data key, which it names.
+    expect(row?.sessionKeyCiphertext.startsWith(`v2.${api.config.dataKeys[0]!.id}.`)).toBe(true);
     expect(Math.abs((row?.obtainedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
   });
 
   it("saves a returning user's new session_key with the sign-in", async () => {
     const registered = await api.register();
-    const cipher = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
+    const cipher = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey);
     const before = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     const { code } = await api.loginCode({ openid: registered.openid });
     AuthenticatedSessionSchema.parse(await api.login(code));
