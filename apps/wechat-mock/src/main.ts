@@ -22,9 +22,6 @@ function readPort(raw: string | undefined): number {
 /** SANDBOX_APPS: a JSON array of { appid, secret, unionBound?, pushUrl?, pushToken?, pushAesKey? }. */
 function readApps(raw: string | undefined): SandboxAppInput[] | undefined {
   if (raw === undefined || raw === "") return undefined;
-  if (process.env.WECHAT_APPID || process.env.WECHAT_SECRET) {
-    fail("give SANDBOX_APPS, or WECHAT_APPID and WECHAT_SECRET, not both");
-  }
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -50,12 +47,14 @@ function readDelay(raw: string | undefined): number | undefined {
   return ms;
 }
 
+const apps = readApps(process.env.SANDBOX_APPS);
 const sandbox = await startSandbox({
   port: readPort(process.env.PORT),
   host: process.env.HOST || "127.0.0.1",
-  apps: readApps(process.env.SANDBOX_APPS),
-  appid: process.env.WECHAT_APPID || undefined,
-  secret: process.env.WECHAT_SECRET || undefined,
+  apps,
+  // SANDBOX_APPS wins: `pnpm dev` hands the sandbox the whole environment, the API's WECHAT_* too.
+  appid: apps === undefined ? process.env.WECHAT_APPID || undefined : undefined,
+  secret: apps === undefined ? process.env.WECHAT_SECRET || undefined : undefined,
   mediaCheckDelayMs: readDelay(process.env.SANDBOX_MEDIA_CHECK_DELAY_MS),
   sms: {
     secretId: process.env.TENCENTCLOUD_SECRET_ID || undefined,
