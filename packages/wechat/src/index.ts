@@ -21,3 +21,22 @@ export {
   parseRid,
 } from "./errors.js";
 export { callOutcomeOf } from "./observer.js";
+export {
+  WechatPush,
+  WechatPushError,
+  aesKeyOf,
+  decryptPushMessage,
+  encryptPushMessage,
+  parsePushEvent,
+  pushSignature,
+  type MediaCheckEvent,
+  type PushQuery,
+  type PushRejection,
+  type SealedPush,
+  type UnknownPushEvent,
+  type UserAuthorizationCancellationEvent,
+  type UserAuthorizationRevokeEvent,
+  type UserInfoModifiedEvent,
+  type WechatPushEvent,
+  type WechatPushOptions,
+} from "./push.js";
