@@ -16,8 +16,6 @@ export default defineConfig(({ command, isPreview }) => ({
       "/api": {
         target:
           process.env.VITE_API_PROXY ?? `http://localhost:${process.env.DEV_API_PORT ?? 3000}`,
-        // The API sees the console's address as the client, as it will behind the same origin.
-        xfwd: true,
       },
     },
   },

@@ -290,7 +290,10 @@ export const SPEND_MAX_DAYS = 90;
 
 export const SpendQuerySchema = z.object({
   /** How many days back, today included (Asia/Shanghai). */
-  days: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(SPEND_MAX_DAYS)), 30),
+  days: z._default(
+    z.coerce.number<number | string>().check(z.int(), z.gte(1), z.lte(SPEND_MAX_DAYS)),
+    30,
+  ),
 });
 export type SpendQuery = z.infer<typeof SpendQuerySchema>;
 
