@@ -45,8 +45,7 @@ const urls = {
   mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
 };
 
-// The packages the apps import, and the API's Prisma clients, must exist before the dev servers
-// start. A caller that has just built everything (the dev-command test, under turbo) skips this.
+// The packages the apps import must be built before the dev servers start. A caller that has just built everything (the dev-command test, under turbo) skips this.
 if (env.DEV_SKIP_BUILD !== "1") {
   const build = spawnSync(
     "pnpm",

@@ -79,7 +79,7 @@ describe("pnpm dev", () => {
         DEV_DATABASE_PORT: String(ports.database),
         DEV_DATABASE_DIR: join(dataDir, "pglite"),
         // turbo built every package before this test (its ^build); a second build here would
-        // rewrite the API's generated Prisma clients under the API's own running tests.
+        // rewrite apps/api/dist under the API's own running tests.
         DEV_SKIP_BUILD: "1",
         FORCE_COLOR: "0",
       },
