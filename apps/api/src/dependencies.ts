@@ -113,6 +113,7 @@ export async function buildDependencies(
     clock,
     logger,
     registrationMode: config.registrationMode,
+    observer: metrics.authObserver,
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });

@@ -35,6 +35,15 @@ export interface SignInContext {
   requestId: string;
 }
 
+/** How a new account proved itself: the phone button, an SMS code, or nothing (auto mode). */
+export type RegistrationMethod = "phone_button" | "sms" | "auto";
+
+/** What the auth service reports as it happens (metrics.ts counts it). */
+export interface AuthObserver {
+  /** An account was created and signed in. */
+  registered(method: RegistrationMethod): void;
+}
+
 export interface AuthServiceDeps {
   data: DataAccess;
   wechat: WechatClient;
@@ -44,6 +53,7 @@ export interface AuthServiceDeps {
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
+  observer: AuthObserver;
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
 }
@@ -73,16 +83,23 @@ export function createAuthService(deps: AuthServiceDeps) {
     return session;
   };
 
-  /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
-  async function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
+  /**
+   * Auto mode: concurrent first logins of one openid race on its unique index; all get the winner,
+   * and only the winner `created` the account.
+   */
+  async function createWechatOnlyUser(
+    identity: WechatIdentity,
+  ): Promise<{ user: UserRecord; created: boolean }> {
     try {
-      return await data.users.create({ openid: identity.openid, unionid: identity.unionid });
+      const user = await data.users.create({ openid: identity.openid, unionid: identity.unionid });
+      return { user, created: true };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const winner = await data.users.findByOpenid(identity.openid);
-      if (winner) return winner;
+      if (winner) return { user: winner, created: false };
       // Not the openid but the unionid was taken (see bindWechatAccountToPhone): go without it.
-      return data.users.create({ openid: identity.openid, unionid: null });
+      const user = await data.users.create({ openid: identity.openid, unionid: null });
+      return { user, created: true };
     }
   }
 
@@ -139,6 +156,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function redeem(
     registrationTicket: string,
+    method: RegistrationMethod,
     context: SignInContext,
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
@@ -161,7 +179,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    return unlessGone(await signIn(user, "register", context));
+    const session = unlessGone(await signIn(user, "register", context));
+    deps.observer.registered(method);
+    return session;
   }
 
   return {
@@ -183,8 +203,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        const created = await createWechatOnlyUser({ openid, unionid });
-        return unlessGone(await signIn(created, "register", context));
+        const { user, created } = await createWechatOnlyUser({ openid, unionid });
+        const session = unlessGone(await signIn(user, created ? "register" : "login", context));
+        if (created) deps.observer.registered("auto");
+        return session;
       }
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
@@ -195,7 +217,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       phoneCode: string,
       context: SignInContext,
     ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ ticket }) => {
+      redeem(registrationTicket, "phone_button", context, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
       }),
@@ -210,7 +232,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       smsCode: string,
       context: SignInContext,
     ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ tokenHash }) => {
+      redeem(registrationTicket, "sms", context, async ({ tokenHash }) => {
         const verified = await smsCodes.verify({
           purpose: "register",
           subject: tokenHash,

@@ -8,6 +8,12 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
+/** wxauth_registrations_total{method="auto"} as the API counts it. */
+async function autoRegistrations(): Promise<number> {
+  const { values } = await api.deps.metrics.registrations.get();
+  return values.find((series) => series.labels.method === "auto")?.value ?? 0;
+}
+
 describe("REGISTRATION_MODE=auto", () => {
   it("creates the user on the first login, without a phone, and signs them in", async () => {
     const { code, openid } = await api.loginCode({ unionid: "union-auto-1" });
@@ -24,7 +30,17 @@ describe("REGISTRATION_MODE=auto", () => {
     expect(again.user.id).toBe(session.user.id);
   });
 
+  it("counts each account created at login as a registration, and a returning login as none", async () => {
+    const before = await autoRegistrations();
+    const { code, openid } = await api.loginCode();
+    await api.login(code);
+    expect(await autoRegistrations()).toBe(before + 1);
+    await api.login((await api.loginCode({ openid })).code);
+    expect(await autoRegistrations()).toBe(before + 1);
+  });
+
   it("concurrent first logins of one WeChat user create exactly one account", async () => {
+    const before = await autoRegistrations();
     const { code: first, openid } = await api.loginCode();
     const codes = [first];
     for (let i = 0; i < 9; i++) codes.push((await api.loginCode({ openid })).code);
@@ -36,6 +52,7 @@ describe("REGISTRATION_MODE=auto", () => {
       return AuthenticatedSessionSchema.parse(result.body).user.id;
     });
     expect(new Set(ids).size).toBe(1);
+    expect(await autoRegistrations()).toBe(before + 1);
     expect(
       (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid])).length,
     ).toBe(1);
