@@ -117,7 +117,12 @@ export async function buildDependencies(
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, wechat, smsCodes });
+  const users = createUsersService({
+    data,
+    wechat,
+    smsCodes,
+    deletionCoolingOffS: config.accountDeletionCoolingOffS,
+  });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,

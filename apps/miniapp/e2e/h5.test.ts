@@ -331,16 +331,17 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     expect(await modal.locator(".uni-modal__title").textContent()).toBe("注销账号");
     const warning = (await modal.locator(".uni-modal__bd").textContent()) ?? "";
     expect(warning).toMatch(/手机号.*头像.*登录设备/);
-    expect(warning).toContain("7 天");
+    expect(warning).toContain("删除在 3 天冷静期后进行");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-delete-account.png") });
     await modal.locator(".uni-modal__btn_default").click();
     await modal.waitFor({ state: "hidden" });
-    expect(calls).toEqual([]);
+    // Declined: nothing changes; the warning's figure was read from the API at the tap.
+    expect(calls).toEqual(["GET /api/me 200"]);
 
     await page.locator("#delete-account").click();
     await modal.locator(".uni-modal__btn_primary").click();
     await expect.poll(() => modal.locator(".uni-modal__title").textContent()).toBe("已申请注销");
-    expect(calls).toEqual(["POST /api/me/deletion 202"]);
+    expect(calls).toEqual(["GET /api/me 200", "GET /api/me 200", "POST /api/me/deletion 202"]);
     await modal.locator(".uni-modal__btn_primary").click();
     await page.waitForURL((url) => url.hash === "#/");
     await page.locator("#home-login").waitFor();

@@ -310,7 +310,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
     await until(() => profile.querySelectorAll(".session-item").length > 0, "the sessions");
 
-    // Declined: nothing is sent.
+    // Declined: nothing changes; the warning's figure was read from the API at the tap.
     const requestsBefore = runtime.requests.length;
     runtime.modalAnswers.push(false);
     profile.querySelector("#delete-account")?.dispatchEvent("tap");
@@ -318,9 +318,9 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     const [confirmation] = runtime.modals;
     expect(confirmation?.title).toBe("注销账号");
     expect(confirmation?.content).toMatch(/手机号.*头像.*登录设备/);
-    expect(confirmation?.content).toContain("7 天");
+    expect(confirmation?.content).toContain("删除在 3 天冷静期后进行");
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+    expect(runtime.requests.slice(requestsBefore)).toEqual(["GET /api/me 200"]);
 
     const navigationsBefore = runtime.navigations.length;
     profile.querySelector("#delete-account")?.dispatchEvent("tap");

@@ -6,6 +6,7 @@ import {
   DeletionScheduledSchema,
   HealthResponseSchema,
   LogoutRequestSchema,
+  MeSchema,
   RefreshSessionRequestSchema,
   SendPhoneChangeSmsRequestSchema,
   SendRegistrationSmsRequestSchema,
@@ -30,7 +31,8 @@ export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
 
 /**
  * How long a requested account deletion waits before it is carried out, unless the API is
- * configured otherwise (ACCOUNT_DELETION_COOLING_OFF_S). The mini program's confirmation names it.
+ * configured otherwise (ACCOUNT_DELETION_COOLING_OFF_S). The API's own figure is in GET /api/me's
+ * `deletionCoolingOff`, which the mini program's confirmation names.
  */
 export const DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S = 7 * 24 * 60 * 60;
 
@@ -156,9 +158,9 @@ export const contract = {
   getMe: {
     method: "GET",
     path: "/api/me",
-    summary: "The signed-in user",
+    summary: "The signed-in user, and how long a deletion requested now would wait",
     auth: true,
-    responses: { 200: UserSchema },
+    responses: { 200: MeSchema },
     errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
   },
   updateMe: {

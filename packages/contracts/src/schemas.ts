@@ -30,6 +30,13 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
+/** GET /api/me: the signed-in user, and what a deletion they ask for now would do. */
+export const MeSchema = z.extend(UserSchema, {
+  /** Seconds a deletion requested now waits before it is carried out; 0: at once. */
+  deletionCoolingOff: z.int().check(z.nonnegative()),
+});
+export type Me = z.infer<typeof MeSchema>;
+
 const DeviceFieldSchema = z.string().check(z.maxLength(64));
 
 /**
