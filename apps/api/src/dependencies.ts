@@ -109,7 +109,7 @@ export async function buildDependencies(
     wechat,
     sessions,
     smsCodes,
-    sessionKeyCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
+    wechatSessionKeyCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
     clock,
     logger,
     registrationMode: config.registrationMode,

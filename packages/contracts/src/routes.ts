@@ -1,7 +1,7 @@
 import type * as z from "zod/mini";
 import type { ErrorCode } from "./errors.js";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   BindPhoneRequestSchema,
   DeletionScheduledSchema,
   HealthResponseSchema,
@@ -119,7 +119,7 @@ export const contract = {
       "Redeem a registration ticket with a getPhoneNumber code or an SMS code; create the account",
     auth: false,
     body: WechatRegisterRequestSchema,
-    responses: { 201: AuthenticatedSessionSchema },
+    responses: { 201: AuthenticatedSchema },
     errors: [
       ...AUTH_ROUTE_ERRORS,
       "REGISTRATION_TICKET_INVALID",

@@ -64,11 +64,12 @@ export const TokenPairSchema = z.object({
 });
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
-export const AuthenticatedSessionSchema = z.extend(TokenPairSchema, {
+/** A sign-in's answer: the tokens of the session it started, and the user. */
+export const AuthenticatedSchema = z.extend(TokenPairSchema, {
   status: z.literal("authenticated"),
   user: UserSchema,
 });
-export type AuthenticatedSession = z.infer<typeof AuthenticatedSessionSchema>;
+export type Authenticated = z.infer<typeof AuthenticatedSchema>;
 
 export const RegistrationRequiredSchema = z.object({
   status: z.literal("registration_required"),
@@ -79,7 +80,7 @@ export const RegistrationRequiredSchema = z.object({
 export type RegistrationRequired = z.infer<typeof RegistrationRequiredSchema>;
 
 export const WechatLoginResponseSchema = z.discriminatedUnion("status", [
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
 ]);
 export type WechatLoginResponse = z.infer<typeof WechatLoginResponseSchema>;

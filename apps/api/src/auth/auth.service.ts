@@ -1,5 +1,5 @@
 import type {
-  AuthenticatedSession,
+  Authenticated,
   Device,
   RegistrationRequired,
   SmsCodeSent,
@@ -49,7 +49,7 @@ export interface AuthServiceDeps {
   wechat: WechatClient;
   sessions: Sessions;
   smsCodes: SmsCodes;
-  sessionKeyCipher: Sealer;
+  wechatSessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
@@ -59,7 +59,7 @@ export interface AuthServiceDeps {
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, wechat, sessions, smsCodes, sessionKeyCipher, clock } = deps;
+  const { data, wechat, sessions, smsCodes, wechatSessionKeyCipher, clock } = deps;
 
   /** Starts a session for the user; null when the account was deleted under the sign-in. */
   async function signIn(
@@ -67,7 +67,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     event: "login" | "register",
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
-  ): Promise<AuthenticatedSession | null> {
+  ): Promise<Authenticated | null> {
     const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
     if (!issued) return null;
     logSecurityEvent(deps.logger, event, {
@@ -78,9 +78,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
 
-  const unlessGone = (session: AuthenticatedSession | null): AuthenticatedSession => {
-    if (!session) throw accountGone();
-    return session;
+  const unlessGone = (authenticated: Authenticated | null): Authenticated => {
+    if (!authenticated) throw accountGone();
+    return authenticated;
   };
 
   /**
@@ -162,7 +162,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       ticket: RegistrationTicketRecord;
       tokenHash: string;
     }) => Promise<string>,
-  ): Promise<AuthenticatedSession> {
+  ): Promise<Authenticated> {
     const tokenHash = hashOpaqueToken(registrationTicket);
     const { ticket, leaseUntil } = await claimTicket(tokenHash);
     let user: UserRecord;
@@ -179,9 +179,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    const session = unlessGone(await signIn(user, "register", context));
+    const authenticated = unlessGone(await signIn(user, "register", context));
     deps.observer.registered(method);
-    return session;
+    return authenticated;
   }
 
   return {
@@ -191,22 +191,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       const wechatSessionKey: WechatSessionKeyRecord = {
         openid,
         unionid,
-        sessionKeyCiphertext: sessionKeyCipher.seal(sessionKey),
+        sessionKeyCiphertext: wechatSessionKeyCipher.seal(sessionKey),
         obtainedAt: new Date(clock.now()),
       };
       const user = await data.users.findByOpenid(openid);
       if (user) {
-        // A known user: the session_key is saved with the sign-in, in one transaction.
-        const session = await signIn(user, "login", context, wechatSessionKey);
-        if (session) return session;
+        // A known user: the WeChat session key is saved with the sign-in, in one transaction.
+        const authenticated = await signIn(user, "login", context, wechatSessionKey);
+        if (authenticated) return authenticated;
         // The account's deletion finished under this sign-in: the WeChat user is new again.
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
         const { user, created } = await createWechatOnlyUser({ openid, unionid });
-        const session = unlessGone(await signIn(user, created ? "register" : "login", context));
+        const authenticated = unlessGone(
+          await signIn(user, created ? "register" : "login", context),
+        );
         if (created) deps.observer.registered("auto");
-        return session;
+        return authenticated;
       }
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
@@ -216,7 +218,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       registrationTicket: string,
       phoneCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
+    ): Promise<Authenticated> =>
       redeem(registrationTicket, "phone_button", context, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
@@ -231,7 +233,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       phone: string,
       smsCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
+    ): Promise<Authenticated> =>
       redeem(registrationTicket, "sms", context, async ({ tokenHash }) => {
         const verified = await smsCodes.verify({
           purpose: "register",

@@ -1,4 +1,4 @@
-import { AuthenticatedSessionSchema } from "@wxauth/contracts";
+import { AuthenticatedSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../testing/harness.js";
 
@@ -19,14 +19,14 @@ describe("REGISTRATION_MODE=auto", () => {
     const { code, openid } = await api.loginCode({ unionid: "union-auto-1" });
     const result = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(result.status).toBe(200);
-    const session = AuthenticatedSessionSchema.parse(result.body);
+    const session = AuthenticatedSchema.parse(result.body);
     expect(session.user.phone).toBeNull();
     expect(result.text).not.toContain(openid);
     const row = await api.deps.data.users.findByOpenid(openid);
     expect(row).toMatchObject({ id: session.user.id, unionid: "union-auto-1" });
 
     const { code: next } = await api.loginCode({ openid });
-    const again = AuthenticatedSessionSchema.parse(await api.login(next));
+    const again = AuthenticatedSchema.parse(await api.login(next));
     expect(again.user.id).toBe(session.user.id);
   });
 
@@ -49,7 +49,7 @@ describe("REGISTRATION_MODE=auto", () => {
     );
     const ids = results.map((result) => {
       expect(result.status).toBe(200);
-      return AuthenticatedSessionSchema.parse(result.body).user.id;
+      return AuthenticatedSchema.parse(result.body).user.id;
     });
     expect(new Set(ids).size).toBe(1);
     expect(await autoRegistrations()).toBe(before + 1);
@@ -61,7 +61,7 @@ describe("REGISTRATION_MODE=auto", () => {
   it("a unionid already held by another account does not block the sign-up", async () => {
     await api.login((await api.loginCode({ unionid: "union-shared" })).code);
     const { code, openid } = await api.loginCode({ unionid: "union-shared" });
-    const session = AuthenticatedSessionSchema.parse(await api.login(code));
+    const session = AuthenticatedSchema.parse(await api.login(code));
     expect((await api.deps.data.users.findByOpenid(openid))?.id).toBe(session.user.id);
   });
 });

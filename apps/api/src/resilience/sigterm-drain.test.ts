@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   UserSchema,
   WechatLoginResponseSchema,
   type WechatLoginResponse,
@@ -86,7 +86,7 @@ async function registerWithTicket(baseUrl: string, registrationTicket: string, o
     phoneCode,
   });
   expect(result.status).toBe(201);
-  return AuthenticatedSessionSchema.parse(result.body);
+  return AuthenticatedSchema.parse(result.body);
 }
 
 async function start(): Promise<ApiProcess> {

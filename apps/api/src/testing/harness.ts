@@ -10,10 +10,10 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   ErrorBodySchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type ErrorBody,
   type ErrorCode,
   type WechatLoginResponse,
@@ -88,7 +88,7 @@ export interface TestApi {
     openid?: string;
     unionid?: string;
     phoneNumber?: string;
-  }): Promise<AuthenticatedSession & { openid: string }>;
+  }): Promise<Authenticated & { openid: string }>;
   close(): Promise<void>;
 }
 
@@ -289,7 +289,7 @@ export async function startTestApi(
         body: { registrationTicket: answer.registrationTicket, phoneCode },
       });
       if (result.status !== 201) throw new Error(`register: ${result.status} ${result.text}`);
-      return { ...AuthenticatedSessionSchema.parse(result.body), openid: login.openid };
+      return { ...AuthenticatedSchema.parse(result.body), openid: login.openid };
     },
     async close() {
       server.closeAllConnections();

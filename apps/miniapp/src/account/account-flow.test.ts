@@ -160,7 +160,9 @@ describe("account flow", () => {
   });
 
   it("shows no warning it cannot back with the API's figure", async () => {
-    const { flow, record } = scripted({ coolingOff: new TransportError("network", "request:fail") });
+    const { flow, record } = scripted({
+      coolingOff: new TransportError("network", "request:fail"),
+    });
     await flow.deleteAccount();
     expect(record.dialogs).toEqual([]);
     expect(record.calls).toEqual(["getMe"]);
