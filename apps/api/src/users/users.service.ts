@@ -1,10 +1,4 @@
-import type {
-  BindPhoneRequest,
-  Me,
-  SmsCodeSent,
-  UpdateMeRequest,
-  User,
-} from "@wxauth/contracts";
+import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import type { WechatClient } from "@wxauth/wechat";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
