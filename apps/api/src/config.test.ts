@@ -1,12 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { SANDBOX_APPID, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from "./config.js";
+import { legacyDataKey } from "./keys/data-keys.js";
+
+/** 32 bytes in base64url, as DATA_KEYS holds them. */
+const DATA_KEY = "mR8e3G2rCqXK3N0n4nQ0w7b0JrBq0n0mYQe2H9xQy1c";
 
 const productionBase = {
   NODE_ENV: "production",
   JWT_SECRET: "a-real-production-secret-of-enough-length-42",
   WECHAT_APPID: "wx1234567890abcdef",
   WECHAT_SECRET: "0123456789abcdef0123456789abcdef",
+  DATABASE_URL: "postgresql://wxauth@db.internal:5432/wxauth",
+  DATA_KEYS: `2026-12:${DATA_KEY}`,
 };
 
 describe("loadConfig", () => {
@@ -24,7 +30,18 @@ describe("loadConfig", () => {
       corsOrigins: ["http://localhost:5173", "http://127.0.0.1:5173"],
     });
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
-    expect(config.databaseUrl).toMatch(/^file:.*apps\/api\/data\/wxauth\.db$/);
+    // The embedded PostgreSQL that `pnpm dev` starts.
+    expect(config.databaseUrl).toBe("postgresql://postgres@127.0.0.1:5433/postgres");
+  });
+
+  it("needs DATABASE_URL in production, and refuses SQLite's file: URL pointing at the move", () => {
+    const { DATABASE_URL: _, ...withoutDatabase } = productionBase;
+    expect(() => loadConfig(withoutDatabase)).toThrow(/DATABASE_URL: production needs/);
+    for (const env of [{}, productionBase]) {
+      expect(() => loadConfig({ ...env, DATABASE_URL: "file:./data/wxauth.db" })).toThrow(
+        /DATABASE_URL: SQLite \(a file: URL\) is no longer supported.*db:import-sqlite.*docs\/deployment\.md/,
+      );
+    }
   });
 
   it("takes the account deletion cooling-off period in seconds, 0 meaning at once", () => {
@@ -56,6 +73,105 @@ describe("loadConfig", () => {
     ["a missing WeChat secret", { WECHAT_SECRET: undefined }, /WECHAT_SECRET/],
   ])("refuses production with %s", (_name, change, message) => {
     expect(() => loadConfig({ ...productionBase, ...change })).toThrow(message);
+  });
+
+  describe("keys", () => {
+    it("derives the development data key ring from JWT_SECRET, as before DATA_KEYS", () => {
+      const { dataKeys } = loadConfig({ JWT_SECRET: "a-development-secret-of-enough-length-1" });
+      expect(dataKeys).toEqual([legacyDataKey("a-development-secret-of-enough-length-1")]);
+      expect(loadConfig({}).dataKeys).toEqual([legacyDataKey(DEV_JWT_SECRET)]);
+    });
+
+    it("reads DATA_KEYS as a ring, first key first", () => {
+      const other = Buffer.alloc(32, 7).toString("base64url");
+      const { dataKeys } = loadConfig({ DATA_KEYS: `new:${DATA_KEY}, legacy:${other}` });
+      expect(dataKeys.map(({ id }) => id)).toEqual(["new", "legacy"]);
+      expect(Buffer.from(dataKeys[0]!.key).toString("base64url")).toBe(DATA_KEY);
+    });
+
+    it("refuses production without DATA_KEYS, naming it and the way to keep old data", () => {
+      expect(() => loadConfig({ ...productionBase, DATA_KEYS: undefined })).toThrow(
+        /DATA_KEYS: production needs .*keys:legacy/,
+      );
+    });
+
+    /** 32 characters: as bytes, a data key's size. */
+    const secret32 = "a-production-secret-of-32-chars!";
+    it.each([
+      ["as its text", DATA_KEY, DATA_KEY],
+      ["as its bytes", secret32, Buffer.from(secret32).toString("base64url")],
+    ])("refuses a data key that is the token secret %s, naming both", (_name, jwtSecret, key) => {
+      expect(() =>
+        loadConfig({ ...productionBase, JWT_SECRET: jwtSecret, DATA_KEYS: `k:${key}` }),
+      ).toThrow(/DATA_KEYS: the key "k" is also a token secret \(JWT_SECRET\)/);
+    });
+
+    it("refuses a data key that is a previous token secret", () => {
+      expect(() =>
+        loadConfig({
+          ...productionBase,
+          JWT_PREVIOUS_KEYS: JSON.stringify([{ kid: "old", secret: DATA_KEY }]),
+        }),
+      ).toThrow(/DATA_KEYS: the key "2026-12" is also a token secret \(JWT_PREVIOUS_KEYS\)/);
+    });
+
+    it.each([
+      ["no id", DATA_KEY],
+      ["an id with a dot", `a.b:${DATA_KEY}`],
+      ["a short key", "k:c2hvcnQ"],
+      ["a key that is not base64url", `k:${DATA_KEY.slice(0, 42)}+`],
+      ["an id used twice", `k:${DATA_KEY},k:${DATA_KEY}`],
+      ["nothing but commas", ",,"],
+    ])("refuses DATA_KEYS with %s, naming the variable and never the key", (_name, value) => {
+      let message = "";
+      try {
+        loadConfig({ DATA_KEYS: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/ - DATA_KEYS: /);
+      expect(message).not.toContain(DATA_KEY);
+    });
+
+    it("reads JWT_PREVIOUS_KEYS: secrets and PEM public keys, each with its kid", () => {
+      const { jwt } = loadConfig({
+        JWT_PREVIOUS_KEYS: JSON.stringify([
+          { kid: "hs-old", secret: "an-old-secret-of-at-least-32-characters" },
+          {
+            kid: "rs-old",
+            publicKey: "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----",
+          },
+        ]),
+      });
+      expect(jwt.previousKeys).toEqual([
+        { kid: "hs-old", secret: "an-old-secret-of-at-least-32-characters" },
+        { kid: "rs-old", publicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" },
+      ]);
+    });
+
+    it.each([
+      ["not JSON", "[{kid: old}]"],
+      ["not an array", JSON.stringify({ kid: "old", secret: "x".repeat(40) })],
+      ["a key without kid", JSON.stringify([{ secret: "x".repeat(40) }])],
+      ["a short secret", JSON.stringify([{ kid: "old", secret: "short" }])],
+      [
+        "a private key",
+        JSON.stringify([{ kid: "old", privateKey: "-----BEGIN PRIVATE KEY-----" }]),
+      ],
+      ["a public key that is no PEM", JSON.stringify([{ kid: "old", publicKey: "abc" }])],
+    ])("refuses JWT_PREVIOUS_KEYS with %s, naming the variable", (_name, value) => {
+      expect(() => loadConfig({ JWT_PREVIOUS_KEYS: value })).toThrow(/ - JWT_PREVIOUS_KEYS/);
+    });
+
+    it("needs no JWT_SECRET in production when tokens are signed with RS256", () => {
+      const config = loadConfig({
+        ...productionBase,
+        JWT_SECRET: undefined,
+        JWT_ALGORITHM: "RS256",
+        JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----",
+      });
+      expect(config.jwt.algorithm).toBe("RS256");
+    });
   });
 
   describe("SMS", () => {

@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S } from "@wxauth/contracts";
 import { SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
 import { z } from "zod";
+import { DEV_DATABASE_URL } from "./db/database-url.js";
+import { isSameKey, legacyDataKey, parseDataKeys } from "./keys/data-keys.js";
 
 /** apps/api, whether this runs from src/ (tsx, vitest) or from the bundled dist/main.js. */
 export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -10,6 +12,12 @@ export const API_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 /** A development-only secret. Production refuses to start with it (or without any secret). */
 export const DEV_JWT_SECRET = "wxauth-dev-only-jwt-secret-never-use-in-production";
 const DEV_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173";
+
+/** What a `file:` DATABASE_URL, the SQLite of earlier versions, is told at start. */
+export const SQLITE_NO_LONGER_SUPPORTED =
+  "SQLite (a file: URL) is no longer supported: the API runs on PostgreSQL only. Move the SQLite " +
+  "database's data into PostgreSQL with `pnpm --filter @wxauth/api db:import-sqlite <file.db>` " +
+  '(docs/deployment.md, "Moving from SQLite"), then set DATABASE_URL to the postgresql:// URL';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -40,6 +48,44 @@ const endpoint = z
     "expected https://host or http://host:port, without a path",
   );
 
+/** DATA_KEYS: `id:key,id:key,…`, the first key sealing. */
+const dataKeys = z.string().transform((value, context) => {
+  const parsed = parseDataKeys(value);
+  if (!("problem" in parsed)) return parsed;
+  context.addIssue({ code: "custom", message: parsed.problem });
+  return z.NEVER;
+});
+
+/** JWT_PREVIOUS_KEYS: a JSON array of keys that still verify access tokens and never sign. */
+const previousTokenKeys = z
+  .string()
+  .transform((value, context) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: "custom", message: "expected a JSON array" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.array(
+      z.union(
+        [
+          z.strictObject({
+            kid: z.string().min(1).max(128),
+            secret: z.string().min(32, "must be at least 32 characters"),
+          }),
+          z.strictObject({
+            kid: z.string().min(1).max(128),
+            publicKey: z.string().includes("PUBLIC KEY", { message: "expected a PEM public key" }),
+          }),
+        ],
+        { error: 'expected {"kid","secret"} (HS256) or {"kid","publicKey"} (PEM)' },
+      ),
+      { error: 'expected a JSON array of {"kid","secret"} or {"kid","publicKey"}' },
+    ),
+  );
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -48,7 +94,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|postgres(ql)?:\/\/)/, "expected a file: (SQLite) or postgresql:// URL")
+    .refine((url) => !url.startsWith("file:"), SQLITE_NO_LONGER_SUPPORTED)
+    .refine(
+      (url) => url.startsWith("file:") || /^postgres(ql)?:\/\//i.test(url),
+      "expected a postgresql:// URL",
+    )
     .optional(),
   REDIS_URL: z
     .string()
@@ -59,6 +109,8 @@ const EnvSchema = z.object({
   JWT_ALGORITHM: z.enum(["HS256", "RS256", "ES256"]).default("HS256"),
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_KEY_ID: z.string().min(1).max(128).optional(),
+  JWT_PREVIOUS_KEYS: previousTokenKeys.optional(),
+  DATA_KEYS: dataKeys.optional(),
   JWT_ISSUER: z.string().min(1).default("wxauth"),
   JWT_AUDIENCE: z.string().min(1).default("wxauth"),
   WECHAT_APPID: z.string().min(1).optional(),
@@ -126,10 +178,36 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
   const production = e.NODE_ENV === "production";
   const problems: string[] = [];
 
-  if (production && (!e.JWT_SECRET || e.JWT_SECRET === DEV_JWT_SECRET)) {
+  if (
+    production &&
+    e.JWT_ALGORITHM === "HS256" &&
+    (!e.JWT_SECRET || e.JWT_SECRET === DEV_JWT_SECRET)
+  ) {
+    problems.push("JWT_SECRET: production needs a secret of at least 32 random characters");
+  }
+  if (production && !e.DATA_KEYS) {
     problems.push(
-      "JWT_SECRET: production needs a secret of at least 32 random characters (it also derives the at-rest encryption keys)",
+      "DATA_KEYS: production needs its own data keys (id:key,…); to keep reading what is sealed so far, append the key `pnpm --filter @wxauth/api keys:legacy` prints (docs/deployment.md)",
     );
+  }
+  if (production && !e.DATABASE_URL) {
+    problems.push("DATABASE_URL: production needs the PostgreSQL database's postgresql:// URL");
+  }
+  const tokenSecrets = [
+    ["JWT_SECRET", e.JWT_SECRET],
+    ...(e.JWT_PREVIOUS_KEYS ?? []).map((key) => [
+      "JWT_PREVIOUS_KEYS",
+      "secret" in key ? key.secret : undefined,
+    ]),
+  ] as const;
+  for (const dataKey of e.DATA_KEYS ?? []) {
+    for (const [variable, secret] of tokenSecrets) {
+      if (secret !== undefined && isSameKey(dataKey, secret)) {
+        problems.push(
+          `DATA_KEYS: the key "${dataKey.id}" is also a token secret (${variable}); data keys and token keys must differ`,
+        );
+      }
+    }
   }
   if (production && (!e.WECHAT_APPID || e.WECHAT_APPID === SANDBOX_APPID)) {
     problems.push("WECHAT_APPID: production needs the mini program's real appid");
@@ -167,17 +245,22 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
     /** Where `GET /metrics` is served, on HOST; unset: nowhere. Never the API's own port. */
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
-    databaseUrl: e.DATABASE_URL ?? `file:${path.join(API_ROOT, "data", "wxauth.db")}`,
+    /** Unset outside production: the embedded PostgreSQL that `pnpm dev` starts. */
+    databaseUrl: e.DATABASE_URL ?? DEV_DATABASE_URL,
     redisUrl: e.REDIS_URL,
     /** Namespaces every Redis key, so several deployments (or test runs) can share one Redis. */
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwt: {
       algorithm: e.JWT_ALGORITHM,
-      /** Also the root of the at-rest encryption keys (HKDF, one label per use). */
+      /** The HS256 key (unused for RS256/ES256). */
       secret: e.JWT_SECRET ?? DEV_JWT_SECRET,
       // Platforms that cannot hold multi-line variables pass PEMs with literal "\n".
       privateKeyPem: e.JWT_PRIVATE_KEY?.replace(/\\n/g, "\n"),
       keyId: e.JWT_KEY_ID,
+      /** Keys that still verify (a rotated-out key, or the next one announced) and never sign. */
+      previousKeys: (e.JWT_PREVIOUS_KEYS ?? []).map((key) =>
+        "publicKey" in key ? { ...key, publicKey: key.publicKey.replace(/\\n/g, "\n") } : key,
+      ),
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
     },
@@ -187,6 +270,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       baseUrl: e.WECHAT_API_BASE_URL,
       timeoutMs: e.WECHAT_TIMEOUT_MS,
     },
+    /**
+     * The data key ring: the first key seals, every key opens. Without DATA_KEYS (development and
+     * tests only) the one key JWT_SECRET derives, as before key rings.
+     */
+    dataKeys: e.DATA_KEYS ?? [legacyDataKey(e.JWT_SECRET ?? DEV_JWT_SECRET)],
     registrationMode: e.REGISTRATION_MODE,
     sms: {
       /** `none` switches SMS off: every send answers SMS_UNAVAILABLE. */

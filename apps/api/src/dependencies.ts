@@ -1,7 +1,7 @@
-import { Sealer, WechatClient, type SharedStore } from "@wxauth/wechat";
+import { WechatClient, type SharedStore } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
-import { AT_REST_LABELS } from "./auth/at-rest-cipher.js";
+import { createAtRestSealers } from "./auth/at-rest-cipher.js";
 import { createAuthService, type AuthService } from "./auth/auth.service.js";
 import { createAvatarsService, type AvatarsService } from "./avatars/avatars.service.js";
 import { createSessions, type Sessions } from "./auth/sessions.js";
@@ -64,7 +64,7 @@ export async function buildDependencies(
   overrides: DependencyOverrides = {},
 ): Promise<Dependencies> {
   const clock = overrides.clock ?? systemClock;
-  const db = overrides.db ?? (await createDatabase(config.databaseUrl));
+  const db = overrides.db ?? createDatabase(config.databaseUrl);
   const storeHandle = overrides.store
     ? { store: overrides.store, pingRedis: undefined, close: async () => {} }
     : await createStore(config.redisUrl, logger.child({ component: "store" }), {
@@ -82,11 +82,12 @@ export async function buildDependencies(
     logger: logger.child({ component: "wechat" }),
     observer: metrics.wechatObserver,
   });
+  const sealers = createAtRestSealers(config.dataKeys);
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
     data,
     accessTokens,
-    successorCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.refreshTokenSuccessor),
+    successorCipher: sealers.refreshTokenSuccessor,
     clock,
     logger,
     refreshTokenTtlS: config.refreshTokenTtlS,
@@ -102,14 +103,14 @@ export async function buildDependencies(
           logger: smsLogger,
           observer: metrics.smsObserver,
           limits: config.sms.limits,
-          rootSecret: config.jwt.secret,
+          dataKeys: config.dataKeys,
         });
   const auth = createAuthService({
     data,
     wechat,
     sessions,
     smsCodes,
-    wechatSessionKeyCipher: new Sealer(config.jwt.secret, AT_REST_LABELS.wechatSessionKey),
+    wechatSessionKeyCipher: sealers.wechatSessionKey,
     clock,
     logger,
     registrationMode: config.registrationMode,

@@ -16,7 +16,7 @@ export function startHousekeeping(
   const run = async () => {
     const now = deps.clock.now();
     try {
-      const forgotten = await deps.data.refreshTokens.forgetSuccessorsRotatedBefore(
+      const forgotten = await deps.data.sessions.forgetSuccessorsRotatedBefore(
         new Date(now - deps.config.refreshReuseGraceS * 1000),
       );
       const dropped = await deps.data.registrationTickets.deleteExpired(new Date(now));

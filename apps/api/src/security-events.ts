@@ -24,7 +24,7 @@ export interface SecurityEventFields {
   userId: string | null;
   /** The request it happened in; null for background work (housekeeping's purge). */
   requestId: string | null;
-  /** The session (refresh-token family) it concerns, when it concerns one. */
+  /** The session (one sign-in) it concerns, when it concerns one. */
   sessionId?: string;
   /** Anything else worth knowing, never personal data in clear (mask a phone: maskPhone). */
   details?: Record<string, string | number | boolean>;

@@ -1,7 +1,7 @@
 /*
  * The stack the end-to-end tests run against, all real processes over real HTTP: the WeChat
  * sandbox (also standing in for Tencent Cloud SMS), the built API as its own process on a fresh
- * SQLite file, the H5 build pointed at both (served by a small static server), and a fresh
+ * PostgreSQL database, the H5 build pointed at both (served by a small static server), and a fresh
  * dist/build/mp-weixin.
  */
 import { spawn } from "node:child_process";
@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startApiProcess } from "@wxauth/api/testing";
+import { createEmptyTestDatabase, startApiProcess } from "@wxauth/api/testing";
 import { startSandbox } from "@wxauth/wechat-mock";
 import type { TestProject } from "vitest/node";
 
@@ -119,10 +119,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const h5Server = await serveStatic(h5Dir);
     cleanups.push(() => h5Server.close());
 
+    const database = await createEmptyTestDatabase();
+    cleanups.push(() => database.drop());
     const jwtSecret = randomBytes(32).toString("hex");
     const api = await startApiProcess({
       NODE_ENV: "test",
-      DATABASE_URL: `file:${path.join(workDir, "api.db")}`,
+      DATABASE_URL: database.url,
       WECHAT_API_BASE_URL: sandbox.url,
       // The sandbox is Tencent Cloud SMS too; its outbox (/__dev/sms) is where tests read codes.
       SMS_PROVIDER: "tencent",

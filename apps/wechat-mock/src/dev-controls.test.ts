@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SandboxStatsSchema } from "@wxauth/contracts/sandbox";
-import { SANDBOX_SECRET } from "./index.js";
+import { SANDBOX_APPID, SANDBOX_SECRET } from "./index.js";
 import { expectErrcode, testSandbox } from "./testing/helpers.js";
 
 describe("dev controls", () => {
@@ -13,7 +13,14 @@ describe("dev controls", () => {
     await sandbox.phoneNumber(String(accessToken), { code: "unknown" });
     const stats = SandboxStatsSchema.parse(await sandbox.getJson("/__dev/stats"));
     expect(stats).toEqual({
-      calls: { jscode2session: 2, stable_token: 1, token: 0, getuserphonenumber: 1 },
+      calls: {
+        jscode2session: 2,
+        stable_token: 1,
+        token: 0,
+        getuserphonenumber: 1,
+        msg_sec_check: 0,
+        media_check_async: 0,
+      },
     });
     expect(sandbox.stats()).toEqual(stats);
   });
@@ -33,6 +40,8 @@ describe("dev controls", () => {
       stable_token: 0,
       token: 0,
       getuserphonenumber: 0,
+      msg_sec_check: 0,
+      media_check_async: 0,
     });
     expectErrcode(await sandbox.exchange(code), 40029);
     expectErrcode(await sandbox.phoneNumber(String(accessToken), { code: phoneCode }), 40001);
@@ -72,7 +81,11 @@ describe("dev controls", () => {
     const sandbox = await testSandbox();
     const res = await sandbox.post("/__dev/login-code", "");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ code: expect.any(String), openid: expect.any(String) });
+    expect(await res.json()).toEqual({
+      code: expect.any(String),
+      openid: expect.any(String),
+      appid: SANDBOX_APPID,
+    });
   });
 
   it("answers an oversized body with 413 on /__dev and 47001 on WeChat endpoints", async () => {

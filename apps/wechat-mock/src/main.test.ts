@@ -111,6 +111,54 @@ describe("node dist/main.js", () => {
     expect(exitCode).toBe(0);
   });
 
+  it("serves the apps of SANDBOX_APPS, with SANDBOX_MEDIA_CHECK_DELAY_MS", async () => {
+    const { child, url } = await startMain({
+      PORT: "0",
+      // Ignored beside SANDBOX_APPS, as `pnpm dev` passes the API's settings through.
+      WECHAT_APPID: "wxignored",
+      WECHAT_SECRET: "ignored-secret",
+      SANDBOX_APPS: JSON.stringify([
+        { appid: "wxshop", secret: "shop-secret" },
+        { appid: "wxstaff", secret: "staff-secret", unionBound: false },
+      ]),
+      SANDBOX_MEDIA_CHECK_DELAY_MS: "0",
+    });
+    const mint = async (appid: string) =>
+      (await (
+        await fetch(`${url}/__dev/login-code`, {
+          method: "POST",
+          body: JSON.stringify({ appid, person: "alice" }),
+        })
+      ).json()) as { code: string; openid: string; unionid?: string };
+    const shop = await mint("wxshop");
+    const staff = await mint("wxstaff");
+    expect(shop.unionid).toEqual(expect.any(String));
+    expect(staff.unionid).toBeUndefined();
+    const answer = await fetch(
+      `${url}/sns/jscode2session?${exchangeQuery(staff.code, { appid: "wxstaff", secret: "staff-secret" })}`,
+    ).then((res) => res.json());
+    expect(answer).toEqual({ openid: staff.openid, session_key: expect.any(String) });
+    child.kill("SIGTERM");
+    await once(child, "exit");
+  });
+
+  it.each([
+    [{ SANDBOX_APPS: "[{" }, /SANDBOX_APPS is not JSON/],
+    [{ SANDBOX_APPS: '[{"appid":"wx1"}]' }, /SANDBOX_APPS\.0\.secret/],
+    [{ SANDBOX_MEDIA_CHECK_DELAY_MS: "soon" }, /SANDBOX_MEDIA_CHECK_DELAY_MS must be/],
+  ])("refuses %j with a readable message", async (env, message) => {
+    const child = spawn(process.execPath, [mainJs], {
+      env: { PATH: process.env.PATH, PORT: "0", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    children.push(child);
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const [exitCode] = (await once(child, "exit")) as [number | null];
+    expect(exitCode).toBe(1);
+    expect(stderr).toMatch(message);
+  });
+
   it("refuses a PORT that is not a port, with a readable message", async () => {
     const child = spawn(process.execPath, [mainJs], {
       env: { PATH: process.env.PATH, PORT: "http" },

@@ -2,11 +2,19 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { SANDBOX_SMS, type SandboxApi, type SandboxStats } from "@wxauth/contracts/sandbox";
-import { MAX_HOLD_MS, SANDBOX_APPID, SANDBOX_SECRET } from "./constants.js";
+import {
+  SANDBOX_SMS,
+  SandboxAppsSchema,
+  type SandboxApi,
+  type SandboxAppInput,
+  type SandboxStats,
+} from "@wxauth/contracts/sandbox";
+import { DEFAULT_SANDBOX_APPS, SandboxApps, type PushSettings } from "./apps.js";
+import { MAX_HOLD_MS, MEDIA_CHECK_DELAY_MS } from "./constants.js";
 import { devRoutes } from "./dev-controls.js";
 import { wechatError } from "./errcodes.js";
 import { BodyTooLargeError, JSON_TYPE, readBody, readBodyBytes, send } from "./http.js";
+import { Pusher } from "./pusher.js";
 import { SandboxState, type Fault } from "./state.js";
 import {
   requestTooLarge,
@@ -17,8 +25,16 @@ import {
 import { wechatRoutes, type WechatRoute } from "./wechat-api.js";
 
 export interface SandboxOptions {
+  /**
+   * The mini programs it stands in for; the first is the default app of the dev controls. By
+   * default two apps bound to one Open Platform account (SANDBOX_APPID and SANDBOX_SECOND_APPID).
+   */
+  apps?: readonly SandboxAppInput[];
+  /** One app with this appid and secret instead of the default two (WECHAT_APPID, WECHAT_SECRET). */
   appid?: string;
   secret?: string;
+  /** How long after media_check_async its verdict is pushed. */
+  mediaCheckDelayMs?: number;
   /** The Tencent Cloud API key pair and SMS application accepted; SANDBOX_SMS's by default. */
   sms?: Partial<SmsCredentials>;
   /** Clock in epoch milliseconds; tests inject one to step past code and token lifetimes. */
@@ -32,6 +48,7 @@ export interface SandboxOptions {
 export interface Sandbox {
   server: Server;
   state: SandboxState;
+  apps: SandboxApps;
   reset(): void;
   /** Releases requests held by "timeout" faults and pending delays, then closes the server. */
   close(): Promise<void>;
@@ -51,6 +68,8 @@ export interface RunningSandbox {
   close(): Promise<void>;
   reset(): void;
   stats(): SandboxStats;
+  /** Sets where and how an app's messages are pushed, as `POST /__dev/push-config` does. */
+  configurePush(appid: string, settings: PushSettings): void;
 }
 
 const DEV_PREFIX = "/__dev/";
@@ -70,6 +89,8 @@ const TRUNCATED_BODY: Readonly<Record<SandboxApi, string>> = {
   stable_token: '{"access_token":"86_Xq1',
   token: '{"access_token":"86_Xq1',
   getuserphonenumber: '{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"138',
+  msg_sec_check: '{"errcode":0,"errmsg":"ok","result":{"sugg',
+  media_check_async: '{"errcode":0,"errmsg":"ok","trace_',
 };
 
 /** First characters of a secret-bearing value, enough to correlate log lines, never to replay. */
@@ -77,21 +98,39 @@ function redact(value: string | null): string {
   return value ? `${value.slice(0, 4)}…` : "-";
 }
 
+/** The apps of `options`: `apps`, else the one `appid`/`secret` pair, else the default two. */
+function appsOf(options: SandboxOptions): SandboxApps {
+  const single = options.appid !== undefined || options.secret !== undefined;
+  if (options.apps !== undefined && single) {
+    throw new Error("give the sandbox apps, or one appid and secret, not both");
+  }
+  if (options.apps !== undefined) return new SandboxApps(SandboxAppsSchema.parse(options.apps));
+  if (!single) return new SandboxApps(DEFAULT_SANDBOX_APPS);
+  const [first] = DEFAULT_SANDBOX_APPS;
+  return new SandboxApps([
+    {
+      appid: options.appid ?? first?.appid ?? "",
+      secret: options.secret ?? first?.secret ?? "",
+      unionBound: true,
+    },
+  ]);
+}
+
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const now = options.now ?? Date.now;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const credentials = {
-    appid: options.appid ?? SANDBOX_APPID,
-    secret: options.secret ?? SANDBOX_SECRET,
-  };
+  const apps = appsOf(options);
   const state = new SandboxState(now, options.acceptUnknownCodes ?? false);
-  const wechat = wechatRoutes(state, credentials);
+  const pusher = new Pusher(state, log);
+  const wechat = wechatRoutes(state, apps, pusher, {
+    mediaCheckDelayMs: options.mediaCheckDelayMs ?? MEDIA_CHECK_DELAY_MS,
+  });
   const tencentSms = tencentSmsApi(state, {
     secretId: options.sms?.secretId ?? SANDBOX_SMS.secretId,
     secretKey: options.sms?.secretKey ?? SANDBOX_SMS.secretKey,
     sdkAppId: options.sms?.sdkAppId ?? SANDBOX_SMS.sdkAppId,
   });
-  const dev = devRoutes(state);
+  const dev = devRoutes(state, apps, pusher);
   // Held and delayed requests, so close() does not wait up to two minutes for them.
   const pendingWaits = new Set<() => void>();
 
@@ -202,7 +241,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         ? { status: 404, body: { error: `unknown dev control ${path}` } }
         : req.method !== route.method
           ? { status: 405, body: { error: `${path} takes ${route.method}` } }
-          : route.handle(req.method === "POST" ? await readBody(req) : "", query);
+          : await route.handle(req.method === "POST" ? await readBody(req) : "", query);
     send(res, reply.status, JSON_TYPE, JSON.stringify(reply.body), CORS_HEADERS);
     return String(reply.status);
   }
@@ -258,8 +297,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   return {
     server,
     state,
+    apps,
     reset: () => state.reset(),
     async close() {
+      pusher.close();
       for (const release of [...pendingWaits]) release();
       if (!server.listening) return;
       const closed = once(server, "close");
@@ -284,5 +325,10 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     close: () => sandbox.close(),
     reset: sandbox.reset,
     stats: () => sandbox.state.stats(),
+    configurePush(appid, settings) {
+      if (!sandbox.apps.configurePush(appid, settings)) {
+        throw new Error(`${appid} is not one of the sandbox's apps`);
+      }
+    },
   };
 }

@@ -1,5 +1,10 @@
-import { randomBytes } from "node:crypto";
-import type { SandboxApi, SandboxStats } from "@wxauth/contracts/sandbox";
+import { createHash, randomBytes } from "node:crypto";
+import type {
+  SandboxApi,
+  SandboxContentSuggest,
+  SandboxPushRecord,
+  SandboxStats,
+} from "@wxauth/contracts/sandbox";
 import { ACCESS_TOKEN_TTL_S, CODE_TTL_MS, DEVTOOLS_OPENID } from "./constants.js";
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; errcode: number };
@@ -36,6 +41,7 @@ export interface IssuedToken {
 }
 
 interface LoginCodeRecord {
+  appid: string;
   openid: string;
   unionid?: string;
   mintedAtMs: number;
@@ -43,6 +49,7 @@ interface LoginCodeRecord {
 }
 
 interface PhoneCodeRecord {
+  appid: string;
   phoneNumber: string;
   countryCode: string | number;
   openid?: string;
@@ -51,6 +58,8 @@ interface PhoneCodeRecord {
 }
 
 interface AccessTokenRecord {
+  /** The app the token was issued to: every call made with it is that app's call. */
+  appid: string;
   expiresAtMs: number;
   /** A replaced token dies early and then reads as "not latest" (40001), not as expired (42001). */
   replaced: boolean;
@@ -64,19 +73,54 @@ export interface SmsRecord {
   sentAtMs: number;
 }
 
-/** The newest SMS kept, so a long benchmark cannot grow the list without bound. */
+/** The verdict a media check pushes. */
+export interface MediaVerdict {
+  suggest: SandboxContentSuggest;
+  label: number;
+}
+
+/** One push the sandbox made, as /__dev/pushes shows it (with the time as epoch ms). */
+export type PushRecord = Omit<SandboxPushRecord, "sentAt"> & { sentAtMs: number };
+
+/** The newest SMS (and pushes) kept, so a long benchmark cannot grow the list without bound. */
 const MAX_SMS_KEPT = 1000;
+/** Openids remembered with their apps; a benchmark mints a new one per login. */
+const MAX_OPENIDS_KEPT = 100_000;
+/** The key of a media verdict set for whichever app checks next. */
+const ANY_APP = "*";
 
 /** How long naturally expired tokens are remembered so that they answer 42001 rather than 40001. */
 const EXPIRED_TOKEN_MEMORY_MS = 24 * 3600_000;
 
 function zeroCalls(): Record<SandboxApi, number> {
-  return { jscode2session: 0, stable_token: 0, token: 0, getuserphonenumber: 0 };
+  return {
+    jscode2session: 0,
+    stable_token: 0,
+    token: 0,
+    getuserphonenumber: 0,
+    msg_sec_check: 0,
+    media_check_async: 0,
+  };
 }
 
 /** A random openid shaped like WeChat's: 28 characters of base64url, starting with "o". */
 export function randomOpenid(): string {
   return `o${randomBytes(21).toString("base64url").slice(0, 27)}`;
+}
+
+/** 28 characters of base64url starting with "o", derived from `parts`: stable across restarts. */
+function derivedId(...parts: string[]): string {
+  return `o${createHash("sha256").update(parts.join("\n")).digest("base64url").slice(0, 27)}`;
+}
+
+/** The openid of `person` in app `appid`: one per app, as WeChat gives. */
+export function personOpenid(appid: string, person: string): string {
+  return derivedId("openid", appid, person);
+}
+
+/** The unionid of `person` under the sandbox's one Open Platform account: the same in every app. */
+export function personUnionid(person: string): string {
+  return derivedId("unionid", person);
 }
 
 /**
@@ -96,7 +140,13 @@ export class SandboxState {
   private readonly loginCodes = new Map<string, LoginCodeRecord>();
   private readonly phoneCodes = new Map<string, PhoneCodeRecord>();
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
-  private readonly currentTokens = new Map<TokenIssuer, string>();
+  /** Each app's current token per issuer, under `${appid} ${issuer}`. */
+  private readonly currentTokens = new Map<string, string>();
+  private readonly mediaVerdicts = new Map<string, MediaVerdict>();
+  /** Which apps each openid was minted in, least recently minted first. */
+  private readonly openidApps = new Map<string, Set<string>>();
+  /** Oldest first. */
+  private pushes: PushRecord[] = [];
   private readonly faults = new Map<SandboxApi, Fault>();
   private calls = zeroCalls();
   /** Oldest first. */
@@ -107,22 +157,30 @@ export class SandboxState {
     private readonly acceptUnknownCodes: boolean,
   ) {}
 
-  mintLoginCode(openid: string = randomOpenid(), unionid?: string): string {
+  mintLoginCode(appid: string, openid: string = randomOpenid(), unionid?: string): string {
     const now = this.now();
     pruneFront(this.loginCodes, (record) => now - record.mintedAtMs > CODE_TTL_MS);
     const code = randomBytes(24).toString("base64url");
-    this.loginCodes.set(code, { openid, unionid, mintedAtMs: now, used: false });
+    this.loginCodes.set(code, { appid, openid, unionid, mintedAtMs: now, used: false });
+    const apps = this.openidApps.get(openid) ?? new Set<string>();
+    this.openidApps.delete(openid); // re-inserted last: the map stays oldest-first
+    this.openidApps.set(openid, apps.add(appid));
+    if (this.openidApps.size > MAX_OPENIDS_KEPT) {
+      const oldest = this.openidApps.keys().next();
+      if (oldest.done !== true) this.openidApps.delete(oldest.value);
+    }
     return code;
   }
 
-  redeemLoginCode(code: string): Outcome<Code2SessionReply> {
+  /** A code works only with the credentials of the app it was issued to (else 40029). */
+  redeemLoginCode(code: string, appid: string): Outcome<Code2SessionReply> {
     const now = this.now();
     let record = this.loginCodes.get(code);
     if (record === undefined && this.acceptUnknownCodes) {
-      record = { openid: DEVTOOLS_OPENID, mintedAtMs: now, used: false };
+      record = { appid, openid: DEVTOOLS_OPENID, mintedAtMs: now, used: false };
       this.loginCodes.set(code, record);
     }
-    if (record === undefined || now - record.mintedAtMs > CODE_TTL_MS) {
+    if (record === undefined || record.appid !== appid || now - record.mintedAtMs > CODE_TTL_MS) {
       return { ok: false, errcode: 40029 };
     }
     if (record.used) return { ok: false, errcode: 40163 };
@@ -135,22 +193,41 @@ export class SandboxState {
     return { ok: true, value: reply };
   }
 
-  mintPhoneCode(phoneNumber: string, countryCode: string | number, openid?: string): string {
+  mintPhoneCode(
+    appid: string,
+    phoneNumber: string,
+    countryCode: string | number,
+    openid?: string,
+  ): string {
     const now = this.now();
     pruneFront(this.phoneCodes, (record) => now - record.mintedAtMs > CODE_TTL_MS);
     const code = randomBytes(32).toString("hex");
-    this.phoneCodes.set(code, { phoneNumber, countryCode, openid, mintedAtMs: now, used: false });
+    this.phoneCodes.set(code, {
+      appid,
+      phoneNumber,
+      countryCode,
+      openid,
+      mintedAtMs: now,
+      used: false,
+    });
     return code;
   }
 
+  /** The apps the openid was issued login codes in (oldest first); empty when it never was. */
+  appsOfOpenid(openid: string): readonly string[] {
+    return [...(this.openidApps.get(openid) ?? [])];
+  }
+
   /**
-   * WeChat answers 40029 for every bad phone code: unknown, expired, already used, or bound to
-   * another user. Only a successful exchange consumes the code.
+   * WeChat answers 40029 for every bad phone code: unknown, expired, already used, issued in another
+   * app (whose access token this is not), or bound to another user. Only a successful exchange
+   * consumes the code.
    */
-  redeemPhoneCode(code: string, openid: string | undefined): Outcome<PhoneInfo> {
+  redeemPhoneCode(code: string, appid: string, openid: string | undefined): Outcome<PhoneInfo> {
     const record = this.phoneCodes.get(code);
     if (
       record === undefined ||
+      record.appid !== appid ||
       record.used ||
       this.now() - record.mintedAtMs > CODE_TTL_MS ||
       (openid !== undefined && record.openid !== undefined && openid !== record.openid)
@@ -178,9 +255,15 @@ export class SandboxState {
    * working for `replacedGraceMs`: WeChat documents 5 minutes for /cgi-bin/token, while
    * stable_token's force_refresh invalidates the previous token at once.
    */
-  issueAccessToken(issuer: TokenIssuer, replace: boolean, replacedGraceMs: number): IssuedToken {
+  issueAccessToken(
+    appid: string,
+    issuer: TokenIssuer,
+    replace: boolean,
+    replacedGraceMs: number,
+  ): IssuedToken {
     const now = this.now();
-    const currentToken = this.currentTokens.get(issuer);
+    const currentKey = `${appid} ${issuer}`;
+    const currentToken = this.currentTokens.get(currentKey);
     const current = currentToken === undefined ? undefined : this.accessTokens.get(currentToken);
     if (!replace && currentToken !== undefined && current !== undefined) {
       const remainingS = Math.floor((current.expiresAtMs - now) / 1000);
@@ -197,19 +280,46 @@ export class SandboxState {
     );
     const accessToken = randomBytes(96).toString("base64url");
     this.accessTokens.set(accessToken, {
+      appid,
       expiresAtMs: now + ACCESS_TOKEN_TTL_S * 1000,
       replaced: false,
     });
-    this.currentTokens.set(issuer, accessToken);
+    this.currentTokens.set(currentKey, accessToken);
     return { access_token: accessToken, expires_in: ACCESS_TOKEN_TTL_S };
   }
 
-  /** 0 when the token may be used, otherwise the errcode WeChat answers. */
-  checkAccessToken(accessToken: string): number {
+  /** The app a usable token belongs to, otherwise the errcode WeChat answers. */
+  checkAccessToken(accessToken: string): Outcome<string> {
     const record = this.accessTokens.get(accessToken);
-    if (record === undefined) return 40001;
-    if (this.now() < record.expiresAtMs) return 0;
-    return record.replaced ? 40001 : 42001;
+    if (record === undefined) return { ok: false, errcode: 40001 };
+    if (this.now() < record.expiresAtMs) return { ok: true, value: record.appid };
+    return { ok: false, errcode: record.replaced ? 40001 : 42001 };
+  }
+
+  /** Sets the verdict of the next media check of `appid`, or of any app. */
+  setMediaVerdict(appid: string | undefined, verdict: MediaVerdict): void {
+    this.mediaVerdicts.set(appid ?? ANY_APP, verdict);
+  }
+
+  /** The verdict set for this app's next media check (or any app's), used up; else undefined. */
+  takeMediaVerdict(appid: string): MediaVerdict | undefined {
+    for (const key of [appid, ANY_APP]) {
+      const verdict = this.mediaVerdicts.get(key);
+      if (verdict === undefined) continue;
+      this.mediaVerdicts.delete(key);
+      return verdict;
+    }
+    return undefined;
+  }
+
+  recordPush(record: PushRecord): void {
+    this.pushes.push(record);
+    if (this.pushes.length > MAX_SMS_KEPT) this.pushes.shift();
+  }
+
+  /** The pushes made, newest first. */
+  pushesMade(): PushRecord[] {
+    return this.pushes.slice().reverse();
   }
 
   recordSms(record: SmsRecord): void {
@@ -250,6 +360,9 @@ export class SandboxState {
     this.phoneCodes.clear();
     this.accessTokens.clear();
     this.currentTokens.clear();
+    this.mediaVerdicts.clear();
+    this.openidApps.clear();
+    this.pushes = [];
     this.faults.clear();
     this.calls = zeroCalls();
     this.smsSent = [];

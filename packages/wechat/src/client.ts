@@ -3,11 +3,20 @@ import { z } from "zod";
 import { AccessTokenManager } from "./access-token.js";
 import { CallBudget } from "./budget.js";
 import { CodeMemo } from "./code-memo.js";
+import {
+  CONTENT_CHECK_VERSION,
+  ContentCheckDetailsSchema,
+  ContentCheckResultSchema,
+} from "./content-check.js";
 import { ERRCODE_NONE, WechatApiError, isAccessTokenErrcode } from "./errors.js";
 import { MemoryStore } from "./memory-store.js";
 import { observeCall } from "./observer.js";
 import { keepAliveDispatcher, type WechatRequest, WechatTransport } from "./transport.js";
 import type {
+  MediaCheckAsyncInput,
+  MediaCheckAsyncResult,
+  MsgSecCheckInput,
+  MsgSecCheckResult,
   WechatApiName,
   WechatClientOptions,
   WechatLogger,
@@ -67,6 +76,14 @@ const PhoneReplySchema = z.object({
     }),
 });
 
+const MsgSecCheckReplySchema = z.object({
+  trace_id: z.string().min(1),
+  result: ContentCheckResultSchema,
+  detail: ContentCheckDetailsSchema.optional(),
+});
+
+const MediaCheckAsyncReplySchema = z.object({ trace_id: z.string().min(1) });
+
 /**
  * The WeChat server API as the login flow needs it. Every public call has one budget
  * (`timeoutMs`, retries included) and fails with a WechatApiError.
@@ -83,6 +100,8 @@ export class WechatClient {
   /** Everything of the jscode2session URL but the code, built once. */
   private readonly code2SessionUrlPrefix: string;
   private readonly phoneUrlPrefix: string;
+  private readonly msgSecCheckUrlPrefix: string;
+  private readonly mediaCheckAsyncUrlPrefix: string;
   /**
    * The connections this client made, if the caller supplied no dispatcher: made at the first call,
    * destroyed by `close()`, and made afresh by the next call.
@@ -131,6 +150,8 @@ export class WechatClient {
     });
     this.code2SessionUrlPrefix = `${baseUrl}/sns/jscode2session?${code2SessionQuery}&js_code=`;
     this.phoneUrlPrefix = `${baseUrl}/wxa/business/getuserphonenumber?access_token=`;
+    this.msgSecCheckUrlPrefix = `${baseUrl}/wxa/msg_sec_check?access_token=`;
+    this.mediaCheckAsyncUrlPrefix = `${baseUrl}/wxa/media_check_async?access_token=`;
   }
 
   /**
@@ -159,16 +180,9 @@ export class WechatClient {
     assertWellFormedCode("getuserphonenumber", code);
     const budget = new CallBudget("getuserphonenumber", this.timeoutMs);
     const body = JSON.stringify({ code, openid });
-    let token = await this.accessTokens.get(budget);
-    let reply: z.infer<typeof PhoneReplySchema>;
-    try {
-      reply = await this.askPhone(token, body, code, budget);
-    } catch (error) {
-      if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
-      await this.accessTokens.invalidate(token);
-      token = await this.accessTokens.get(budget);
-      reply = await this.askPhone(token, body, code, budget);
-    }
+    const reply = await this.withAccessToken(budget, (token) =>
+      this.askPhone(token, body, code, budget),
+    );
     const info = reply.phone_info;
     if (info.watermark.appid !== this.appid) {
       this.logger.error(
@@ -189,6 +203,90 @@ export class WechatClient {
       purePhoneNumber: info.purePhoneNumber,
       countryCode,
     };
+  }
+
+  /**
+   * Checks a text (a nickname, a comment) with WeChat's content security API, version 2:
+   * `result.suggest` is `pass`, `review` or `risky`.
+   */
+  msgSecCheck(input: MsgSecCheckInput): Promise<MsgSecCheckResult> {
+    return observeCall(this.observer, "msg_sec_check", async () => {
+      const budget = new CallBudget("msg_sec_check", this.timeoutMs);
+      const body = JSON.stringify({
+        content: input.content,
+        version: CONTENT_CHECK_VERSION,
+        scene: input.scene,
+        openid: input.openid,
+      });
+      const reply = await this.withAccessToken(budget, (token) =>
+        this.transport.call(
+          {
+            api: "msg_sec_check",
+            method: "POST",
+            url: this.msgSecCheckUrlPrefix + encodeURIComponent(token),
+            body,
+          },
+          MsgSecCheckReplySchema,
+          budget,
+          [token, input.openid],
+        ),
+      );
+      return {
+        suggest: reply.result.suggest,
+        label: reply.result.label,
+        traceId: reply.trace_id,
+        detail: reply.detail ?? [],
+      };
+    });
+  }
+
+  /**
+   * Sends an image or audio at a public URL to WeChat's asynchronous content check, version 2.
+   * The verdict arrives later as a `wxa_media_check` push (see push.ts) carrying the same trace id.
+   */
+  mediaCheckAsync(input: MediaCheckAsyncInput): Promise<MediaCheckAsyncResult> {
+    return observeCall(this.observer, "media_check_async", async () => {
+      const budget = new CallBudget("media_check_async", this.timeoutMs);
+      const body = JSON.stringify({
+        media_url: input.mediaUrl,
+        media_type: input.mediaType,
+        version: CONTENT_CHECK_VERSION,
+        scene: input.scene,
+        openid: input.openid,
+      });
+      const reply = await this.withAccessToken(budget, (token) =>
+        this.transport.call(
+          {
+            api: "media_check_async",
+            method: "POST",
+            url: this.mediaCheckAsyncUrlPrefix + encodeURIComponent(token),
+            body,
+          },
+          MediaCheckAsyncReplySchema,
+          budget,
+          [token, input.openid],
+        ),
+      );
+      return { traceId: reply.trace_id };
+    });
+  }
+
+  /**
+   * Runs `call` with this app's access token. When WeChat rejects the token (40001, 42001, 40014)
+   * it is invalidated, only if still current, and `call` runs once more with a fresh one.
+   */
+  private async withAccessToken<T>(
+    budget: CallBudget,
+    call: (token: string) => Promise<T>,
+  ): Promise<T> {
+    const token = await this.accessTokens.get(budget);
+    try {
+      return await call(token);
+    } catch (error) {
+      if (!(error instanceof WechatApiError && isAccessTokenErrcode(error.errcode))) throw error;
+      await this.accessTokens.invalidate(token);
+      return call(await this.accessTokens.get(budget));
+    }
   }
 
   /**

@@ -14,7 +14,7 @@ import {
   errorFromErrcode,
   isDefinitiveCodeErrcode,
 } from "./errors.js";
-import { Sealer } from "./sealing.js";
+import { Sealer, dataKeyFromSecret } from "./sealing.js";
 import type { SharedStore, WechatLogger, Code2SessionResult } from "./types.js";
 
 /** A stored value with this prefix is a claim: some process is asking WeChat right now. */
@@ -86,7 +86,11 @@ export class CodeMemo {
     askWechat: (budget: CallBudget) => Promise<Code2SessionResult>,
   ): Promise<Code2SessionResult> {
     const { store } = this.options;
-    const sealer = new Sealer(code, `wechat-code-memo:${this.options.appid}`);
+    // Keyed by the code itself: only a process that holds the code can read its outcome.
+    const sealer = new Sealer(
+      [dataKeyFromSecret("code", code)],
+      `wechat-code-memo:${this.options.appid}`,
+    );
     const claim = `${PENDING_PREFIX}${randomUUID()}`;
     for (let delayMs = POLL_MIN_MS; ; delayMs = Math.min(delayMs * 2, POLL_MAX_MS)) {
       if (budget.aborted) throw budget.timeoutError();

@@ -30,7 +30,13 @@ export interface WechatLogger {
   error(obj: object, msg?: string): void;
 }
 
-export type WechatApiName = "jscode2session" | "stable_token" | "token" | "getuserphonenumber";
+export type WechatApiName =
+  | "jscode2session"
+  | "stable_token"
+  | "token"
+  | "getuserphonenumber"
+  | "msg_sec_check"
+  | "media_check_async";
 
 export interface WechatClientOptions {
   appid: string;
@@ -89,6 +95,57 @@ export interface WechatPhoneNumber {
   purePhoneNumber: string;
   /** Country calling code as digits, e.g. `86`. */
   countryCode: string;
+}
+
+/** WeChat's content-check scenes: 1 profile, 2 comment, 3 forum, 4 social log. */
+export type ContentCheckScene = 1 | 2 | 3 | 4;
+
+/** A content check's verdict: `risky` must not be shown, `review` may be shown but needs a look. */
+export type ContentSuggest = "pass" | "review" | "risky";
+
+/** One strategy's finding in a content check's `detail` (WeChat may add fields; they are kept out). */
+export interface ContentCheckDetail {
+  strategy: string;
+  errcode: number;
+  suggest: ContentSuggest | null;
+  /** WeChat's label code (100 normal, 10001 ads, 20001 politics, ...); null when absent. */
+  label: number | null;
+  prob: number | null;
+  keyword: string | null;
+}
+
+export interface ContentCheckResult {
+  suggest: ContentSuggest;
+  /** WeChat sends it as a number or as a string of digits; always a number here. */
+  label: number;
+}
+
+export interface MsgSecCheckInput {
+  /** The user's openid in this client's app; WeChat wants a user seen in the last two hours. */
+  openid: string;
+  /** At most 2500 characters. */
+  content: string;
+  scene: ContentCheckScene;
+}
+
+/** What msgSecCheck (v2) yields. */
+export interface MsgSecCheckResult extends ContentCheckResult {
+  traceId: string;
+  detail: ContentCheckDetail[];
+}
+
+export interface MediaCheckAsyncInput {
+  openid: string;
+  /** A public URL WeChat can download (https); at most 10 MB. */
+  mediaUrl: string;
+  /** 1 audio, 2 image. */
+  mediaType: 1 | 2;
+  scene: ContentCheckScene;
+}
+
+/** What mediaCheckAsync (v2) yields at once; the verdict comes later as a `wxa_media_check` push. */
+export interface MediaCheckAsyncResult {
+  traceId: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type JsonWebKey } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from "node:crypto";
 import { SessionListSchema, UserSchema } from "@wxauth/contracts";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -168,7 +168,146 @@ describe.each([
   });
 });
 
+describe("key rotation: JWT_PREVIOUS_KEYS verify, the current key signs", () => {
+  const pem = (key: KeyObject, type: "pkcs8" | "spki") =>
+    key.export({ format: "pem", type }).toString();
+  const current = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const previousRsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const previousSecret = "a-previous-hs256-secret-of-enough-length";
+  let api: TestApi;
+  let claims: jwt.JwtPayload;
+  beforeAll(async () => {
+    api = await startTestApi({
+      env: {
+        JWT_ALGORITHM: "ES256",
+        JWT_PRIVATE_KEY: pem(current.privateKey, "pkcs8"),
+        JWT_KEY_ID: "2026-12",
+        JWT_PREVIOUS_KEYS: JSON.stringify([
+          { kid: "2026-06", publicKey: pem(previousRsa.publicKey, "spki") },
+          { kid: "hs-2025", secret: previousSecret },
+        ]),
+      },
+    });
+    const { jti: _jti, ...fromSession } = jwt.decode(
+      (await api.register()).accessToken,
+    ) as jwt.JwtPayload;
+    claims = fromSession;
+  });
+  afterAll(() => api.close());
+
+  const me = (token: string) => api.request("GET", "/api/me", { token });
+  const mint = (key: jwt.Secret, options: jwt.SignOptions) => jwt.sign(claims, key, options);
+
+  it("signs with the current key only, naming it", async () => {
+    const session = await api.register();
+    expect(jwt.decode(session.accessToken, { complete: true })?.header).toMatchObject({
+      alg: "ES256",
+      kid: "2026-12",
+    });
+  });
+
+  it("lets tokens signed by a previous key through, RS256 or HS256", async () => {
+    const rs = mint(previousRsa.privateKey, { algorithm: "RS256", keyid: "2026-06" });
+    const hs = mint(previousSecret, { algorithm: "HS256", keyid: "hs-2025" });
+    expect((await me(rs)).status).toBe(200);
+    expect((await me(hs)).status).toBe(200);
+  });
+
+  it("refuses a token whose kid is unknown, and a key used under another's kid or algorithm", async () => {
+    const unknown = await me(
+      mint(previousRsa.privateKey, { algorithm: "RS256", keyid: "2024-01" }),
+    );
+    expect(expectErrorBody(unknown, "UNAUTHORIZED").error.message).toMatch(/key is unknown/);
+    for (const token of [
+      // A previous key's token naming the current key.
+      mint(previousRsa.privateKey, { algorithm: "RS256", keyid: "2026-12" }),
+      mint(previousSecret, { algorithm: "HS256", keyid: "2026-12" }),
+      // The RS256 key's public half as an HMAC secret (algorithm confusion), under its own kid.
+      mint(pem(previousRsa.publicKey, "spki"), { algorithm: "HS256", keyid: "2026-06" }),
+    ]) {
+      expectErrorBody(await me(token), "UNAUTHORIZED");
+    }
+  });
+
+  it("publishes the public keys of the current and the previous keys, never a secret", async () => {
+    const jwks = (await api.request("GET", "/.well-known/jwks.json")).body as {
+      keys: Array<JsonWebKey & { kid: string; alg: string; use: string }>;
+    };
+    expect(jwks.keys.map(({ kid, alg, use }) => ({ kid, alg, use }))).toEqual([
+      { kid: "2026-12", alg: "ES256", use: "sig" },
+      { kid: "2026-06", alg: "RS256", use: "sig" },
+    ]);
+    expect(JSON.stringify(jwks)).not.toContain(Buffer.from(previousSecret).toString("base64url"));
+    for (const key of jwks.keys) expect(key.d).toBeUndefined();
+    // Another service verifies a previous key's token with what the JWKS gives.
+    const published = createPublicKey({ key: jwks.keys[1] as JsonWebKey, format: "jwk" });
+    const token = mint(previousRsa.privateKey, { algorithm: "RS256", keyid: "2026-06" });
+    expect(jwt.verify(token, published, { algorithms: ["RS256"] })).toMatchObject({
+      sub: claims.sub,
+    });
+  });
+});
+
 describe("createAccessTokens", () => {
+  const clock = new ManualClock();
+  const kidOf = (token: string) => jwt.decode(token, { complete: true })?.header.kid;
+  const subject = { userId: "user-1", sessionId: "session-1" };
+
+  it("names an HS256 key by a stable kid that tells nothing of the secret, or by JWT_KEY_ID", () => {
+    const sign = (options: Partial<typeof config.jwt>) =>
+      createAccessTokens({ ...config.jwt, ...options, ttlS: 60 }, clock).sign(subject).token;
+    const kid = kidOf(sign({}));
+    expect(kid).toMatch(/^[\w-]{16}$/);
+    expect(config.jwt.secret).not.toContain(kid);
+    expect(kidOf(sign({}))).toBe(kid);
+    expect(kidOf(sign({ secret: `${config.jwt.secret}-next` }))).not.toBe(kid);
+    expect(kidOf(sign({ keyId: "2026-12" }))).toBe("2026-12");
+  });
+
+  it("verifies a token from before kids (HS256, no kid) with the current key only", () => {
+    const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, clock);
+    const claims = {
+      sid: subject.sessionId,
+      sub: subject.userId,
+      iss: config.jwt.issuer,
+      aud: config.jwt.audience,
+    };
+    expect(tokens.verify(jwt.sign(claims, config.jwt.secret, { algorithm: "HS256" }))).toEqual(
+      subject,
+    );
+    const rotated = createAccessTokens(
+      {
+        ...config.jwt,
+        secret: `${config.jwt.secret}-next`,
+        previousKeys: [{ kid: "old", secret: config.jwt.secret }],
+        ttlS: 60,
+      },
+      clock,
+    );
+    expect(() =>
+      rotated.verify(jwt.sign(claims, config.jwt.secret, { algorithm: "HS256" })),
+    ).toThrow(AppError);
+  });
+
+  it("refuses previous keys that share a kid or are no usable public key, naming JWT_PREVIOUS_KEYS", () => {
+    const build = (previousKeys: typeof config.jwt.previousKeys) =>
+      createAccessTokens({ ...config.jwt, keyId: "current", previousKeys, ttlS: 60 }, clock);
+    expect(() => build([{ kid: "current", secret: "x".repeat(32) }])).toThrow(
+      /JWT_PREVIOUS_KEYS\[0\]: the kid "current"/,
+    );
+    expect(() =>
+      build([
+        { kid: "old", publicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" },
+      ]),
+    ).toThrow(/JWT_PREVIOUS_KEYS\[0\]: publicKey is not a PEM public key/);
+    const rsa1024 = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey;
+    expect(() =>
+      build([
+        { kid: "old", publicKey: rsa1024.export({ format: "pem", type: "spki" }).toString() },
+      ]),
+    ).toThrow(/JWT_PREVIOUS_KEYS\[0\]: publicKey must be an RSA key of at least 2048 bits/);
+  });
+
   it("refuses keys that do not fit the algorithm", () => {
     const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
       format: "pem",

@@ -54,7 +54,8 @@ describe("REGISTRATION_MODE=auto", () => {
     expect(new Set(ids).size).toBe(1);
     expect(await autoRegistrations()).toBe(before + 1);
     expect(
-      (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid])).length,
+      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
+        .length,
     ).toBe(1);
   });
 

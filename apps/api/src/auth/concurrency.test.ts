@@ -64,11 +64,13 @@ describe("concurrency", () => {
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(7);
     for (const loser of losers) expectErrorBody(loser, "PHONE_ALREADY_BOUND");
-    const holders = await api.deps.db.query("SELECT id FROM users WHERE phone = ?", [
-      `+86${phoneNumber}`,
-    ]);
+    const holders = await api.deps.db
+      .selectFrom("users")
+      .select("id")
+      .where("phone", "=", `+86${phoneNumber}`)
+      .execute();
     expect(holders.length).toBe(1);
-    expect((await api.deps.db.query("SELECT id FROM users")).length).toBe(1);
+    expect(await api.deps.db.selectFrom("users").select("id").execute()).toHaveLength(1);
   });
 
   it("40 registrations on a cold process fetch the WeChat access token once", async () => {
@@ -91,6 +93,6 @@ describe("concurrency", () => {
     const { calls } = await api.stats();
     expect(calls.stable_token + calls.token).toBe(1);
     expect(calls.getuserphonenumber).toBe(40);
-    expect((await api.deps.db.query("SELECT id FROM users")).length).toBe(40);
+    expect(await api.deps.db.selectFrom("users").select("id").execute()).toHaveLength(40);
   });
 });

@@ -36,13 +36,14 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const { code, openid } = await api.loginCode();
     await api.login(code);
     const row = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
-    expect(row?.sessionKeyCiphertext).toMatch(/^v1\./);
+    // Sealed under the first data key, which it names.
+    expect(row?.sessionKeyCiphertext.startsWith(`v2.${api.config.dataKeys[0]!.id}.`)).toBe(true);
     expect(Math.abs((row?.obtainedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
   });
 
   it("saves a returning user's new session_key with the sign-in", async () => {
     const registered = await api.register();
-    const cipher = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey);
+    const cipher = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey);
     const before = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     const { code } = await api.loginCode({ openid: registered.openid });
     AuthenticatedSchema.parse(await api.login(code));
@@ -130,9 +131,10 @@ describe("registration tickets", () => {
 
   it("stores only a hash of the ticket", async () => {
     const { ticket } = await ticketFor();
-    const rows = await api.deps.db.query<{ tokenHash: string }>(
-      'SELECT token_hash AS "tokenHash" FROM registration_tickets',
-    );
+    const rows = await api.deps.db
+      .selectFrom("registration_tickets")
+      .select("token_hash as tokenHash")
+      .execute();
     expect(rows.some((row) => row.tokenHash === ticket)).toBe(false);
   });
 
@@ -179,7 +181,11 @@ describe("registration tickets", () => {
     for (const result of results.filter((r) => r.status === 401)) {
       expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
     }
-    const users = await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid]);
+    const users = await api.deps.db
+      .selectFrom("users")
+      .select("id")
+      .where("openid", "=", openid)
+      .execute();
     expect(users.length).toBe(1);
   });
 
@@ -195,7 +201,8 @@ describe("registration tickets", () => {
     ]);
     expect([ra?.status, rb?.status]).toEqual([201, 201]);
     expect(
-      (await api.deps.db.query("SELECT id FROM users WHERE openid = ?", [openid])).length,
+      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
+        .length,
     ).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Sql } from "../db/client.js";
+import type { Database } from "../db/client.js";
 
 export interface RegistrationTicketRecord {
   id: string;
@@ -16,36 +16,23 @@ export interface NewRegistrationTicket {
   expiresAt: Date;
 }
 
-const INSERT_SQL = `INSERT INTO registration_tickets
-  (id, token_hash, openid, unionid, wechat_session_key_id, expires_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-const CLAIM_SQL = `UPDATE registration_tickets SET claimed_until = ?, updated_at = ?
-  WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-    AND (claimed_until IS NULL OR claimed_until <= ?)
-  RETURNING id, openid, unionid, wechat_session_key_id AS "wechatSessionKeyId"`;
-const FIND_USABLE_SQL = `SELECT id FROM registration_tickets
-  WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`;
-const RELEASE_SQL = `UPDATE registration_tickets SET claimed_until = NULL, updated_at = ?
-  WHERE id = ? AND used_at IS NULL AND claimed_until = ?`;
-const MARK_USED_SQL = `UPDATE registration_tickets SET used_at = ?, claimed_until = NULL,
-  updated_at = ? WHERE id = ? AND used_at IS NULL`;
-const DELETE_EXPIRED_SQL = "DELETE FROM registration_tickets WHERE expires_at <= ?";
-const DELETE_FOR_OPENID_SQL = "DELETE FROM registration_tickets WHERE openid = ?";
-
-export function createRegistrationTicketsRepository(sql: Sql) {
+export function createRegistrationTicketsRepository(db: Database) {
   return {
     async create(ticket: NewRegistrationTicket): Promise<void> {
       const now = new Date();
-      await sql.execute(INSERT_SQL, [
-        randomUUID(),
-        ticket.tokenHash,
-        ticket.openid,
-        ticket.unionid,
-        ticket.wechatSessionKeyId,
-        ticket.expiresAt,
-        now,
-        now,
-      ]);
+      await db
+        .insertInto("registration_tickets")
+        .values({
+          id: randomUUID(),
+          token_hash: ticket.tokenHash,
+          openid: ticket.openid,
+          unionid: ticket.unionid,
+          wechat_session_key_id: ticket.wechatSessionKeyId,
+          expires_at: ticket.expiresAt,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     },
 
     /**
@@ -58,20 +45,28 @@ export function createRegistrationTicketsRepository(sql: Sql) {
       now: Date,
       leaseUntil: Date,
     ): Promise<RegistrationTicketRecord | null> {
-      const [row] = await sql.query<RegistrationTicketRecord>(CLAIM_SQL, [
-        leaseUntil,
-        new Date(),
-        tokenHash,
-        now,
-        now,
-      ]);
+      const row = await db
+        .updateTable("registration_tickets")
+        .set({ claimed_until: leaseUntil, updated_at: new Date() })
+        .where("token_hash", "=", tokenHash)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
+        .returning(["id", "openid", "unionid", "wechat_session_key_id as wechatSessionKeyId"])
+        .executeTakeFirst();
       return row ?? null;
     },
 
     /** Whether the ticket is known, unused and unexpired (a lease does not matter here). */
     async isUsable(tokenHash: string, now: Date): Promise<boolean> {
-      const rows = await sql.query<{ id: string }>(FIND_USABLE_SQL, [tokenHash, now]);
-      return rows.length > 0;
+      const row = await db
+        .selectFrom("registration_tickets")
+        .select("id")
+        .where("token_hash", "=", tokenHash)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     /**
@@ -80,20 +75,43 @@ export function createRegistrationTicketsRepository(sql: Sql) {
      * ran out) must not end the lease of a redemption that claimed the ticket since.
      */
     async release(id: string, leaseUntil: Date): Promise<void> {
-      await sql.execute(RELEASE_SQL, [new Date(), id, leaseUntil]);
+      await db
+        .updateTable("registration_tickets")
+        .set({ claimed_until: null, updated_at: new Date() })
+        .where("id", "=", id)
+        .where("used_at", "is", null)
+        .where("claimed_until", "=", leaseUntil)
+        .execute();
     },
 
     /** Resolves false when the ticket was already used (it then must not be used again). */
     async markUsed(id: string, now: Date): Promise<boolean> {
-      return (await sql.execute(MARK_USED_SQL, [now, new Date(), id])) === 1;
+      const { numUpdatedRows } = await db
+        .updateTable("registration_tickets")
+        .set({ used_at: now, claimed_until: null, updated_at: new Date() })
+        .where("id", "=", id)
+        .where("used_at", "is", null)
+        .executeTakeFirst();
+      return numUpdatedRows === 1n;
     },
 
     /** Housekeeping: tickets past their expiry are useless. */
-    deleteExpired: (now: Date): Promise<number> => sql.execute(DELETE_EXPIRED_SQL, [now]),
+    async deleteExpired(now: Date): Promise<number> {
+      const { numDeletedRows } = await db
+        .deleteFrom("registration_tickets")
+        .where("expires_at", "<=", now)
+        .executeTakeFirst();
+      return Number(numDeletedRows);
+    },
 
     /** The account's deletion: every ticket the WeChat user was given. */
-    deleteForOpenid: (openid: string): Promise<number> =>
-      sql.execute(DELETE_FOR_OPENID_SQL, [openid]),
+    async deleteForOpenid(openid: string): Promise<number> {
+      const { numDeletedRows } = await db
+        .deleteFrom("registration_tickets")
+        .where("openid", "=", openid)
+        .executeTakeFirst();
+      return Number(numDeletedRows);
+    },
   };
 }
 

@@ -78,7 +78,7 @@ describe("POST /api/auth/refresh", () => {
     const session = await api.register();
     await refresh(session.refreshToken);
     api.clock.advance(11_000);
-    const forgotten = await api.deps.data.refreshTokens.forgetSuccessorsRotatedBefore(
+    const forgotten = await api.deps.data.sessions.forgetSuccessorsRotatedBefore(
       new Date(api.clock.now() - 10_000),
     );
     expect(forgotten).toBeGreaterThanOrEqual(1);

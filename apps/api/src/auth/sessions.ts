@@ -8,11 +8,11 @@ import { AppError } from "../errors.js";
 import { logSecurityEvent } from "../security-events.js";
 import type { AccessTokens, AccessTokenSubject } from "./access-tokens.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
-import type { RefreshTokenRecord } from "./refresh-tokens.repository.js";
+import type { RefreshTokenRecord } from "./sessions.repository.js";
 import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js";
 
 export interface SessionsOptions {
-  data: Pick<DataAccess, "refreshTokens" | "transaction">;
+  data: Pick<DataAccess, "sessions" | "transaction">;
   accessTokens: AccessTokens;
   /** Seals a successor refresh token for the grace window. */
   successorCipher: Sealer;
@@ -22,7 +22,7 @@ export interface SessionsOptions {
   refreshReuseGraceS: number;
 }
 
-/** A new sign-in: its tokens, and the session (refresh-token family) they belong to. */
+/** A new sign-in: its tokens, and the session they belong to. */
 export interface IssuedSession {
   tokens: TokenPair;
   sessionId: string;
@@ -32,14 +32,13 @@ export interface IssuedSession {
 export type SignedIn = AccessTokenSubject;
 
 /**
- * Sessions: one per sign-in, a refresh-token family that its user sees in their list and can
- * revoke. Issue one per sign-in, rotate its refresh token on refresh, revoke it on logout, on
+ * Sessions: one per sign-in, with the refresh tokens it rotated through, that its user sees in
+ * their list and can revoke. Issue one per sign-in, rotate its refresh token on refresh, revoke it on logout, on
  * reuse of a rotated token outside the grace window, or from the list. Access tokens name their
  * session (`sid`), and every Bearer request asks the database whether it still stands.
  */
 export function createSessions(options: SessionsOptions) {
   const { data, accessTokens, successorCipher, clock, logger } = options;
-  const { refreshTokens } = data;
   const refreshTtlMs = options.refreshTokenTtlS * 1000;
   const graceMs = options.refreshReuseGraceS * 1000;
 
@@ -54,12 +53,12 @@ export function createSessions(options: SessionsOptions) {
     now: number,
     requestId: string,
   ): Promise<TokenPair> {
-    const subject = { userId: record.family.userId, sessionId: record.familyId };
+    const subject = { userId: record.session.userId, sessionId: record.sessionId };
     const rotatedAt = record.rotatedAt?.getTime() ?? now;
     if (record.successorCiphertext && now - rotatedAt <= graceMs) {
       return pair(subject, successorCipher.open(record.successorCiphertext));
     }
-    await refreshTokens.revokeFamily(record.familyId, "reuse", new Date(now));
+    await data.sessions.revoke(record.sessionId, "reuse", new Date(now));
     logSecurityEvent(logger, "refresh_reuse_detected", { ...subject, requestId });
     throw new AppError("REFRESH_TOKEN_REUSED");
   }
@@ -87,10 +86,10 @@ export function createSessions(options: SessionsOptions) {
       };
       let sessionId: string;
       try {
-        sessionId = await data.transaction(async ({ wechatSessionKeys, refreshTokens }) => {
-          const familyId = await refreshTokens.createFamily(userId, device, first);
+        sessionId = await data.transaction(async ({ wechatSessionKeys, sessions }) => {
+          const created = await sessions.create(userId, device, first);
           if (wechatSessionKey) await wechatSessionKeys.save(wechatSessionKey);
-          return familyId;
+          return created;
         });
       } catch (error) {
         if (isForeignKeyViolation(error)) return null;
@@ -101,9 +100,9 @@ export function createSessions(options: SessionsOptions) {
 
     async refresh(presented: string, requestId: string): Promise<TokenPair> {
       const tokenHash = hashOpaqueToken(presented);
-      const record = await refreshTokens.findByHash(tokenHash);
+      const record = await data.sessions.findTokenByHash(tokenHash);
       const now = clock.now();
-      if (!record || record.family.revokedAt !== null || record.expiresAt.getTime() <= now) {
+      if (!record || record.session.revokedAt !== null || record.expiresAt.getTime() <= now) {
         throw new AppError("REFRESH_TOKEN_INVALID");
       }
       if (record.rotatedAt !== null) return answerRotated(record, now, requestId);
@@ -114,28 +113,28 @@ export function createSessions(options: SessionsOptions) {
         expiresAt: new Date(now + refreshTtlMs),
       };
       const sealedSuccessor = successorCipher.seal(successor);
-      const won = await data.transaction(({ refreshTokens }) =>
-        refreshTokens.rotate(record, next, new Date(now), sealedSuccessor),
+      const won = await data.transaction(({ sessions }) =>
+        sessions.rotate(record, next, new Date(now), sealedSuccessor),
       );
       if (won) {
-        return pair({ userId: record.family.userId, sessionId: record.familyId }, successor);
+        return pair({ userId: record.session.userId, sessionId: record.sessionId }, successor);
       }
 
       // A concurrent refresh of the same token rotated it first: answer with its successor.
-      const rotated = await refreshTokens.findByHash(tokenHash);
-      if (!rotated || rotated.family.revokedAt !== null)
+      const rotated = await data.sessions.findTokenByHash(tokenHash);
+      if (!rotated || rotated.session.revokedAt !== null)
         throw new AppError("REFRESH_TOKEN_INVALID");
       return answerRotated(rotated, now, requestId);
     },
 
     /** Revokes the sign-in the token belongs to. Unknown tokens are ignored: logout is idempotent. */
     async logout(presented: string, requestId: string): Promise<void> {
-      const record = await refreshTokens.findByHash(hashOpaqueToken(presented));
+      const record = await data.sessions.findTokenByHash(hashOpaqueToken(presented));
       if (!record) return;
-      await refreshTokens.revokeFamily(record.familyId, "logout", new Date(clock.now()));
+      await data.sessions.revoke(record.sessionId, "logout", new Date(clock.now()));
       logSecurityEvent(logger, "logout", {
-        userId: record.family.userId,
-        sessionId: record.familyId,
+        userId: record.session.userId,
+        sessionId: record.sessionId,
         requestId,
       });
     },
@@ -148,7 +147,7 @@ export function createSessions(options: SessionsOptions) {
      */
     async authenticate(accessToken: string): Promise<SignedIn> {
       const subject = accessTokens.verify(accessToken);
-      if (!(await refreshTokens.isActive(subject.sessionId, subject.userId))) {
+      if (!(await data.sessions.isActive(subject.sessionId, subject.userId))) {
         throw new AppError("UNAUTHORIZED", "The session has been signed out.");
       }
       return subject;
@@ -156,8 +155,8 @@ export function createSessions(options: SessionsOptions) {
 
     /** The user's live sessions, newest first; `current` is the one asking. */
     async list({ userId, sessionId }: SignedIn): Promise<Session[]> {
-      const sessions = await refreshTokens.listActive(userId, new Date(clock.now()));
-      return sessions.map((session) => ({
+      const records = await data.sessions.listActive(userId, new Date(clock.now()));
+      return records.map((session) => ({
         id: session.id,
         createdAt: session.createdAt.toISOString(),
         lastUsedAt: session.lastUsedAt.toISOString(),
@@ -169,7 +168,7 @@ export function createSessions(options: SessionsOptions) {
     /** Signs one of the user's sessions out; 404 when the user has none of that id. */
     async revoke(userId: string, sessionId: string, requestId: string): Promise<void> {
       const now = new Date(clock.now());
-      if (!(await refreshTokens.revokeForUser(sessionId, userId, "revoke", now))) {
+      if (!(await data.sessions.revokeForUser(sessionId, userId, "revoke", now))) {
         throw new AppError("NOT_FOUND", "The user has no session with this id.");
       }
       logSecurityEvent(logger, "session_revoked", { userId, sessionId, requestId });
@@ -177,7 +176,7 @@ export function createSessions(options: SessionsOptions) {
 
     /** Signs every session of the user out, the one asking included. */
     async revokeAll(userId: string, requestId: string): Promise<void> {
-      await refreshTokens.revokeAllForUser(userId, "revoke", new Date(clock.now()));
+      await data.sessions.revokeAllForUser(userId, "revoke", new Date(clock.now()));
       logSecurityEvent(logger, "sessions_revoked_all", { userId, requestId });
     },
   };

@@ -235,10 +235,11 @@ describe("registering by SMS", () => {
       expect(["REGISTRATION_TICKET_INVALID", "SMS_CODE_INVALID"]).toContain(
         (loser.body as { error: { code: string } }).error.code,
       );
-      const users = await api.deps.db.query<{ id: string }>(
-        "SELECT id FROM users WHERE openid = ?",
-        [openid],
-      );
+      const users = await api.deps.db
+        .selectFrom("users")
+        .select("id")
+        .where("openid", "=", openid)
+        .execute();
       expect(users).toHaveLength(1);
     }
   });

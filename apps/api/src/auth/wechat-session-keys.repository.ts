@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { dateFrom, type Sql } from "../db/client.js";
+import type { Database } from "../db/client.js";
 
 /** The session_key WeChat gave for an openid at a sign-in (jscode2session), sealed at rest. */
 export interface WechatSessionKeyRecord {
@@ -9,47 +9,58 @@ export interface WechatSessionKeyRecord {
   obtainedAt: Date;
 }
 
-const SAVE_SQL = `INSERT INTO wechat_session_keys
-  (id, openid, unionid, session_key_ciphertext, obtained_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (openid) DO UPDATE SET unionid = excluded.unionid,
-    session_key_ciphertext = excluded.session_key_ciphertext,
-    obtained_at = excluded.obtained_at, updated_at = excluded.updated_at
-  RETURNING id`;
-
-const FIND_BY_OPENID_SQL = `SELECT id, openid, unionid,
-    session_key_ciphertext AS "sessionKeyCiphertext", obtained_at AS "obtainedAt"
-  FROM wechat_session_keys WHERE openid = ?`;
-
-const DELETE_FOR_OPENID_SQL = "DELETE FROM wechat_session_keys WHERE openid = ?";
-
-export function createWechatSessionKeysRepository(sql: Sql) {
+export function createWechatSessionKeysRepository(db: Database) {
   return {
     /** Keeps the latest session_key of an openid; resolves the row id. */
     async save(record: WechatSessionKeyRecord): Promise<string> {
       const now = new Date();
-      const [row] = await sql.query<{ id: string }>(SAVE_SQL, [
-        randomUUID(),
-        record.openid,
-        record.unionid,
-        record.sessionKeyCiphertext,
-        record.obtainedAt,
-        now,
-        now,
-      ]);
-      return row!.id;
+      const { id } = await db
+        .insertInto("wechat_session_keys")
+        .values({
+          id: randomUUID(),
+          openid: record.openid,
+          unionid: record.unionid,
+          session_key_ciphertext: record.sessionKeyCiphertext,
+          obtained_at: record.obtainedAt,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((conflict) =>
+          conflict.column("openid").doUpdateSet((eb) => ({
+            unionid: eb.ref("excluded.unionid"),
+            session_key_ciphertext: eb.ref("excluded.session_key_ciphertext"),
+            obtained_at: eb.ref("excluded.obtained_at"),
+            updated_at: eb.ref("excluded.updated_at"),
+          })),
+        )
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      return id;
     },
 
     async findByOpenid(openid: string): Promise<(WechatSessionKeyRecord & { id: string }) | null> {
-      const [row] = await sql.query<WechatSessionKeyRecord & { id: string }>(FIND_BY_OPENID_SQL, [
-        openid,
-      ]);
-      return row ? { ...row, obtainedAt: dateFrom(row.obtainedAt) } : null;
+      const row = await db
+        .selectFrom("wechat_session_keys")
+        .select([
+          "id",
+          "openid",
+          "unionid",
+          "session_key_ciphertext as sessionKeyCiphertext",
+          "obtained_at as obtainedAt",
+        ])
+        .where("openid", "=", openid)
+        .executeTakeFirst();
+      return row ?? null;
     },
 
     /** The account's deletion: the session_key kept for the WeChat user. */
-    deleteForOpenid: (openid: string): Promise<number> =>
-      sql.execute(DELETE_FOR_OPENID_SQL, [openid]),
+    async deleteForOpenid(openid: string): Promise<number> {
+      const { numDeletedRows } = await db
+        .deleteFrom("wechat_session_keys")
+        .where("openid", "=", openid)
+        .executeTakeFirst();
+      return Number(numDeletedRows);
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Sql } from "../db/client.js";
+import type { Database } from "../db/client.js";
 
 export interface NewAvatar {
   id: string;
@@ -12,39 +12,44 @@ export interface StoredAvatar {
   bytes: Uint8Array;
 }
 
-const FIND_SQL = 'SELECT content_type AS "contentType", bytes FROM avatars WHERE id = ?';
-const DELETE_FOR_USER_SQL = "DELETE FROM avatars WHERE user_id = ?";
-const DELETE_FOR_USER_EXCEPT_SQL = "DELETE FROM avatars WHERE user_id = ? AND id <> ?";
-const INSERT_SQL = `INSERT INTO avatars
-  (id, user_id, content_type, bytes, byte_length, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+export function createAvatarsRepository(db: Database) {
+  const deleteForUser = (userId: string) => db.deleteFrom("avatars").where("user_id", "=", userId);
 
-export function createAvatarsRepository(sql: Sql) {
   return {
     async findById(id: string): Promise<StoredAvatar | null> {
-      const [row] = await sql.query<StoredAvatar>(FIND_SQL, [id]);
+      const row = await db
+        .selectFrom("avatars")
+        .select(["content_type as contentType", "bytes"])
+        .where("id", "=", id)
+        .executeTakeFirst();
       return row ?? null;
     },
 
     /** Deletes the user's stored avatar unless it is `keepId`: avatarUrl no longer points at it. */
     async deleteForUserExcept(userId: string, keepId: string | undefined): Promise<void> {
-      if (keepId === undefined) await sql.execute(DELETE_FOR_USER_SQL, [userId]);
-      else await sql.execute(DELETE_FOR_USER_EXCEPT_SQL, [userId, keepId]);
+      await (
+        keepId === undefined
+          ? deleteForUser(userId)
+          : deleteForUser(userId).where("id", "<>", keepId)
+      ).execute();
     },
 
     /** Stores `avatar` as the user's only one. Run it in a transaction with the avatarUrl change. */
     async replaceForUser(avatar: NewAvatar): Promise<void> {
       const now = new Date();
-      await sql.execute(DELETE_FOR_USER_SQL, [avatar.userId]);
-      await sql.execute(INSERT_SQL, [
-        avatar.id,
-        avatar.userId,
-        avatar.contentType,
-        avatar.bytes,
-        avatar.bytes.byteLength,
-        now,
-        now,
-      ]);
+      await deleteForUser(avatar.userId).execute();
+      await db
+        .insertInto("avatars")
+        .values({
+          id: avatar.id,
+          user_id: avatar.userId,
+          content_type: avatar.contentType,
+          bytes: Buffer.from(avatar.bytes.buffer, avatar.bytes.byteOffset, avatar.bytes.byteLength),
+          byte_length: avatar.bytes.byteLength,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     },
   };
 }

@@ -111,9 +111,11 @@ describe("POST /api/me/avatar", () => {
     expect(gone.status).toBe(404);
     expectErrorBody(gone, "NOT_FOUND");
     expect((await download(second.avatarUrl!)).bytes.equals(JPEG)).toBe(true);
-    const stored = await api.deps.db.query("SELECT id FROM avatars WHERE user_id = ?", [
-      session.user.id,
-    ]);
+    const stored = await api.deps.db
+      .selectFrom("avatars")
+      .select("id")
+      .where("user_id", "=", session.user.id)
+      .execute();
     expect(stored.length).toBe(1);
   });
 
@@ -123,8 +125,13 @@ describe("POST /api/me/avatar", () => {
       (await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }])).body,
     );
     const stored = async () =>
-      (await api.deps.db.query("SELECT id FROM avatars WHERE user_id = ?", [session.user.id]))
-        .length;
+      (
+        await api.deps.db
+          .selectFrom("avatars")
+          .select("id")
+          .where("user_id", "=", session.user.id)
+          .execute()
+      ).length;
 
     // A profile saved again with the avatar it already has (nickname changed) keeps the file.
     const resaved = await api.request("PATCH", "/api/me", {
@@ -241,7 +248,7 @@ describe("POST /api/me/avatar", () => {
 
   it("answers 401 for a token of an account that no longer exists", async () => {
     const session = await api.register();
-    await api.deps.db.execute("DELETE FROM users WHERE id = ?", [session.user.id]);
+    await api.deps.db.deleteFrom("users").where("id", "=", session.user.id).execute();
     const result = await upload(session.accessToken, [{ bytes: JPEG, filename: "a.jpg" }]);
     expect(result.status).toBe(401);
     expectErrorBody(result, "UNAUTHORIZED");

@@ -1,26 +1,26 @@
-import { createRefreshTokensRepository } from "../auth/refresh-tokens.repository.js";
 import { createRegistrationTicketsRepository } from "../auth/registration-tickets.repository.js";
+import { createSessionsRepository } from "../auth/sessions.repository.js";
 import { createWechatSessionKeysRepository } from "../auth/wechat-session-keys.repository.js";
 import { createAvatarsRepository } from "../avatars/avatars.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
-import type { Database, Sql } from "./client.js";
+import type { Database } from "./client.js";
 import { isUniqueViolation } from "./errors.js";
 
-/** Every repository over one Sql: the database's, or an open transaction's. */
-function repositoriesOn(sql: Sql) {
+/** Every repository on one database: the database itself, or an open transaction. */
+function repositoriesOn(db: Database) {
   return {
-    users: createUsersRepository(sql),
-    wechatSessionKeys: createWechatSessionKeysRepository(sql),
-    registrationTickets: createRegistrationTicketsRepository(sql),
-    refreshTokens: createRefreshTokensRepository(sql),
-    avatars: createAvatarsRepository(sql),
+    users: createUsersRepository(db),
+    wechatSessionKeys: createWechatSessionKeysRepository(db),
+    registrationTickets: createRegistrationTicketsRepository(db),
+    sessions: createSessionsRepository(db),
+    avatars: createAvatarsRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositoriesOn>;
 
 /**
- * Every repository over one database, and transactions across them. Services see only this: SQL
- * stays behind the repositories, and each repository writes its own tables only.
+ * Every repository over one database, and transactions across them. Services see only this:
+ * queries stay behind the repositories, and each repository writes its own tables only.
  */
 export function createDataAccess(db: Database) {
   return {
@@ -38,7 +38,7 @@ export function createDataAccess(db: Database) {
     ): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await db.transaction((transaction) => work(repositoriesOn(transaction)));
+          return await db.transaction().execute((transaction) => work(repositoriesOn(transaction)));
         } catch (error) {
           if (!isUniqueViolation(error) || attempt >= attempts) throw error;
         }
@@ -47,10 +47,10 @@ export function createDataAccess(db: Database) {
 
     /** Touches a real table: an empty or half-migrated database is not "up". */
     async ping(): Promise<void> {
-      await db.query("SELECT 1 FROM users LIMIT 1");
+      await db.selectFrom("users").select("id").limit(1).execute();
     },
 
-    close: () => db.close(),
+    close: () => db.destroy(),
   };
 }
 

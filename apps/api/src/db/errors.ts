@@ -1,5 +1,5 @@
 /**
- * A failed statement, told apart the same way on SQLite and PostgreSQL:
+ * A failed statement, told apart by PostgreSQL's SQLSTATE or the connection's failure:
  * - `unique-violation`: a unique constraint refused a write; re-read and decide again;
  * - `foreign-key-violation`: a write named a row that is not there (deleted meanwhile);
  * - `unavailable`: the database cannot answer now (down, locked, unreachable, refusing this
@@ -8,7 +8,7 @@
  */
 export class DatabaseError extends Error {
   override name = "DatabaseError";
-  /** The driver's code: SQLITE_BUSY, 23505, ECONNREFUSED, ... */
+  /** The driver's code: 23505, 57P01, ECONNREFUSED, ... */
   readonly code: string | undefined;
 
   constructor(
@@ -21,16 +21,10 @@ export class DatabaseError extends Error {
   }
 }
 
-const UNIQUE_VIOLATIONS = new Set([
-  "SQLITE_CONSTRAINT_UNIQUE",
-  "SQLITE_CONSTRAINT_PRIMARYKEY",
-  "23505",
-]);
-const FOREIGN_KEY_VIOLATIONS = new Set(["SQLITE_CONSTRAINT_FOREIGNKEY", "23503"]);
-/** SQLite's codes for a database that cannot serve now: locked, unopenable, failing I/O. */
-const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|CORRUPT|NOTADB)/;
+const UNIQUE_VIOLATION = "23505";
+const FOREIGN_KEY_VIOLATION = "23503";
 /**
- * PostgreSQL's classes for the same (SQLSTATE): 08 connection, 28 authentication (a rotated
+ * PostgreSQL's classes (SQLSTATE) of a database that cannot serve now: 08 connection, 28 authentication (a rotated
  * password), 3D no such database, 40 serialization failure or deadlock, 53 insufficient
  * resources, 57 operator intervention (shutdown), 58 system error. Only an operator fixes some of
  * these, but they are still the database unavailable to this instance: readiness must fail so
@@ -39,30 +33,18 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|CO
 const POSTGRES_UNAVAILABLE = /^(08|28|3D|40|53|57|58)/;
 
 /**
- * What the drivers threw, classified. What is neither SQLite's answer nor PostgreSQL's (a
- * connection refused or dropped, a statement timed out) is the connection failing.
+ * What node-postgres threw, classified. What is not PostgreSQL's answer (a connection refused or
+ * dropped, a statement timed out) is the connection failing.
  */
 export function databaseErrorFrom(error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error;
   const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
-  if (typeof code === "string" && UNIQUE_VIOLATIONS.has(code)) {
-    return new DatabaseError("unique-violation", error);
-  }
-  if (typeof code === "string" && FOREIGN_KEY_VIOLATIONS.has(code)) {
-    return new DatabaseError("foreign-key-violation", error);
-  }
+  if (code === UNIQUE_VIOLATION) return new DatabaseError("unique-violation", error);
+  if (code === FOREIGN_KEY_VIOLATION) return new DatabaseError("foreign-key-violation", error);
+  // PostgreSQL's own answers carry a severity and a SQLSTATE.
   const unavailable =
-    typeof code === "string" && code.startsWith("SQLITE_")
-      ? SQLITE_UNAVAILABLE.test(code)
-      : // PostgreSQL's own answers carry a severity and a SQLSTATE.
-        severity === undefined || typeof code !== "string" || POSTGRES_UNAVAILABLE.test(code);
+    severity === undefined || typeof code !== "string" || POSTGRES_UNAVAILABLE.test(code);
   return new DatabaseError(unavailable ? "unavailable" : "failed", error);
-}
-
-/** Another process holds SQLite's lock: worth waiting a little and trying again. */
-export function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
 export function isUniqueViolation(error: unknown): boolean {

@@ -1,23 +1,16 @@
-/*
- * `applyMigrations` skips the Prisma CLI (seconds of every start) only on a database whose
- * `_prisma_migrations` matches the migrations on disk exactly; anything else still goes through
- * `prisma migrate deploy`, which applies, or reports, what it finds.
- */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import Sqlite from "better-sqlite3";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { API_ROOT } from "../config.js";
-import { createSuiteDatabase, suiteDatabaseKind, type SuiteDatabase } from "../testing/harness.js";
+import { createSuiteDatabase, type SuiteDatabase } from "../testing/harness.js";
 import {
   createTestDatabase,
   dropTestDatabase,
   uniqueTestDatabaseName,
 } from "../testing/postgres.js";
-import { createDatabase, sqlitePathOf } from "./client.js";
+import { createDatabase } from "./client.js";
 import { applyMigrations } from "./migrate.js";
 
 /** Each case runs the CLI at least once: seconds on a quiet machine, far more on a busy one. */
@@ -25,27 +18,22 @@ const CLI_TIMEOUT_MS = 120_000;
 
 /** A migration that only creates a table of its own, so undoing it is one DROP TABLE. */
 const AVATARS_MIGRATION = "20261121003800_avatars";
+/** The migration that renamed refresh_token_families (and its family_id) to sessions. */
+const SESSIONS_MIGRATION = "20261212090000_sessions";
 
-const kind = suiteDatabaseKind();
 const cleanups: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A database that does not exist yet (SQLite) or is empty (PostgreSQL). */
+/** An empty database. */
 async function emptyDatabase(): Promise<string> {
-  const testDatabase = inject("testDatabase");
-  if (testDatabase.kind === "postgres") {
-    // Named after the template, so the run's teardown drops it even if this suite crashes.
-    const name = uniqueTestDatabaseName(testDatabase.template);
-    const url = await createTestDatabase(name);
-    cleanups.push(() => dropTestDatabase(name));
-    return url;
-  }
-  const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-migrate-"));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  return `file:${path.join(dir, "api.db")}`;
+  // Named after the template, so the run's teardown drops it even if this suite crashes.
+  const name = uniqueTestDatabaseName(inject("testDatabase").template);
+  const url = await createTestDatabase(name);
+  cleanups.push(() => dropTestDatabase(name));
+  return url;
 }
 
 async function migratedDatabase(): Promise<SuiteDatabase> {
@@ -54,27 +42,15 @@ async function migratedDatabase(): Promise<SuiteDatabase> {
   return database;
 }
 
-/** Runs SQL statements on the database from a connection of the test's own. */
+/** Runs SQL statements on the database from a connection of the test's own; the last one's rows. */
 async function execute(databaseUrl: string, ...statements: string[]): Promise<unknown[][]> {
   let rows: unknown[][] = [];
-  if (kind === "postgres") {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      for (const text of statements) rows = (await client.query({ text, rowMode: "array" })).rows;
-    } finally {
-      await client.end();
-    }
-    return rows;
-  }
-  const connection = new Sqlite(sqlitePathOf(databaseUrl), { fileMustExist: true });
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
   try {
-    for (const sql of statements) {
-      const statement = connection.prepare(sql);
-      rows = statement.reader ? (statement.raw().all() as unknown[][]) : (statement.run(), []);
-    }
+    for (const text of statements) rows = (await client.query({ text, rowMode: "array" })).rows;
   } finally {
-    connection.close();
+    await client.end();
   }
   return rows;
 }
@@ -88,13 +64,13 @@ async function appliedMigrationNames(databaseUrl: string): Promise<string[]> {
   return rows.map(([name]) => String(name));
 }
 
-const migrationsDir = path.join(API_ROOT, "prisma", kind, "migrations");
+const migrationsDir = path.join(API_ROOT, "prisma", "migrations");
 const migrationNamesOnDisk = readdirSync(migrationsDir, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
 
-describe(`applyMigrations (${kind})`, () => {
+describe("applyMigrations", () => {
   it(
     "migrates a new database through the CLI, then finds it up to date without the CLI, also while the API has it open and after it closed it",
     async () => {
@@ -102,14 +78,13 @@ describe(`applyMigrations (${kind})`, () => {
       expect(await applyMigrations(url)).toBe("deployed");
       expect(await appliedMigrationNames(url)).toEqual(migrationNamesOnDisk);
 
-      // A restart: the API has used the database (on SQLite, that switches it to WAL mode), another
-      // instance may still have it open.
-      const db = await createDatabase(url);
+      // A restart: another instance may still have the database open.
+      const db = createDatabase(url);
       try {
-        await db.query("SELECT id FROM users");
+        await db.selectFrom("users").select("id").execute();
         expect(await applyMigrations(url)).toBe("up-to-date");
       } finally {
-        await db.close();
+        await db.destroy();
       }
       expect(await applyMigrations(url)).toBe("up-to-date");
     },
@@ -131,6 +106,45 @@ describe(`applyMigrations (${kind})`, () => {
       expect(await appliedMigrationNames(url)).toEqual(migrationNamesOnDisk);
       expect(await execute(url, 'SELECT count(*) FROM "avatars"')).toEqual([[expect.anything()]]);
       expect(await applyMigrations(url)).toBe("up-to-date");
+    },
+    CLI_TIMEOUT_MS,
+  );
+
+  it(
+    "moves a database of the previous migrations forward with its sessions and tokens: the tables are renamed, not rebuilt",
+    async () => {
+      const { url } = await migratedDatabase();
+      // Back to the schema before the rename, with a session and its token in it.
+      await execute(
+        url,
+        `DELETE FROM _prisma_migrations WHERE migration_name = '${SESSIONS_MIGRATION}'`,
+        'ALTER TABLE "sessions" RENAME TO "refresh_token_families"',
+        'ALTER TABLE "refresh_token_families" RENAME CONSTRAINT "sessions_pkey" TO "refresh_token_families_pkey"',
+        'ALTER TABLE "refresh_token_families" RENAME CONSTRAINT "sessions_user_id_fkey" TO "refresh_token_families_user_id_fkey"',
+        'ALTER INDEX "sessions_user_id_idx" RENAME TO "refresh_token_families_user_id_idx"',
+        'ALTER TABLE "refresh_tokens" RENAME COLUMN "session_id" TO "family_id"',
+        'ALTER TABLE "refresh_tokens" RENAME CONSTRAINT "refresh_tokens_session_id_fkey" TO "refresh_tokens_family_id_fkey"',
+        'ALTER INDEX "refresh_tokens_session_id_idx" RENAME TO "refresh_tokens_family_id_idx"',
+        `INSERT INTO users (id, phone, created_at, updated_at) VALUES ('u1', '+8613800138000', now(), now())`,
+        `INSERT INTO refresh_token_families (id, user_id, device_model, created_at, updated_at)
+          VALUES ('f1', 'u1', 'iPhone 15', now(), now())`,
+        `INSERT INTO refresh_tokens (id, family_id, token_hash, expires_at, created_at, updated_at)
+          VALUES ('t1', 'f1', 'hash-1', now() + interval '1 day', now(), now())`,
+      );
+
+      expect(await applyMigrations(url)).toBe("deployed");
+      const db = createDatabase(url);
+      try {
+        expect(
+          await db
+            .selectFrom("refresh_tokens as t")
+            .innerJoin("sessions as s", "s.id", "t.session_id")
+            .select(["t.token_hash", "s.id", "s.user_id", "s.device_model"])
+            .execute(),
+        ).toEqual([{ token_hash: "hash-1", id: "f1", user_id: "u1", device_model: "iPhone 15" }]);
+      } finally {
+        await db.destroy();
+      }
     },
     CLI_TIMEOUT_MS,
   );

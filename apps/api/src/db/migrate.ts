@@ -5,7 +5,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { API_ROOT } from "../config.js";
-import { createDatabase, isPostgresDatabaseUrl } from "./client.js";
+import { sql } from "kysely";
+import { createDatabase } from "./client.js";
 
 /**
  * How many times a start-up retries when another instance holds the migration lock. Prisma waits
@@ -23,8 +24,7 @@ export type MigrationOutcome = "up-to-date" | "deployed";
 
 /**
  * Applies pending migrations with `prisma migrate deploy`, through the Prisma CLI and
- * apps/api/prisma.config.ts (JS schema engine, driver adapter: no binary, works offline). The
- * config picks the schema and migrations from DATABASE_URL.
+ * apps/api/prisma.config.ts (JS schema engine, driver adapter: no binary, works offline).
  *
  * Starting the CLI costs seconds, most of a restart, and a restart almost always finds nothing to
  * apply; so Prisma's own record of applied migrations is read first, and the CLI runs only when it
@@ -51,9 +51,6 @@ interface AppliedMigration {
   finished: boolean;
 }
 
-const APPLIED_MIGRATIONS_SQL = `SELECT migration_name AS name, checksum, finished_at AS "finishedAt"
-  FROM _prisma_migrations WHERE rolled_back_at IS NULL`;
-
 /**
  * True only when every migration folder on disk has a finished row with the same name and
  * checksum, and no migration is left failed. Anything else (no database or table yet, a pending,
@@ -63,7 +60,7 @@ const APPLIED_MIGRATIONS_SQL = `SELECT migration_name AS name, checksum, finishe
 async function allMigrationsApplied(databaseUrl: string): Promise<boolean> {
   try {
     const [onDisk, applied] = await Promise.all([
-      migrationsOnDisk(databaseUrl),
+      migrationsOnDisk(),
       appliedMigrations(databaseUrl),
     ]);
     if (applied.some((migration) => !migration.finished)) return false;
@@ -80,9 +77,8 @@ async function allMigrationsApplied(databaseUrl: string): Promise<boolean> {
  * recursively) of the migrations directory prisma.config.ts picks, each one's migration.sql as
  * UTF-8, checksummed as the SHA-256 hex of that text.
  */
-async function migrationsOnDisk(databaseUrl: string): Promise<Map<string, string>> {
-  const provider = isPostgresDatabaseUrl(databaseUrl) ? "postgres" : "sqlite";
-  const directory = path.join(API_ROOT, "prisma", provider, "migrations");
+async function migrationsOnDisk(): Promise<Map<string, string>> {
+  const directory = path.join(API_ROOT, "prisma", "migrations");
   const migrations = new Map<string, string>();
   for (const entry of await readdir(directory, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
@@ -93,15 +89,15 @@ async function migrationsOnDisk(databaseUrl: string): Promise<Map<string, string
 }
 
 /**
- * Through the application's own database path, closed at once. SQLite's file must exist
- * (`createDatabase` never creates it): a missing file is for the CLI to create.
+ * Through the application's own database path, closed at once. `_prisma_migrations` is Prisma's
+ * table, not the schema's, so it is read with plain SQL and its row checked here.
  */
 async function appliedMigrations(databaseUrl: string): Promise<AppliedMigration[]> {
-  const db = await createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl);
   try {
-    const rows = await db.query<{ name: unknown; checksum: unknown; finishedAt: unknown }>(
-      APPLIED_MIGRATIONS_SQL,
-    );
+    const { rows } = await sql<{ name: unknown; checksum: unknown; finishedAt: unknown }>`
+      SELECT migration_name AS name, checksum, finished_at AS "finishedAt"
+      FROM _prisma_migrations WHERE rolled_back_at IS NULL`.execute(db);
     return rows.map(({ name, checksum, finishedAt }) => {
       if (typeof name !== "string" || typeof checksum !== "string") {
         throw new Error("unexpected _prisma_migrations row");
@@ -109,7 +105,7 @@ async function appliedMigrations(databaseUrl: string): Promise<AppliedMigration[
       return { name, checksum, finished: finishedAt != null };
     });
   } finally {
-    await db.close();
+    await db.destroy();
   }
 }
 

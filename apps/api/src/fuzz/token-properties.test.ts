@@ -1,7 +1,7 @@
 /*
  * Property tests of refresh-token rotation, through POST /api/auth/refresh with a manual clock:
  * chains of any length work and leave exactly one current token; presenting an old token outside
- * the grace window revokes the whole family; inside it, any number of presentations (one after
+ * the grace window revokes the whole session; inside it, any number of presentations (one after
  * another or at once) get the same successor and a working access token.
  */
 import { TokenPairSchema, UserSchema, type TokenPair } from "@wxauth/contracts";
@@ -50,7 +50,7 @@ async function expectAccessTokenWorks(pair: TokenPair): Promise<void> {
   expect(UserSchema.parse(me.body).id).toBe(userId);
 }
 
-/** A new sign-in (a new refresh-token family) of the test user, rotated `gaps.length` times. */
+/** A new sign-in (a new session) of the test user, rotated `gaps.length` times. */
 async function chain(gapsMs: readonly number[]): Promise<string[]> {
   const issued = await api.deps.sessions.issue(userId, {});
   if (!issued) throw new Error("the test user is gone");
@@ -62,19 +62,21 @@ async function chain(gapsMs: readonly number[]): Promise<string[]> {
   return tokens;
 }
 
-/** The family of the token, with every token of it. */
-async function familyOf(refreshToken: string) {
-  const [family] = await api.deps.db.query<{ id: string; revokedAt: unknown }>(
-    `SELECT f.id, f.revoked_at AS "revokedAt" FROM refresh_token_families f
-      JOIN refresh_tokens t ON t.family_id = f.id WHERE t.token_hash = ?`,
-    [hashOpaqueToken(refreshToken)],
-  );
-  if (!family) throw new Error("no family holds the token");
-  const refreshTokens = await api.deps.db.query<{ tokenHash: string; rotatedAt: unknown }>(
-    'SELECT token_hash AS "tokenHash", rotated_at AS "rotatedAt" FROM refresh_tokens WHERE family_id = ?',
-    [family.id],
-  );
-  return { ...family, refreshTokens };
+/** The session of the token, with every token of it. */
+async function sessionOf(refreshToken: string) {
+  const session = await api.deps.db
+    .selectFrom("sessions as s")
+    .innerJoin("refresh_tokens as t", "t.session_id", "s.id")
+    .select(["s.id", "s.revoked_at as revokedAt"])
+    .where("t.token_hash", "=", hashOpaqueToken(refreshToken))
+    .executeTakeFirst();
+  if (!session) throw new Error("no session holds the token");
+  const refreshTokens = await api.deps.db
+    .selectFrom("refresh_tokens")
+    .select(["token_hash as tokenHash", "rotated_at as rotatedAt"])
+    .where("session_id", "=", session.id)
+    .execute();
+  return { ...session, refreshTokens };
 }
 
 /** Time between two rotations: anything from at once to long past the grace window. */
@@ -86,9 +88,9 @@ describe("refresh-token rotation", () => {
       fc.asyncProperty(fc.array(gapMs, { minLength: 1, maxLength: 8 }), async (gaps) => {
         const tokens = await chain(gaps);
         expect(new Set(tokens).size).toBe(tokens.length);
-        const family = await familyOf(tokens[0] ?? "");
-        expect(family.revokedAt).toBeNull();
-        const current = family.refreshTokens.filter((token) => token.rotatedAt === null);
+        const session = await sessionOf(tokens[0] ?? "");
+        expect(session.revokedAt).toBeNull();
+        const current = session.refreshTokens.filter((token) => token.rotatedAt === null);
         expect(current.map((token) => token.tokenHash)).toEqual([
           hashOpaqueToken(tokens.at(-1) ?? ""),
         ]);
@@ -98,7 +100,7 @@ describe("refresh-token rotation", () => {
     );
   });
 
-  it("an older token presented outside the grace window is REFRESH_TOKEN_REUSED and revokes the whole family", async () => {
+  it("an older token presented outside the grace window is REFRESH_TOKEN_REUSED and revokes the whole session", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(gapMs, { minLength: 1, maxLength: 8 }),
@@ -113,8 +115,8 @@ describe("refresh-token rotation", () => {
           expect(answer.status).toBe(401);
           expectErrorBody(answer, "REFRESH_TOKEN_REUSED");
 
-          const family = await familyOf(reused);
-          expect(family.revokedAt).not.toBeNull();
+          const session = await sessionOf(reused);
+          expect(session.revokedAt).not.toBeNull();
           // The thief's copy and the owner's newest token are both dead now.
           const newest = await refresh(tokens.at(-1) ?? "");
           expect(newest.status).toBe(401);
@@ -146,8 +148,8 @@ describe("refresh-token rotation", () => {
             expect(again.refreshToken).toBe(successor.refreshToken);
             await expectAccessTokenWorks(again);
           }
-          expect((await familyOf(rotated)).revokedAt).toBeNull();
-          // The successor is still the family's current token.
+          expect((await sessionOf(rotated)).revokedAt).toBeNull();
+          // The successor is still the session's current token.
           expect((await rotate(successor.refreshToken)).refreshToken).not.toBe(
             successor.refreshToken,
           );

@@ -36,7 +36,7 @@ describe("logs", () => {
     });
 
     const sessionKeyRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
-    const sessionKey = new Sealer(api.config.jwt.secret, AT_REST_LABELS.wechatSessionKey).open(
+    const sessionKey = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey).open(
       sessionKeyRow!.sessionKeyCiphertext,
     );
     const output = api.logs.join("\n");

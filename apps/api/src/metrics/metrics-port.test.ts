@@ -2,33 +2,29 @@
  * The built API as production runs it: with METRICS_PORT set, /metrics answers there and only
  * there.
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
+import { createSuiteDatabase, type SuiteDatabase } from "../testing/harness.js";
 import { freePort } from "../testing/node-process.js";
 
-let dir: string;
+let database: SuiteDatabase;
 let api: ApiProcess | undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   ensureBuilt();
-  dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-metrics-"));
+  database = await createSuiteDatabase();
 }, 180_000);
 
 afterAll(async () => {
   await api?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await database.drop();
 });
 
 it("METRICS_PORT: the API's requests are counted on that port, /metrics is 404 on the API's, and SIGTERM still exits 0", async () => {
-  const databaseFile = path.join(dir, "api.db");
-  copyFileSync(inject("templateDatabase"), databaseFile);
   const metricsPort = await freePort();
   api = await startApiProcess({
     NODE_ENV: "development",
-    DATABASE_URL: `file:${databaseFile}`,
+    DATABASE_URL: database.url,
     METRICS_PORT: String(metricsPort),
   });
   expect((await fetch(`${api.url}/metrics`)).status).toBe(404);

@@ -3,9 +3,6 @@
  * all answered, the process exits 0 well within 10 s, and a restart on the same database serves
  * the same users (and redeems the tickets handed out during the drain).
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import {
   AuthenticatedSchema,
   UserSchema,
@@ -13,8 +10,8 @@ import {
   type WechatLoginResponse,
 } from "@wxauth/contracts";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { uniquePhoneNumber } from "../testing/harness.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSuiteDatabase, uniquePhoneNumber, type SuiteDatabase } from "../testing/harness.js";
 import { ensureBuilt, startApiProcess, type ApiProcess } from "../testing/api-process.js";
 import { reportFigure } from "../testing/figures.js";
 
@@ -24,19 +21,17 @@ const SLOW_WECHAT_MS = 1500;
 const EXIT_WITHIN_MS = 10_000;
 
 let sandbox: RunningSandbox;
-let dir: string;
+let database: SuiteDatabase;
 let env: Record<string, string>;
 const processes: ApiProcess[] = [];
 
 beforeAll(async () => {
   ensureBuilt();
   sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
-  dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-sigterm-"));
-  const databaseFile = path.join(dir, "api.db");
-  copyFileSync(inject("templateDatabase"), databaseFile);
+  database = await createSuiteDatabase();
   env = {
     NODE_ENV: "development",
-    DATABASE_URL: `file:${databaseFile}`,
+    DATABASE_URL: database.url,
     WECHAT_API_BASE_URL: sandbox.url,
     WECHAT_TIMEOUT_MS: "5000",
     AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
@@ -46,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const api of processes) if (api.child.exitCode === null) api.child.kill("SIGKILL");
   await sandbox.close();
-  rmSync(dir, { recursive: true, force: true });
+  await database.drop();
 });
 
 async function post(

@@ -63,18 +63,19 @@ async function callsOf(wechatApi: SandboxApi): Promise<number> {
 }
 
 async function ticketRow(registrationTicket: string) {
-  const [row] = await api.deps.db.query<{ usedAt: unknown; claimedUntil: unknown }>(
-    'SELECT used_at AS "usedAt", claimed_until AS "claimedUntil" FROM registration_tickets WHERE token_hash = ?',
-    [hashOpaqueToken(registrationTicket)],
-  );
-  return row;
+  return api.deps.db
+    .selectFrom("registration_tickets")
+    .select(["used_at as usedAt", "claimed_until as claimedUntil"])
+    .where("token_hash", "=", hashOpaqueToken(registrationTicket))
+    .executeTakeFirst();
 }
 
 async function userRow(column: "openid" | "id", value: string) {
-  const [row] = await api.deps.db.query<{ phone: string | null }>(
-    `SELECT phone FROM users WHERE ${column} = ?`,
-    [value],
-  );
+  const row = await api.deps.db
+    .selectFrom("users")
+    .select("phone")
+    .where(column, "=", value)
+    .executeTakeFirst();
   return row ?? null;
 }
 
@@ -228,6 +229,8 @@ describe("the access token (stable_token) failing", () => {
 
 describe("after every fault above", () => {
   it("phone mode holds no account without a phone", async () => {
-    expect((await api.deps.db.query("SELECT id FROM users WHERE phone IS NULL")).length).toBe(0);
+    expect(
+      await api.deps.db.selectFrom("users").select("id").where("phone", "is", null).execute(),
+    ).toHaveLength(0);
   });
 });

@@ -3,7 +3,9 @@
  * touched): the API answers 503 SERVICE_UNAVAILABLE within a bounded time, readiness
  * (/api/health/ready) says 503, and the same process serves again once the database is back.
  */
+import { RegistrationRequiredSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashOpaqueToken } from "../auth/opaque-tokens.js";
 import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_QUERY_TIMEOUT_MS } from "../db/client.js";
 import { applyMigrations } from "../db/migrate.js";
 import {
@@ -12,7 +14,7 @@ import {
   reportLatencies,
   requestsDuringTheOutage,
 } from "../testing/outage.js";
-import { startTestApi, type TestApi } from "../testing/harness.js";
+import { startTestApi, uniquePhoneNumber, type TestApi } from "../testing/harness.js";
 import { ThrowawayPostgres } from "../testing/throwaway-postgres.js";
 
 /** Room for a loaded 2-core machine on top of the time the API is allowed to wait. */
@@ -74,5 +76,50 @@ describe("PostgreSQL goes away and comes back", () => {
     }
     reportLatencies("PostgreSQL frozen (SIGSTOP), 503 latencies (ms)", results);
     await expectServing(api, session);
+  });
+});
+
+describe("a registration the database fails halfway (the server crashes while WeChat answers)", () => {
+  it("answers 503, writes no account and leaves the ticket unused; the ticket redeems once its lease is over", async () => {
+    const { code, openid } = await api.loginCode();
+    const { registrationTicket } = RegistrationRequiredSchema.parse(await api.login(code));
+    const phoneNumber = uniquePhoneNumber();
+    const ticket = () =>
+      api.deps.db
+        .selectFrom("registration_tickets")
+        .select(["used_at as usedAt", "claimed_until as claimedUntil"])
+        .where("token_hash", "=", hashOpaqueToken(registrationTicket))
+        .executeTakeFirstOrThrow();
+    const userOf = () =>
+      api.deps.db
+        .selectFrom("users")
+        .select("phone")
+        .where("openid", "=", openid)
+        .executeTakeFirst();
+    const register = async () =>
+      api.request("POST", "/api/auth/wechat/register", {
+        body: { registrationTicket, phoneCode: await api.phoneCode(phoneNumber, openid) },
+      });
+
+    // The redemption claims its ticket, then waits on a slow WeChat; the server goes meanwhile, so
+    // the final transaction (and the ticket's release) meet a database that is not there.
+    await api.fail({ api: "getuserphonenumber", delayMs: 1000 });
+    const pending = register();
+    await expect.poll(async () => (await ticket()).claimedUntil, { interval: 20 }).not.toBeNull();
+    await cluster.crash();
+    let refused: Awaited<typeof pending>;
+    try {
+      refused = await pending;
+    } finally {
+      await cluster.start();
+    }
+    expectDatabaseUnavailable(refused, "register");
+    expect(await userOf()).toBeUndefined();
+    expect((await ticket()).usedAt).toBeNull();
+
+    // Past any lease, well inside the ticket's 10 minutes.
+    api.clock.advance(60_000);
+    expect((await register()).status).toBe(201);
+    expect((await userOf())?.phone).toBe(`+86${phoneNumber}`);
   });
 });

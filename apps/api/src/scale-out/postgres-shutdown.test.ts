@@ -37,11 +37,10 @@ afterAll(async () => {
 
 /** A migrated database of its own (a copy of the run's template). */
 async function migratedDatabase(): Promise<string> {
-  const testDatabase = inject("testDatabase");
-  if (testDatabase.kind !== "postgres") throw new Error("runs in the postgres project only");
-  const name = uniqueTestDatabaseName(testDatabase.template);
+  const { template } = inject("testDatabase");
+  const name = uniqueTestDatabaseName(template);
   databases.push(name);
-  return createTestDatabase(name, testDatabase.template);
+  return createTestDatabase(name, template);
 }
 
 async function stallingProxy(): Promise<StallingProxy> {
@@ -90,16 +89,16 @@ describe("shutdown on PostgreSQL", () => {
 
   it("close() while a transaction is starting finishes, and the transaction does not run", async () => {
     const proxy = await stallingProxy();
-    const db = await createDatabase(proxy.urlFor(await migratedDatabase()));
+    const db = createDatabase(proxy.urlFor(await migratedDatabase()));
     let ran = false;
-    const transaction = db.transaction(async (tx) => {
+    const transaction = db.transaction().execute(async (tx) => {
       ran = true;
-      return tx.query("SELECT id FROM users");
+      return tx.selectFrom("users").select("id").execute();
     });
     transaction.catch(() => {});
     expect(await within(10_000, proxy.beginHeld)).not.toBe("timeout");
 
-    const disconnected = db.close();
+    const disconnected = db.destroy();
     await sleep(HOLD_AFTER_SIGNAL_MS);
     proxy.release();
 

@@ -1,4 +1,5 @@
-import { MemoryStore, type SharedStore } from "@wxauth/wechat";
+import { randomBytes } from "node:crypto";
+import { MemoryStore, type DataKey, type SharedStore } from "@wxauth/wechat";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SmsConfig } from "../config.js";
@@ -25,7 +26,8 @@ import {
 } from "./sms-codes.js";
 import { createSmsSender, type SmsLogger } from "./sms-sender.js";
 
-const ROOT_SECRET = "sms-codes-test-root-secret-of-32-characters";
+const dataKey = (id: string): DataKey => ({ id, key: randomBytes(32) });
+const DATA_KEYS = [dataKey("k1")];
 const DEFAULT_LIMITS: SmsConfig["limits"] = {
   phoneIntervalS: 60,
   phoneDailyLimit: 10,
@@ -129,7 +131,7 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
       store: setup.stores[instance],
       sender: sms.sender(logger),
       logger,
-      rootSecret: ROOT_SECRET,
+      dataKeys: DATA_KEYS,
       ...options,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     });
@@ -218,6 +220,39 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
     expect(stored).not.toContain(ticket());
   });
 
+  it("verifies a code sent before a data-key rotation after it, and hashes new codes under the new key", async () => {
+    const [old, next] = [dataKey("old"), dataKey("next")];
+    const before = codes({ dataKeys: [old] }, 0);
+    const { code } = await sendAndRead(before, registration("13800138000"));
+    const rotated = codes({ dataKeys: [next, old] }, 1);
+    expect(await rotated.verify({ ...registration("13800138000"), code })).toEqual({
+      phone: "+8613800138000",
+    });
+    // Single use still: the old instance cannot take it again.
+    expect((await rejectionOf(before.verify({ ...registration("13800138000"), code }))).code).toBe(
+      "SMS_CODE_INVALID",
+    );
+    // A code sent after the rotation verifies with the old key dropped.
+    const after = await sendAndRead(rotated, registration("13900139000"));
+    const oldDropped = codes({ dataKeys: [next] }, 0);
+    await oldDropped.verify({ ...registration("13900139000"), code: after.code });
+  });
+
+  it("ends a code sent under the old first key when a new one is sent under the new", async () => {
+    const [old, next] = [dataKey("old"), dataKey("next")];
+    const input = registration("13800138000");
+    const limits = { phoneIntervalS: 1 };
+    const { code: earlier } = await sendAndRead(codes({ dataKeys: [old], limits }, 0), input);
+    await setup.pass(1100);
+    const rotated = codes({ dataKeys: [next, old], limits }, 1);
+    const { code: latest } = await sendAndRead(rotated, input);
+    // The earlier code is gone, and with it the only record under the old key.
+    expect(
+      (await rejectionOf(codes({ dataKeys: [old] }, 0).verify({ ...input, code: earlier }))).code,
+    ).toBe("SMS_CODE_INVALID");
+    await rotated.verify({ ...input, code: latest });
+  });
+
   it("gives one success to the same code submitted twice at once, across instances", async () => {
     const instances = [codes({}, 0), codes({}, 1)] as const;
     for (let round = 0; round < 10; round++) {
@@ -270,6 +305,24 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
         retryAfter,
         phone: "138****8000",
       });
+    });
+
+    it("counts sends across a data-key rotation: either side of it sees the other's", async () => {
+      const [old, next] = [dataKey("old"), dataKey("next")];
+      await codes({ dataKeys: [old] }, 0).send(registration("13800138000", ticket("a")));
+      // An instance already rotated, while another is not yet (a rolling restart).
+      await limited(
+        codes({ dataKeys: [next, old] }, 1).send(
+          registration("13800138000", ticket("b"), "198.51.100.1"),
+        ),
+      );
+      await codes({ dataKeys: [next, old] }, 1).send(registration("13900139000", ticket("c")));
+      await limited(
+        codes({ dataKeys: [old] }, 0).send(
+          registration("13900139000", ticket("d"), "198.51.100.2"),
+        ),
+      );
+      expect(sentCount()).toBe(2);
     });
 
     it("sends again once the interval is over", async () => {
@@ -326,7 +379,7 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
         store: setup.stores[0],
         sender: createSmsSender({ ...sms.config(), provider: "none" }, logger),
         logger,
-        rootSecret: ROOT_SECRET,
+        dataKeys: DATA_KEYS,
         limits: DEFAULT_LIMITS,
       });
       expect((await rejectionOf(service.send(registration()))).code).toBe("SMS_UNAVAILABLE");
@@ -368,7 +421,7 @@ describe("SMS codes in memory, at the five-minute boundary", () => {
       store,
       sender: sms.sender(),
       logger: recordingSmsLogger(),
-      rootSecret: ROOT_SECRET,
+      dataKeys: DATA_KEYS,
       limits: { ...DEFAULT_LIMITS, phoneIntervalS: 1 },
     });
     const input = { purpose: "register" as const, subject: "t", ip: "203.0.113.7" };

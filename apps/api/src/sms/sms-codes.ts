@@ -1,6 +1,6 @@
-import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { maskPhone, normalizePhone } from "@wxauth/contracts";
-import type { SharedStore } from "@wxauth/wechat";
+import { deriveKey, type DataKey, type SharedStore } from "@wxauth/wechat";
 import { ipKeyGenerator } from "express-rate-limit";
 import type { SmsConfig } from "../config.js";
 import { AppError } from "../errors.js";
@@ -58,8 +58,8 @@ export interface SmsCodesOptions {
   /** Told of each code sent and each send a limit refused (the metrics). */
   observer?: SmsObserver;
   limits: SmsConfig["limits"];
-  /** The root of the key that hashes codes (HKDF, its own label): JWT_SECRET. */
-  rootSecret: string;
+  /** The data key ring (DATA_KEYS): the first key hashes new codes, every key verifies. */
+  dataKeys: readonly DataKey[];
   /** Five minutes; tests on Redis shorten it rather than wait. */
   codeTtlMs?: number;
 }
@@ -89,23 +89,38 @@ function parseRecord(record: string): { codeId: string; hash: Buffer } | undefin
   return codeId && hash.length === HASH_BYTES ? { codeId, hash } : undefined;
 }
 
+/** The keyed hashes of one data key: the code's, and the store keys' (so no phone is in clear). */
+function hashesUnder(dataKey: DataKey) {
+  const hmacKey = deriveKey(dataKey, "sms-codes");
+  const mac = (...parts: string[]) =>
+    createHmac("sha256", hmacKey).update(parts.join("\0")).digest();
+  const digest = (...parts: string[]) => mac(...parts).toString("base64url");
+  return {
+    recordKey: (purpose: SmsPurpose, subject: string, phone: string) =>
+      `sms:code:${digest("binding", purpose, subject, phone)}`,
+    codeHash: (codeId: string, code: string) => mac("code", codeId, code),
+    phoneKey: (phone: string) => digest("phone", phone),
+    subjectKey: (purpose: SmsPurpose, subject: string) => digest("subject", purpose, subject),
+  };
+}
+
+type KeyedHashes = ReturnType<typeof hashesUnder>;
+
 /**
- * Issues and verifies SMS codes. A code is stored only as an HMAC under a key derived from the
- * root secret, in the shared store, under a key that binds it to purpose, subject and phone (itself
- * an HMAC, so the store never holds a phone in clear). Single use: the one submission whose
- * compare-and-delete removes the record wins, however many instances race for it. Every
+ * Issues and verifies SMS codes. A code is stored only as an HMAC under a data key, in the shared
+ * store, under a key that binds it to purpose, subject and phone (itself an HMAC, so the store
+ * never holds a phone in clear). The first data key hashes new codes; a code is looked for under
+ * every key of the ring, the first key first, so one sent just before a rotation still verifies.
+ * Single use: the one submission whose compare-and-delete removes the record wins, however many instances race for it. Every
  * submission counts against SMS_CODE_MAX_TRIES before it is compared, so concurrent guesses cannot
  * exceed it either. The limits are fixed windows counted in the shared store.
  */
 export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
   const { store, sender, logger, limits } = options;
   const codeTtlMs = options.codeTtlMs ?? SMS_CODE_TTL_MS;
-  const hmacKey = Buffer.from(
-    hkdfSync("sha256", options.rootSecret, "wxauth sms", "sms-codes", HASH_BYTES),
-  );
-  const mac = (...parts: string[]) =>
-    createHmac("sha256", hmacKey).update(parts.join("\0")).digest();
-  const digest = (...parts: string[]) => mac(...parts).toString("base64url");
+  const ring = options.dataKeys.map(hashesUnder);
+  const current = ring[0];
+  if (!current) throw new Error("SMS codes: the data key ring is empty");
 
   function phoneOf(typed: string): string {
     const phone = normalizePhone(typed);
@@ -115,29 +130,60 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
     return phone;
   }
 
-  const recordKey = (purpose: SmsPurpose, subject: string, phone: string) =>
-    `sms:code:${digest("binding", purpose, subject, phone)}`;
-  const codeHash = (codeId: string, code: string) => mac("code", codeId, code);
+  /** The record of the code last sent for this binding, under the first key that has one. */
+  async function findRecord(purpose: SmsPurpose, subject: string, phone: string) {
+    for (const hashes of ring) {
+      const storeKey = hashes.recordKey(purpose, subject, phone);
+      const record = await store.get(storeKey);
+      if (record !== null) return { hashes, storeKey, record };
+    }
+    return undefined;
+  }
+
+  /**
+   * Counts one send in a window under every key of the ring, and the highest count stands: so
+   * instances on either side of a data-key rotation (during its rollout) still share one count.
+   */
+  async function countUnderEveryKey(name: (hashes: KeyedHashes) => string, windowMs: number) {
+    const counts = await Promise.all(
+      [...new Set(ring.map(name))].map((counterKey) => store.increment(counterKey, windowMs)),
+    );
+    return counts.reduce((highest, next) => (next.count > highest.count ? next : highest));
+  }
 
   /** Counts one send against each limit in turn; the first one exceeded stops the send. */
   async function countAgainstLimits(input: SendCodeInput, phone: string): Promise<void> {
-    const phoneKey = digest("phone", phone);
-    const windows: [LimitName, string, number, number][] = [
-      ["phone-interval", `sms:limit:phone:${phoneKey}`, limits.phoneIntervalS * 1000, 1],
-      ["phone-daily", `sms:limit:phone-day:${phoneKey}`, DAY_MS, limits.phoneDailyLimit],
+    const windows: [LimitName, (hashes: KeyedHashes) => string, number, number][] = [
+      [
+        "phone-interval",
+        (hashes) => `sms:limit:phone:${hashes.phoneKey(phone)}`,
+        limits.phoneIntervalS * 1000,
+        1,
+      ],
+      [
+        "phone-daily",
+        (hashes) => `sms:limit:phone-day:${hashes.phoneKey(phone)}`,
+        DAY_MS,
+        limits.phoneDailyLimit,
+      ],
       [
         "subject-hourly",
-        `sms:limit:subject:${digest("subject", input.purpose, input.subject)}`,
+        (hashes) => `sms:limit:subject:${hashes.subjectKey(input.purpose, input.subject)}`,
         HOUR_MS,
         limits.subjectHourlyLimit,
       ],
       // Per IPv4 address, per IPv6 /56: the auth rate limit's notion of one client.
-      ["ip-hourly", `sms:limit:ip:${ipKeyGenerator(input.ip, 56)}`, HOUR_MS, limits.ipHourlyLimit],
+      [
+        "ip-hourly",
+        () => `sms:limit:ip:${ipKeyGenerator(input.ip, 56)}`,
+        HOUR_MS,
+        limits.ipHourlyLimit,
+      ],
     ];
     // In turn, so that a send refused by the per-phone interval does not use up the others.
     for (const [limit, counterKey, windowMs, max] of windows) {
-      const { count, resetInMs } = await store.increment(counterKey, windowMs);
-      if (count <= max) continue;
+      const { count: sends, resetInMs } = await countUnderEveryKey(counterKey, windowMs);
+      if (sends <= max) continue;
       const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
       logSecurityEvent(logger, "sms_limited", {
         ...eventSubjectOf(input),
@@ -154,9 +200,15 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
       await countAgainstLimits(input, phone);
       const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
       const codeId = randomBytes(12).toString("base64url");
-      const record = `${codeId}.${codeHash(codeId, code).toString("base64url")}`;
-      const storeKey = recordKey(input.purpose, input.subject, phone);
+      const record = `${codeId}.${current.codeHash(codeId, code).toString("base64url")}`;
+      const storeKey = current.recordKey(input.purpose, input.subject, phone);
       await store.set(storeKey, record, codeTtlMs);
+      // A code sent under an earlier first key ends too: the last code sent is the one that counts.
+      for (const hashes of ring.slice(1)) {
+        const earlierKey = hashes.recordKey(input.purpose, input.subject, phone);
+        const earlier = await store.get(earlierKey);
+        if (earlier !== null) await store.deleteIfEquals(earlierKey, earlier);
+      }
       const minutes = Math.ceil(codeTtlMs / 60_000);
       try {
         await sender.send(phone, code, minutes, { requestId: input.requestId });
@@ -179,15 +231,15 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
 
     async verify(input) {
       const phone = phoneOf(input.phone);
-      const storeKey = recordKey(input.purpose, input.subject, phone);
-      const record = await store.get(storeKey);
-      const parsed = record === null ? undefined : parseRecord(record);
-      if (record === null || parsed === undefined) throw new AppError("SMS_CODE_INVALID");
+      const found = await findRecord(input.purpose, input.subject, phone);
+      const parsed = found && parseRecord(found.record);
+      if (found === undefined || parsed === undefined) throw new AppError("SMS_CODE_INVALID");
+      const { hashes, storeKey, record } = found;
       const { count: tries } = await store.increment(`sms:tries:${parsed.codeId}`, codeTtlMs);
       if (tries > SMS_CODE_MAX_TRIES) throw new AppError("SMS_CODE_INVALID");
       const matches =
         /^\d{6}$/.test(input.code) &&
-        timingSafeEqual(codeHash(parsed.codeId, input.code), parsed.hash);
+        timingSafeEqual(hashes.codeHash(parsed.codeId, input.code), parsed.hash);
       if (!matches) {
         if (tries >= SMS_CODE_MAX_TRIES) await store.deleteIfEquals(storeKey, record);
         throw new AppError("SMS_CODE_INVALID");

@@ -1,13 +1,10 @@
 /*
  * Boots the WeChat sandbox and the API (real HTTP, both on port 0) on a fresh database, with
- * helpers for the flows tests need. Fault, fuzz and bench suites reuse it. The vitest project picks
- * the database: a SQLite file (project `sqlite`) or a PostgreSQL database (project `postgres`).
+ * helpers for the flows tests need. Fault, fuzz and bench suites reuse it. Each gets a PostgreSQL
+ * database of its own, a copy of the run's migrated template.
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { Writable } from "node:stream";
 import {
   AuthenticatedSchema,
@@ -155,40 +152,24 @@ export function send(baseUrl: string, request: RawRequest): Promise<HttpResult> 
 }
 
 export interface SuiteDatabase {
-  kind: "sqlite" | "postgres";
   url: string;
   /** Deletes the database; close every client on it first. */
   drop(): Promise<void>;
 }
 
-/** The database this test run is about, of the project's kind, fresh and migrated. */
+/** A fresh, migrated database of this test run: a copy of its template. */
 export async function createSuiteDatabase(): Promise<SuiteDatabase> {
-  const testDatabase = inject("testDatabase");
-  if (testDatabase.kind === "postgres") {
-    const name = uniqueTestDatabaseName(testDatabase.template);
-    const url = await createTestDatabase(name, testDatabase.template);
-    return { kind: "postgres", url, drop: () => dropTestDatabase(name) };
-  }
-  const dir = mkdtempSync(path.join(os.tmpdir(), "wxauth-api-test-"));
-  const databaseFile = path.join(dir, "api.db");
-  copyFileSync(inject("templateDatabase"), databaseFile);
-  return {
-    kind: "sqlite",
-    url: `file:${databaseFile}`,
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** The kind of database the harness gives suites in this project. */
-export function suiteDatabaseKind(): SuiteDatabase["kind"] {
-  return inject("testDatabase").kind;
+  const { template } = inject("testDatabase");
+  const name = uniqueTestDatabaseName(template);
+  const url = await createTestDatabase(name, template);
+  return { url, drop: () => dropTestDatabase(name) };
 }
 
 /**
  * Starts a sandbox and an API. `env` overrides the test configuration (same names as the real
  * environment); `captureLogs` records the API's log lines at `info` level or the given one;
  * `overrides` swaps dependencies (a broken database, say). A DATABASE_URL in `env` is used as is
- * (and left in place on close); otherwise the API gets a fresh database of the project's kind.
+ * (and left in place on close); otherwise the API gets a fresh database of its own.
  */
 export async function startTestApi(
   options: { env?: Env; captureLogs?: boolean | string; overrides?: DependencyOverrides } = {},

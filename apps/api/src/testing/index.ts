@@ -4,4 +4,5 @@
  */
 export { startApiProcess, type ApiProcess, type StartApiProcessOptions } from "./api-process.js";
 export { freePort } from "./node-process.js";
+export { createEmptyTestDatabase } from "./postgres.js";
 export { solidPng } from "./png.js";

@@ -1,6 +1,6 @@
 /*
- * What the database fault suites (SQLite here, PostgreSQL in src/scale-out) ask of the API while
- * its database is away and once it is back.
+ * What the database fault suites (src/scale-out) ask of the API while its database is away and
+ * once it is back.
  */
 import { expect } from "vitest";
 import { expectErrorBody, type HttpResult, type TestApi } from "./harness.js";

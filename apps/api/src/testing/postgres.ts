@@ -45,9 +45,8 @@ export async function requirePostgres(
   } catch (error) {
     throw new Error(
       `PostgreSQL is required at ${host}:${port} (user postgres, trust auth) ` +
-        `for the PostgreSQL test run, and connecting failed: ${(error as Error).message}. ` +
-        "Start one (e.g. `pg_ctlcluster 15 main start`), or run the SQLite half alone with " +
-        "`pnpm --filter @wxauth/api exec vitest run --project sqlite`.",
+        `for the API's tests, and connecting failed: ${(error as Error).message}. ` +
+        "Start one (e.g. `pg_ctlcluster 15 main start`).",
       { cause: error },
     );
   }
@@ -90,4 +89,16 @@ export async function dropTestDatabasesStartingWith(prefix: string): Promise<voi
     return result.rows.map((row) => row.datname);
   });
   for (const name of names) await dropTestDatabase(name);
+}
+
+/**
+ * An empty database of its own on the test server, for a process that migrates at start (the
+ * built API does): other packages' end-to-end tests. Fails with requirePostgres's message when
+ * the server is missing.
+ */
+export async function createEmptyTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  await requirePostgres();
+  const name = uniqueTestDatabaseName();
+  const url = await createTestDatabase(name);
+  return { url, drop: () => dropTestDatabase(name) };
 }

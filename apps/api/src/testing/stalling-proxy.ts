@@ -9,9 +9,9 @@ import { createConnection, createServer, type Socket } from "node:net";
 /*
  * BEGIN as a simple-protocol Query message: 'Q', the length (itself and the text) as an int32,
  * then the text and a NUL. node-postgres sends a statement without parameters this way, as
- * db/client.ts does its BEGIN.
+ * Kysely does its `begin`.
  */
-const BEGIN_MESSAGE = Buffer.from([0x51, 0, 0, 0, 10, ...Buffer.from("BEGIN\0", "latin1")]);
+const BEGIN_MESSAGE = Buffer.from([0x51, 0, 0, 0, 10, ...Buffer.from("begin\0", "latin1")]);
 
 export class StallingProxy {
   private readonly sockets = new Set<Socket>();

@@ -35,7 +35,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
     const purged = await data.transaction(async (repositories) => {
       const account = await repositories.users.deleteIfDue(userId, now);
       if (!account) return false;
-      await repositories.refreshTokens.deleteForUser(userId);
+      await repositories.sessions.deleteForUser(userId);
       await repositories.avatars.deleteForUserExcept(userId, undefined);
       if (account.openid !== null) {
         await repositories.registrationTickets.deleteForOpenid(account.openid);
@@ -54,13 +54,13 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
      */
     async request(userId: string, requestId: string): Promise<DeletionScheduled> {
       const now = new Date(clock.now());
-      const dueAt = await data.transaction(async ({ users, refreshTokens }) => {
+      const dueAt = await data.transaction(async ({ users, sessions }) => {
         const user = existingAccount(await users.findById(userId));
         const due = user.deletionScheduledAt ?? new Date(now.getTime() + deps.coolingOffS * 1000);
         if (user.deletionScheduledAt === null) {
           await users.update(userId, { deletionScheduledAt: due });
         }
-        await refreshTokens.revokeAllForUser(userId, "deletion", now);
+        await sessions.revokeAllForUser(userId, "deletion", now);
         return due;
       });
       logSecurityEvent(logger, "deletion_requested", { userId, requestId });

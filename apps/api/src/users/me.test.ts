@@ -42,7 +42,7 @@ describe("GET /api/me", () => {
 
   it("answers 401 for a token of an account that no longer exists", async () => {
     const session = await api.register();
-    await api.deps.db.execute("DELETE FROM users WHERE id = ?", [session.user.id]);
+    await api.deps.db.deleteFrom("users").where("id", "=", session.user.id).execute();
     expectErrorBody(
       await api.request("GET", "/api/me", { token: session.accessToken }),
       "UNAUTHORIZED",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { dateFrom, dateOrNullFrom, type Sql, type SqlValue } from "../db/client.js";
+import type { Database } from "../db/client.js";
 
 export interface UserRecord {
   id: string;
@@ -26,41 +26,27 @@ export type UserChanges = Partial<
   >
 >;
 
-/** The column of each field a change may set. */
-const CHANGEABLE_COLUMNS = {
-  phone: "phone",
-  openid: "openid",
-  unionid: "unionid",
-  nickname: "nickname",
-  avatarUrl: "avatar_url",
-  deletionScheduledAt: "deletion_scheduled_at",
-} as const satisfies Record<keyof UserChanges, string>;
+/** The columns of a UserRecord, under its field names. */
+const USER_COLUMNS = [
+  "id",
+  "phone",
+  "openid",
+  "unionid",
+  "nickname",
+  "avatar_url as avatarUrl",
+  "created_at as createdAt",
+  "deletion_scheduled_at as deletionScheduledAt",
+] as const;
 
-const USER_COLUMNS = `id, phone, openid, unionid, nickname, avatar_url AS "avatarUrl",
-  created_at AS "createdAt", deletion_scheduled_at AS "deletionScheduledAt"`;
-const INSERT_SQL = `INSERT INTO users (id, openid, unionid, phone, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?) RETURNING ${USER_COLUMNS}`;
-
-const userFrom = (row: UserRecord | undefined): UserRecord | null =>
-  row
-    ? {
-        ...row,
-        createdAt: dateFrom(row.createdAt),
-        deletionScheduledAt: dateOrNullFrom(row.deletionScheduledAt),
-      }
-    : null;
-
-const FIND_DUE_SQL = `SELECT id FROM users WHERE deletion_scheduled_at <= ?
-  ORDER BY deletion_scheduled_at LIMIT ?`;
-const DELETE_DUE_SQL = `DELETE FROM users WHERE id = ? AND deletion_scheduled_at <= ?
-  RETURNING openid`;
-
-export function createUsersRepository(sql: Sql) {
-  const findBy = (column: "id" | "openid" | "phone" | "unionid") => {
-    const text = `SELECT ${USER_COLUMNS} FROM users WHERE ${column} = ?`;
-    return async (value: string): Promise<UserRecord | null> =>
-      userFrom((await sql.query<UserRecord>(text, [value]))[0]);
-  };
+export function createUsersRepository(db: Database) {
+  const findBy =
+    (column: "id" | "openid" | "phone" | "unionid") =>
+    async (value: string): Promise<UserRecord | null> =>
+      (await db
+        .selectFrom("users")
+        .select(USER_COLUMNS)
+        .where(column, "=", value)
+        .executeTakeFirst()) ?? null;
 
   return {
     findById: findBy("id"),
@@ -70,34 +56,48 @@ export function createUsersRepository(sql: Sql) {
 
     async create(user: NewUser): Promise<UserRecord> {
       const now = new Date();
-      const [row] = await sql.query<UserRecord>(INSERT_SQL, [
-        randomUUID(),
-        user.openid ?? null,
-        user.unionid ?? null,
-        user.phone ?? null,
-        now,
-        now,
-      ]);
-      return userFrom(row)!;
+      return db
+        .insertInto("users")
+        .values({
+          id: randomUUID(),
+          openid: user.openid ?? null,
+          unionid: user.unionid ?? null,
+          phone: user.phone ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
     },
 
-    /** The user after the change; null when no user has the id. */
+    /** The user after the change; null when no user has the id. Undefined fields are left as they are. */
     async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
-      const fields = (Object.keys(CHANGEABLE_COLUMNS) as Array<keyof UserChanges>).filter(
-        (field) => changes[field] !== undefined,
-      );
-      const assignments = fields.map((field) => `${CHANGEABLE_COLUMNS[field]} = ?, `).join("");
-      const values: SqlValue[] = fields.map((field) => changes[field] ?? null);
-      const [row] = await sql.query<UserRecord>(
-        `UPDATE users SET ${assignments}updated_at = ? WHERE id = ? RETURNING ${USER_COLUMNS}`,
-        [...values, new Date(), id],
-      );
-      return userFrom(row);
+      const row = await db
+        .updateTable("users")
+        .set({
+          phone: changes.phone,
+          openid: changes.openid,
+          unionid: changes.unionid,
+          nickname: changes.nickname,
+          avatar_url: changes.avatarUrl,
+          deletion_scheduled_at: changes.deletionScheduledAt,
+          updated_at: new Date(),
+        })
+        .where("id", "=", id)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      return row ?? null;
     },
 
     /** Ids of accounts whose deletion is due at `now`, the longest due first. */
     async findDueForDeletion(now: Date, limit: number): Promise<string[]> {
-      const rows = await sql.query<{ id: string }>(FIND_DUE_SQL, [now, limit]);
+      const rows = await db
+        .selectFrom("users")
+        .select("id")
+        .where("deletion_scheduled_at", "<=", now)
+        .orderBy("deletion_scheduled_at")
+        .limit(limit)
+        .execute();
       return rows.map((row) => row.id);
     },
 
@@ -106,7 +106,12 @@ export function createUsersRepository(sql: Sql) {
      * (its WeChat records go too); null when it is not due (cancelled meanwhile) or already gone.
      */
     async deleteIfDue(id: string, now: Date): Promise<{ openid: string | null } | null> {
-      const [row] = await sql.query<{ openid: string | null }>(DELETE_DUE_SQL, [id, now]);
+      const row = await db
+        .deleteFrom("users")
+        .where("id", "=", id)
+        .where("deletion_scheduled_at", "<=", now)
+        .returning("openid")
+        .executeTakeFirst();
       return row ?? null;
     },
   };

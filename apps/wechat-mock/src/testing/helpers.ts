@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, expect } from "vitest";
 import { sms } from "tencentcloud-sdk-nodejs-sms";
 import {
@@ -9,10 +12,63 @@ import {
   type StartSandboxOptions,
 } from "../index.js";
 
-const running: RunningSandbox[] = [];
+const running: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((sandbox) => sandbox.close()));
 });
+
+/** One request a PushReceiver got. */
+export interface ReceivedPush {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string | undefined;
+  body: string;
+}
+
+export interface PushReceiver {
+  /** The push address, e.g. `http://127.0.0.1:1234/api/wechat/push/wxsandbox0000000001`. */
+  url: string;
+  received: ReceivedPush[];
+  /** What it answers (HTTP 200); `success` by default. */
+  answer: string;
+  close(): Promise<void>;
+}
+
+/** A developer server that records the pushes it gets and answers `answer`. */
+export async function pushReceiver(path = "/push"): Promise<PushReceiver> {
+  const received: ReceivedPush[] = [];
+  const receiver: PushReceiver = {
+    url: "",
+    received,
+    answer: "success",
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://receiver");
+      received.push({
+        method: req.method ?? "",
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        contentType: req.headers["content-type"],
+        body: Buffer.concat(chunks).toString("utf8"),
+      });
+      res.writeHead(200, { "content-type": "text/plain" }).end(receiver.answer);
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+  running.push(receiver);
+  return receiver;
+}
 
 /** A settable clock in epoch ms, so tests step past code and token lifetimes instantly. */
 export interface ManualClock {
@@ -41,14 +97,19 @@ export interface TestSandbox extends RunningSandbox {
   loginCode(body?: {
     openid?: string;
     unionid?: string;
-  }): Promise<{ code: string; openid: string }>;
+    appid?: string;
+    person?: string;
+  }): Promise<{ code: string; openid: string; appid: string; unionid?: string }>;
   phoneCode(body: {
     phoneNumber: string;
     countryCode?: string | number;
     openid?: string;
+    appid?: string;
   }): Promise<string>;
   exchange(code: string, overrides?: Record<string, string>): Promise<Record<string, unknown>>;
   stableToken(forceRefresh?: boolean): Promise<Record<string, unknown>>;
+  /** A stable_token of another app: its access_token. */
+  accessTokenOf(appid: string, secret: string): Promise<string>;
   phoneNumber(accessToken: string, body: unknown): Promise<Record<string, unknown>>;
 }
 
@@ -91,6 +152,16 @@ export async function testSandbox(options: StartSandboxOptions = {}): Promise<Te
         secret: SANDBOX_SECRET,
         ...(forceRefresh === undefined ? {} : { force_refresh: forceRefresh }),
       }),
+    accessTokenOf: async (appid, secret) =>
+      String(
+        (
+          await postJson<{ access_token: string }>("/cgi-bin/stable_token", {
+            grant_type: "client_credential",
+            appid,
+            secret,
+          })
+        ).access_token,
+      ),
     phoneNumber: (accessToken, body) =>
       postJson(`/wxa/business/getuserphonenumber?access_token=${accessToken}`, body),
   };

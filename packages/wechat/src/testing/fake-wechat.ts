@@ -17,6 +17,8 @@ export const PATHS = {
   stableToken: "/cgi-bin/stable_token",
   token: "/cgi-bin/token",
   phone: "/wxa/business/getuserphonenumber",
+  msgSecCheck: "/wxa/msg_sec_check",
+  mediaCheckAsync: "/wxa/media_check_async",
 } as const;
 
 export const FAKE_APPID = "wx-test-appid";
@@ -131,6 +133,13 @@ export class FakeWechat {
     this.on(PATHS.stableToken, tokenHandler);
     this.on(PATHS.token, tokenHandler);
     this.on(PATHS.phone, phoneReply({ countryCode: "86", purePhoneNumber: "13800138000" }, this));
+    this.on(PATHS.msgSecCheck, msgSecCheckReply({ suggest: "pass", label: 100 }, this));
+    this.on(
+      PATHS.mediaCheckAsync,
+      withValidToken(this, (_request, response) =>
+        send(response, { errcode: 0, errmsg: "ok", trace_id: "trace-media-1" }),
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -162,6 +171,39 @@ export class FakeWechat {
     if (!handler) return send(response, { errcode: 404, errmsg: "no such api" }, { status: 404 });
     await handler(seen, response);
   }
+}
+
+/** Answers WeChat's 40001 to a token `fake` did not mint (or revoked), else runs `handler`. */
+export function withValidToken(fake: FakeWechat, handler: FakeHandler): FakeHandler {
+  return (request, response) => {
+    if (fake.validTokens.has(request.query.get("access_token") ?? "")) {
+      return handler(request, response);
+    }
+    send(response, {
+      errcode: 40001,
+      errmsg:
+        "invalid credential, access_token is invalid or not latest, rid: 6123abcd-0a1b2c3d-4e5f6a7b",
+    });
+  };
+}
+
+/** msg_sec_check answering with `result` (label as given: a number or a string). */
+export function msgSecCheckReply(
+  result: { suggest: string; label: number | string },
+  fake: FakeWechat,
+): FakeHandler {
+  return withValidToken(fake, (_request, response) =>
+    send(response, {
+      errcode: 0,
+      errmsg: "ok",
+      result,
+      detail: [
+        { strategy: "content_model", errcode: 0, ...result, prob: 90 },
+        { strategy: "keyword", errcode: 0 },
+      ],
+      trace_id: "trace-text-1",
+    }),
+  );
 }
 
 /** getuserphonenumber answering with the given number, for tokens `fake` accepts. */

@@ -1,0 +1,258 @@
+import type { Device } from "@wxauth/contracts";
+import type { Database } from "../db/client.js";
+import { timeOrderedId } from "../db/time-ordered-id.js";
+
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  successorCiphertext: string | null;
+  session: { userId: string; revokedAt: Date | null };
+}
+
+export interface NewRefreshToken {
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+/** A session as its user's list shows it. */
+export interface SessionRecord {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  device: Device;
+}
+
+/**
+ * Why a session stopped: its device logged out, a rotated token came back (reuse), its user
+ * revoked it from the list of sessions (one or all), or the user asked for the account's deletion.
+ */
+export type SessionRevocationReason = "logout" | "reuse" | "revoke" | "deletion";
+
+/**
+ * Sessions (one sign-in each) and the refresh tokens each rotated through. The methods that write
+ * two rows (create, rotate) run in a transaction: pass them the transaction.
+ */
+export function createSessionsRepository(db: Database) {
+  const insertToken = (sessionId: string, token: NewRefreshToken, now: Date) =>
+    db
+      .insertInto("refresh_tokens")
+      .values({
+        id: timeOrderedId(),
+        session_id: sessionId,
+        token_hash: token.tokenHash,
+        expires_at: token.expiresAt,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+
+  return {
+    /** Starts a session (one sign-in) with its first token; resolves the session id. */
+    async create(userId: string, device: Device, first: NewRefreshToken): Promise<string> {
+      const sessionId = timeOrderedId();
+      const now = new Date();
+      await db
+        .insertInto("sessions")
+        .values({
+          id: sessionId,
+          user_id: userId,
+          device_platform: device.platform ?? null,
+          device_model: device.model ?? null,
+          device_system: device.system ?? null,
+          last_used_at: now,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      await insertToken(sessionId, first, now);
+      return sessionId;
+    },
+
+    async findTokenByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
+      const row = await db
+        .selectFrom("refresh_tokens as t")
+        .innerJoin("sessions as s", "s.id", "t.session_id")
+        .select([
+          "t.id",
+          "t.session_id as sessionId",
+          "t.expires_at as expiresAt",
+          "t.rotated_at as rotatedAt",
+          "t.successor_ciphertext as successorCiphertext",
+          "s.user_id as userId",
+          "s.revoked_at as revokedAt",
+        ])
+        .where("t.token_hash", "=", tokenHash)
+        .executeTakeFirst();
+      if (!row) return null;
+      const { userId, revokedAt, ...token } = row;
+      return { ...token, session: { userId, revokedAt } };
+    },
+
+    /**
+     * Replaces `current` by `next` in its session. The conditional update lets exactly one of
+     * several concurrent rotations win; the losers resolve false and answer from the grace data
+     * the winner left (`successorCiphertext`).
+     */
+    async rotate(
+      current: { id: string; sessionId: string },
+      next: NewRefreshToken,
+      rotatedAt: Date,
+      successorCiphertext: string,
+    ): Promise<boolean> {
+      const now = new Date();
+      const { numUpdatedRows } = await db
+        .updateTable("refresh_tokens")
+        .set({ rotated_at: rotatedAt, successor_ciphertext: successorCiphertext, updated_at: now })
+        .where("id", "=", current.id)
+        .where("rotated_at", "is", null)
+        .executeTakeFirst();
+      if (numUpdatedRows !== 1n) return false;
+      await insertToken(current.sessionId, next, now);
+      await db
+        .updateTable("sessions")
+        .set({ last_used_at: rotatedAt, updated_at: now })
+        .where("id", "=", current.sessionId)
+        .execute();
+      return true;
+    },
+
+    async revoke(sessionId: string, reason: SessionRevocationReason, now: Date): Promise<void> {
+      await db
+        .updateTable("sessions")
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where("id", "=", sessionId)
+        .where("revoked_at", "is", null)
+        .execute();
+    },
+
+    /** Whether the user's session stands: not revoked, and not deleted with its account. */
+    async isActive(sessionId: string, userId: string): Promise<boolean> {
+      const row = await db
+        .selectFrom("sessions")
+        .select("id")
+        .where("id", "=", sessionId)
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** The user's live sessions (not revoked, their current token unexpired), newest first. */
+    async listActive(userId: string, now: Date): Promise<SessionRecord[]> {
+      const rows = await db
+        .selectFrom("sessions as s")
+        .select([
+          "s.id",
+          "s.created_at as createdAt",
+          "s.last_used_at as lastUsedAt",
+          "s.device_platform as platform",
+          "s.device_model as model",
+          "s.device_system as system",
+        ])
+        .where("s.user_id", "=", userId)
+        .where("s.revoked_at", "is", null)
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom("refresh_tokens as t")
+              .select("t.id")
+              .whereRef("t.session_id", "=", "s.id")
+              .where("t.rotated_at", "is", null)
+              .where("t.expires_at", ">", now),
+          ),
+        )
+        .orderBy("s.created_at", "desc")
+        .orderBy("s.id", "desc")
+        .execute();
+      return rows.map(({ id, createdAt, lastUsedAt, ...device }) => ({
+        id,
+        createdAt,
+        lastUsedAt,
+        device: reportedDevice(device),
+      }));
+    },
+
+    /**
+     * Revokes one session of the user. Resolves false when the user has no session of that id,
+     * and true when it is revoked now or was already.
+     */
+    async revokeForUser(
+      sessionId: string,
+      userId: string,
+      reason: SessionRevocationReason,
+      now: Date,
+    ): Promise<boolean> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where("id", "=", sessionId)
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      if (numUpdatedRows > 0n) return true;
+      const existing = await db
+        .selectFrom("sessions")
+        .select("id")
+        .where("id", "=", sessionId)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      return existing !== undefined;
+    },
+
+    /** Revokes every session of the user still standing; resolves how many. */
+    async revokeAllForUser(
+      userId: string,
+      reason: SessionRevocationReason,
+      now: Date,
+    ): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
+    },
+
+    /** The account's deletion: every session of the user and every token in them. */
+    async deleteForUser(userId: string): Promise<void> {
+      await db
+        .deleteFrom("refresh_tokens")
+        .where(
+          "session_id",
+          "in",
+          db.selectFrom("sessions").select("id").where("user_id", "=", userId),
+        )
+        .execute();
+      await db.deleteFrom("sessions").where("user_id", "=", userId).execute();
+    },
+
+    /** Housekeeping: a successor's ciphertext is kept for the grace window only. */
+    async forgetSuccessorsRotatedBefore(before: Date): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("refresh_tokens")
+        .set({ successor_ciphertext: null, updated_at: new Date() })
+        .where("rotated_at", "<", before)
+        .where("successor_ciphertext", "is not", null)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
+    },
+  };
+}
+
+/** The device as reported, without the fields the client left out. */
+function reportedDevice(columns: {
+  platform: string | null;
+  model: string | null;
+  system: string | null;
+}): Device {
+  const device: Device = {};
+  for (const field of ["platform", "model", "system"] as const) {
+    const value = columns[field];
+    if (value !== null) device[field] = value;
+  }
+  return device;
+}
+
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>;

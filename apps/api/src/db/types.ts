@@ -1,0 +1,104 @@
+import type { ColumnType } from "kysely";
+export type Generated<T> =
+  T extends ColumnType<infer S, infer I, infer U>
+    ? ColumnType<S, I | undefined, U>
+    : ColumnType<T, T | undefined, T>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export type Avatar = {
+  id: string;
+  user_id: string;
+  /**
+   * Told from the leading bytes at upload: image/jpeg, image/png or image/webp.
+   */
+  content_type: string;
+  bytes: Buffer;
+  byte_length: number;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type RefreshToken = {
+  id: string;
+  session_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  rotated_at: Timestamp | null;
+  /**
+   * The successor's plaintext, AES-256-GCM encrypted, kept only for the reuse grace window so
+   * a concurrent refresh of the same token gets the same answer.
+   */
+  successor_ciphertext: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type RegistrationTicket = {
+  id: string;
+  token_hash: string;
+  openid: string;
+  unionid: string | null;
+  wechat_session_key_id: string;
+  expires_at: Timestamp;
+  /**
+   * A redemption in progress holds the ticket until this time; a concurrent one is refused.
+   */
+  claimed_until: Timestamp | null;
+  used_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type Session = {
+  id: string;
+  user_id: string;
+  /**
+   * The device as the client reported it at sign-in (each at most 64 characters).
+   */
+  device_platform: string | null;
+  device_model: string | null;
+  device_system: string | null;
+  /**
+   * The sign-in, or the latest refresh.
+   */
+  last_used_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+  /**
+   * "logout", "reuse", "revoke" (from the session list) or "deletion" (of the account).
+   */
+  revoked_reason: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type User = {
+  id: string;
+  /**
+   * E.164, e.g. +8613800138000.
+   */
+  phone: string | null;
+  openid: string | null;
+  unionid: string | null;
+  nickname: string | null;
+  avatar_url: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+  /**
+   * Set while a deletion the user asked for waits out its cooling-off period; housekeeping
+   * deletes the account once it has passed.
+   */
+  deletion_scheduled_at: Timestamp | null;
+};
+export type WechatSessionKey = {
+  id: string;
+  openid: string;
+  unionid: string | null;
+  session_key_ciphertext: string;
+  obtained_at: Timestamp;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type DB = {
+  avatars: Avatar;
+  refresh_tokens: RefreshToken;
+  registration_tickets: RegistrationTicket;
+  sessions: Session;
+  users: User;
+  wechat_session_keys: WechatSessionKey;
+};
