@@ -110,14 +110,20 @@ export async function buildDependencies(
     wechat,
     sessions,
     smsCodes,
-    sessionKeyCipher: sealers.wechatSessionKey,
+    wechatSessionKeyCipher: sealers.wechatSessionKey,
     clock,
     logger,
     registrationMode: config.registrationMode,
+    observer: metrics.authObserver,
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, wechat, smsCodes });
+  const users = createUsersService({
+    data,
+    wechat,
+    smsCodes,
+    deletionCoolingOffS: config.accountDeletionCoolingOffS,
+  });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,

@@ -1,7 +1,7 @@
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type Device,
 } from "@wxauth/contracts";
 import { SandboxLoginCodeResponseSchema, sandboxRoutes } from "@wxauth/contracts/sandbox";
@@ -14,7 +14,7 @@ export async function signInElsewhere(
   stack: { apiUrl: string; sandboxUrl: string },
   openid: string,
   device: Device,
-): Promise<AuthenticatedSession> {
+): Promise<Authenticated> {
   const minted = await fetch(stack.sandboxUrl + sandboxRoutes.loginCode, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -27,7 +27,7 @@ export async function signInElsewhere(
     body: JSON.stringify({ code, device }),
   });
   const answer = WechatLoginResponseSchema.parse(await login.json());
-  return AuthenticatedSessionSchema.parse(answer);
+  return AuthenticatedSchema.parse(answer);
 }
 
 /** The status GET /api/me answers an access token with: 200 while its session lives. */

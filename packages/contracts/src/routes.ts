@@ -1,11 +1,12 @@
 import type * as z from "zod/mini";
 import type { ErrorCode } from "./errors.js";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   BindPhoneRequestSchema,
   DeletionScheduledSchema,
   HealthResponseSchema,
   LogoutRequestSchema,
+  MeSchema,
   RefreshSessionRequestSchema,
   SendPhoneChangeSmsRequestSchema,
   SendRegistrationSmsRequestSchema,
@@ -30,7 +31,8 @@ export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
 
 /**
  * How long a requested account deletion waits before it is carried out, unless the API is
- * configured otherwise (ACCOUNT_DELETION_COOLING_OFF_S). The mini program's confirmation names it.
+ * configured otherwise (ACCOUNT_DELETION_COOLING_OFF_S). The API's own figure is in GET /api/me's
+ * `deletionCoolingOff`, which the mini program's confirmation names.
  */
 export const DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S = 7 * 24 * 60 * 60;
 
@@ -122,7 +124,7 @@ export const contract = {
       "Redeem a registration ticket with a getPhoneNumber code or an SMS code; create the account",
     auth: false,
     body: WechatRegisterRequestSchema,
-    responses: { 201: AuthenticatedSessionSchema },
+    responses: { 201: AuthenticatedSchema },
     errors: [
       ...AUTH_ROUTE_ERRORS,
       "REGISTRATION_TICKET_INVALID",
@@ -161,9 +163,9 @@ export const contract = {
   getMe: {
     method: "GET",
     path: "/api/me",
-    summary: "The signed-in user",
+    summary: "The signed-in user, and how long a deletion requested now would wait",
     auth: true,
-    responses: { 200: UserSchema },
+    responses: { 200: MeSchema },
     errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
   },
   updateMe: {

@@ -30,6 +30,13 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
+/** GET /api/me: the signed-in user, and what a deletion they ask for now would do. */
+export const MeSchema = z.extend(UserSchema, {
+  /** Seconds a deletion requested now waits before it is carried out; 0: at once. */
+  deletionCoolingOff: z.int().check(z.nonnegative()),
+});
+export type Me = z.infer<typeof MeSchema>;
+
 const DeviceFieldSchema = z.string().check(z.maxLength(64));
 
 /**
@@ -57,11 +64,12 @@ export const TokenPairSchema = z.object({
 });
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
-export const AuthenticatedSessionSchema = z.extend(TokenPairSchema, {
+/** A sign-in's answer: the tokens of the session it started, and the user. */
+export const AuthenticatedSchema = z.extend(TokenPairSchema, {
   status: z.literal("authenticated"),
   user: UserSchema,
 });
-export type AuthenticatedSession = z.infer<typeof AuthenticatedSessionSchema>;
+export type Authenticated = z.infer<typeof AuthenticatedSchema>;
 
 export const RegistrationRequiredSchema = z.object({
   status: z.literal("registration_required"),
@@ -72,7 +80,7 @@ export const RegistrationRequiredSchema = z.object({
 export type RegistrationRequired = z.infer<typeof RegistrationRequiredSchema>;
 
 export const WechatLoginResponseSchema = z.discriminatedUnion("status", [
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
 ]);
 export type WechatLoginResponse = z.infer<typeof WechatLoginResponseSchema>;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
@@ -142,7 +142,7 @@ describe("pnpm dev", () => {
       phoneCode: SandboxPhoneCodeResponseSchema.parse(phone.body).code,
     });
     expect(register.status).toBe(201);
-    expect(AuthenticatedSessionSchema.parse(register.body).user.phone).toBe("+8613800138000");
+    expect(AuthenticatedSchema.parse(register.body).user.phone).toBe("+8613800138000");
     // That account is in the embedded PostgreSQL's folder.
     expect(existsSync(join(dataDir, "pglite", "PG_VERSION"))).toBe(true);
   });

@@ -1,5 +1,5 @@
 import type {
-  AuthenticatedSession,
+  Authenticated,
   Device,
   RegistrationRequired,
   SmsCodeSent,
@@ -35,21 +35,31 @@ export interface SignInContext {
   requestId: string;
 }
 
+/** How a new account proved itself: the phone button, an SMS code, or nothing (auto mode). */
+export type RegistrationMethod = "phone_button" | "sms" | "auto";
+
+/** What the auth service reports as it happens (metrics.ts counts it). */
+export interface AuthObserver {
+  /** An account was created and signed in. */
+  registered(method: RegistrationMethod): void;
+}
+
 export interface AuthServiceDeps {
   data: DataAccess;
   wechat: WechatClient;
   sessions: Sessions;
   smsCodes: SmsCodes;
-  sessionKeyCipher: Sealer;
+  wechatSessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
+  observer: AuthObserver;
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, wechat, sessions, smsCodes, sessionKeyCipher, clock } = deps;
+  const { data, wechat, sessions, smsCodes, wechatSessionKeyCipher, clock } = deps;
 
   /** Starts a session for the user; null when the account was deleted under the sign-in. */
   async function signIn(
@@ -57,7 +67,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     event: "login" | "register",
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
-  ): Promise<AuthenticatedSession | null> {
+  ): Promise<Authenticated | null> {
     const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
     if (!issued) return null;
     logSecurityEvent(deps.logger, event, {
@@ -68,21 +78,28 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
 
-  const unlessGone = (session: AuthenticatedSession | null): AuthenticatedSession => {
-    if (!session) throw accountGone();
-    return session;
+  const unlessGone = (authenticated: Authenticated | null): Authenticated => {
+    if (!authenticated) throw accountGone();
+    return authenticated;
   };
 
-  /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
-  async function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
+  /**
+   * Auto mode: concurrent first logins of one openid race on its unique index; all get the winner,
+   * and only the winner `created` the account.
+   */
+  async function createWechatOnlyUser(
+    identity: WechatIdentity,
+  ): Promise<{ user: UserRecord; created: boolean }> {
     try {
-      return await data.users.create({ openid: identity.openid, unionid: identity.unionid });
+      const user = await data.users.create({ openid: identity.openid, unionid: identity.unionid });
+      return { user, created: true };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const winner = await data.users.findByOpenid(identity.openid);
-      if (winner) return winner;
+      if (winner) return { user: winner, created: false };
       // Not the openid but the unionid was taken (see bindWechatAccountToPhone): go without it.
-      return data.users.create({ openid: identity.openid, unionid: null });
+      const user = await data.users.create({ openid: identity.openid, unionid: null });
+      return { user, created: true };
     }
   }
 
@@ -139,12 +156,13 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function redeem(
     registrationTicket: string,
+    method: RegistrationMethod,
     context: SignInContext,
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
       tokenHash: string;
     }) => Promise<string>,
-  ): Promise<AuthenticatedSession> {
+  ): Promise<Authenticated> {
     const tokenHash = hashOpaqueToken(registrationTicket);
     const { ticket, leaseUntil } = await claimTicket(tokenHash);
     let user: UserRecord;
@@ -161,7 +179,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    return unlessGone(await signIn(user, "register", context));
+    const authenticated = unlessGone(await signIn(user, "register", context));
+    deps.observer.registered(method);
+    return authenticated;
   }
 
   return {
@@ -171,20 +191,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       const wechatSessionKey: WechatSessionKeyRecord = {
         openid,
         unionid,
-        sessionKeyCiphertext: sessionKeyCipher.seal(sessionKey),
+        sessionKeyCiphertext: wechatSessionKeyCipher.seal(sessionKey),
         obtainedAt: new Date(clock.now()),
       };
       const user = await data.users.findByOpenid(openid);
       if (user) {
-        // A known user: the session_key is saved with the sign-in, in one transaction.
-        const session = await signIn(user, "login", context, wechatSessionKey);
-        if (session) return session;
+        // A known user: the WeChat session key is saved with the sign-in, in one transaction.
+        const authenticated = await signIn(user, "login", context, wechatSessionKey);
+        if (authenticated) return authenticated;
         // The account's deletion finished under this sign-in: the WeChat user is new again.
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        const created = await createWechatOnlyUser({ openid, unionid });
-        return unlessGone(await signIn(created, "register", context));
+        const { user, created } = await createWechatOnlyUser({ openid, unionid });
+        const authenticated = unlessGone(
+          await signIn(user, created ? "register" : "login", context),
+        );
+        if (created) deps.observer.registered("auto");
+        return authenticated;
       }
       return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
     },
@@ -194,8 +218,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       registrationTicket: string,
       phoneCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ ticket }) => {
+    ): Promise<Authenticated> =>
+      redeem(registrationTicket, "phone_button", context, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
       }),
@@ -209,8 +233,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       phone: string,
       smsCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ tokenHash }) => {
+    ): Promise<Authenticated> =>
+      redeem(registrationTicket, "sms", context, async ({ tokenHash }) => {
         const verified = await smsCodes.verify({
           purpose: "register",
           subject: tokenHash,

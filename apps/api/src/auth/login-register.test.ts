@@ -1,5 +1,5 @@
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   UserSchema,
   WechatLoginResponseSchema,
@@ -46,7 +46,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const cipher = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey);
     const before = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     const { code } = await api.loginCode({ openid: registered.openid });
-    AuthenticatedSessionSchema.parse(await api.login(code));
+    AuthenticatedSchema.parse(await api.login(code));
     const after = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
     // The sandbox, like WeChat, hands out a new session_key with every code.
     expect(after?.id).toBe(before?.id);
@@ -61,7 +61,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const { code } = await api.loginCode({ openid: registered.openid });
     const result = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(result.status).toBe(200);
-    const answer = AuthenticatedSessionSchema.parse(result.body);
+    const answer = AuthenticatedSchema.parse(result.body);
     expect(answer.user.id).toBe(registered.user.id);
     expect(result.text).not.toContain(registered.openid);
   });
@@ -77,7 +77,7 @@ describe("POST /api/auth/wechat/register", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
     expect(result.status).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(result.body);
+    const session = AuthenticatedSchema.parse(result.body);
     expect(session.user.phone).toBe(`+86${phoneNumber}`);
     expect(result.text).not.toContain(openid);
 

@@ -4,7 +4,7 @@
  * stands in for Tencent Cloud SMS; the test reads each code from the SMS it accepted.
  */
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   SmsCodeSentSchema,
 } from "@wxauth/contracts";
@@ -106,7 +106,7 @@ describe("registering by SMS", () => {
 
     const registered = await sms.register(ticket, `+86${phoneNumber}`, code);
     expect(registered.status, registered.text).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(registered.body);
+    const session = AuthenticatedSchema.parse(registered.body);
     expect(session.user.phone).toBe(`+86${phoneNumber}`);
     expect((await api.deps.data.users.findByOpenid(openid))?.id).toBe(session.user.id);
     expect(await registrationsBySms(api)).toBe(registeredBefore + 1);
@@ -127,7 +127,7 @@ describe("registering by SMS", () => {
       expect((await sms.send(ticket, typed)).status).toBe(200);
       const result = await sms.register(ticket, typed, sms.codeSentTo(stored));
       expect(result.status, result.text).toBe(201);
-      expect(AuthenticatedSessionSchema.parse(result.body).user.phone).toBe(stored);
+      expect(AuthenticatedSchema.parse(result.body).user.phone).toBe(stored);
     }
   });
 
@@ -173,7 +173,7 @@ describe("registering by SMS", () => {
     await sms.send(ticket, phoneNumber);
     const result = await sms.register(ticket, phoneNumber, sms.codeSentTo(`+86${phoneNumber}`));
     expect(result.status, result.text).toBe(201);
-    expect(AuthenticatedSessionSchema.parse(result.body).user.id).toBe(existing.id);
+    expect(AuthenticatedSchema.parse(result.body).user.id).toBe(existing.id);
     expect((await api.deps.data.users.findById(existing.id))?.openid).toBe(openid);
   });
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   DeletionScheduledSchema,
   RegistrationRequiredSchema,
   SessionListSchema,
@@ -81,7 +81,7 @@ describe("the main journeys on the embedded PostgreSQL", () => {
     const again = await api!.login(code);
     expect(again.status).toBe("authenticated");
     const me = await api!.request("GET", "/api/me", {
-      token: AuthenticatedSessionSchema.parse(again).accessToken,
+      token: AuthenticatedSchema.parse(again).accessToken,
     });
     expect(me.status).toBe(200);
     expect(UserSchema.parse(me.body).id).toBe(registered.user.id);
@@ -101,7 +101,7 @@ describe("the main journeys on the embedded PostgreSQL", () => {
       body: { registrationTicket, phone, smsCode },
     });
     expect(registered.status, registered.text).toBe(201);
-    expect(AuthenticatedSessionSchema.parse(registered.body).user.phone).toBe(phone);
+    expect(AuthenticatedSchema.parse(registered.body).user.phone).toBe(phone);
   });
 
   it("refresh rotates the refresh token into a pair that works", async () => {
@@ -117,7 +117,7 @@ describe("the main journeys on the embedded PostgreSQL", () => {
 
   it("a session revoked from the list of another stops working at once", async () => {
     const { code } = await api!.loginCode({ openid: phoneUser.openid });
-    const tablet = AuthenticatedSessionSchema.parse(await api!.login(code));
+    const tablet = AuthenticatedSchema.parse(await api!.login(code));
     const listed = await api!.request("GET", "/api/me/sessions", { token: phoneUser.accessToken });
     expect(listed.status).toBe(200);
     const others = SessionListSchema.parse(listed.body).sessions.filter((s) => !s.current);

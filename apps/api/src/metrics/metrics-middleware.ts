@@ -26,14 +26,15 @@ function routeTemplateOf(req: Request): string {
 }
 
 const LOGIN_PATH = contract.wechatLogin.path;
-const REGISTER_PATH = contract.wechatRegister.path;
 const REFRESH_PATH = contract.refreshSession.path;
 
 /**
- * Counts logins, registrations and refreshes by what the client was answered: the route's result
+ * Counts logins and refreshes by what the client was answered: the route's result
  * (contract-route.ts) or the error's code (error-handler.ts), as they left `res.locals`.
+ * Registrations are counted where accounts are created (auth.service.ts): an auto-mode one
+ * arrives as a login.
  */
-function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Response): void {
+function countAuthOutcome(metrics: Metrics, path: string, res: Response): void {
   const { answer, errorCode } = res.locals as { answer?: { status?: unknown }; errorCode?: string };
   if (answer === undefined && errorCode === undefined) return;
   const ok = errorCode === undefined;
@@ -42,12 +43,6 @@ function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Res
     case LOGIN_PATH: {
       const status = answer?.status;
       metrics.logins.inc({ result: ok && typeof status === "string" ? status : code });
-      return;
-    }
-    case REGISTER_PATH: {
-      if (!ok) return;
-      const viaSms = (req.body as { smsCode?: unknown } | undefined)?.smsCode !== undefined;
-      metrics.registrations.inc({ method: viaSms ? "sms" : "phone_button" });
       return;
     }
     case REFRESH_PATH: {
@@ -60,9 +55,8 @@ function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Res
 }
 
 /**
- * Times and counts every request by route template, method and status, and counts logins,
- * registrations and refreshes by their answer, at the one place every request passes, so the
- * services stay free of metrics.
+ * Times and counts every request by route template, method and status, and counts logins and
+ * refreshes by their answer, at the one place every request passes.
  */
 export function metricsMiddleware(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
@@ -75,7 +69,7 @@ export function metricsMiddleware(metrics: Metrics): RequestHandler {
       const labels = { route: routeTemplateOf(req), method: req.method, status };
       metrics.httpRequests.inc(labels);
       metrics.httpRequestDuration.observe(labels, (performance.now() - startedAt) / 1000);
-      if (req.method === "POST") countAuthOutcome(metrics, path, req, res);
+      if (req.method === "POST") countAuthOutcome(metrics, path, res);
     });
     next();
   };

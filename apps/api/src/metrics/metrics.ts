@@ -1,4 +1,5 @@
 import type { WechatObserver } from "@wxauth/wechat";
+import type { AuthObserver, RegistrationMethod } from "../auth/auth.service.js";
 import type { SmsObserver } from "../sms/sms-sender.js";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -95,7 +96,8 @@ export function createMetrics() {
   // is 0 rather than absent until the first one happens.
   for (const result of ["authenticated", "registration_required"])
     metrics.logins.inc({ result }, 0);
-  for (const method of ["phone_button", "sms", "auto"]) metrics.registrations.inc({ method }, 0);
+  for (const method of ["phone_button", "sms", "auto"] satisfies RegistrationMethod[])
+    metrics.registrations.inc({ method }, 0);
   for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
   metrics.phoneNumberLookups.inc({ result: "success" }, 0);
 
@@ -112,13 +114,17 @@ export function createMetrics() {
     },
   };
 
+  const authObserver: AuthObserver = {
+    registered: (method) => metrics.registrations.inc({ method }),
+  };
+
   const smsObserver: SmsObserver = {
     sent: () => metrics.smsSent.inc(),
     limited: (limit) => metrics.smsLimited.inc({ limit }),
     refused: (reason) => metrics.smsRefused.inc({ reason }),
   };
 
-  return { ...metrics, wechatObserver, smsObserver };
+  return { ...metrics, wechatObserver, authObserver, smsObserver };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -7,10 +7,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   ErrorBodySchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type ErrorBody,
   type ErrorCode,
   type WechatLoginResponse,
@@ -85,7 +85,7 @@ export interface TestApi {
     openid?: string;
     unionid?: string;
     phoneNumber?: string;
-  }): Promise<AuthenticatedSession & { openid: string }>;
+  }): Promise<Authenticated & { openid: string }>;
   close(): Promise<void>;
 }
 
@@ -270,7 +270,7 @@ export async function startTestApi(
         body: { registrationTicket: answer.registrationTicket, phoneCode },
       });
       if (result.status !== 201) throw new Error(`register: ${result.status} ${result.text}`);
-      return { ...AuthenticatedSessionSchema.parse(result.body), openid: login.openid };
+      return { ...AuthenticatedSchema.parse(result.body), openid: login.openid };
     },
     async close() {
       server.closeAllConnections();

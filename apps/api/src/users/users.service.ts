@@ -1,4 +1,4 @@
-import type { BindPhoneRequest, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
+import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import type { WechatClient } from "@wxauth/wechat";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
@@ -11,12 +11,16 @@ export function createUsersService(deps: {
   data: DataAccess;
   wechat: WechatClient;
   smsCodes: SmsCodes;
+  /** ACCOUNT_DELETION_COOLING_OFF_S, told to the user before they ask for a deletion. */
+  deletionCoolingOffS: number;
 }) {
   const { data, wechat, smsCodes } = deps;
 
   return {
-    getMe: async (userId: string): Promise<User> =>
-      toUserBody(existingAccount(await data.users.findById(userId))),
+    getMe: async (userId: string): Promise<Me> => ({
+      ...toUserBody(existingAccount(await data.users.findById(userId))),
+      deletionCoolingOff: deps.deletionCoolingOffS,
+    }),
 
     async updateMe(userId: string, changes: UpdateMeRequest): Promise<User> {
       if (changes.avatarUrl === undefined) {

@@ -1,4 +1,4 @@
-import type { AuthenticatedSession, ErrorBody, ErrorCode, User } from "@wxauth/contracts";
+import type { Authenticated, ErrorBody, ErrorCode, Me, User } from "@wxauth/contracts";
 import { errorCatalog } from "@wxauth/contracts";
 
 export const user: User = {
@@ -10,7 +10,11 @@ export const user: User = {
   deletionScheduledAt: null,
 };
 
-export function session(generation = 1): AuthenticatedSession {
+/** GET /api/me's answer: the user, and the API's deletion cooling-off (7 days). */
+export const me: Me = { ...user, deletionCoolingOff: 7 * 86_400 };
+
+/** A login or registration answer: a new session's credentials. */
+export function authenticated(generation = 1): Authenticated {
   return {
     status: "authenticated",
     accessToken: `access-token-${generation}`,
