@@ -324,6 +324,10 @@ describe("createAccessTokens", () => {
   it("throws the contract error on a bad token", () => {
     const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, new ManualClock());
     expect(() => tokens.verify("nope")).toThrow(AppError);
+    // A JWT header over a payload that is no JSON: decoding it throws, and that is a bad token too.
+    const [header, , signature] = tokens.sign({ userId: "u", sessionId: "s" }).token.split(".");
+    const notJson = Buffer.from("{not json").toString("base64url");
+    expect(() => tokens.verify(`${header}.${notJson}.${signature}`)).toThrow(AppError);
     const subject = { userId: "user-1", sessionId: "session-1" };
     expect(tokens.verify(tokens.sign(subject).token)).toEqual(subject);
   });

@@ -114,7 +114,13 @@ export function createAccessTokens(
 
   /** The key a token names; tokens signed before kids existed (HS256) name none and had the current key. */
   function keyFor(token: string): VerifyingKey {
-    const decoded = jwt.decode(token, { complete: true });
+    let decoded: jwt.Jwt | null;
+    try {
+      decoded = jwt.decode(token, { complete: true });
+    } catch {
+      // A header that says `typ: JWT` over a payload that is not JSON makes decode throw.
+      decoded = null;
+    }
     if (!decoded) throw new AppError("UNAUTHORIZED", "The access token is invalid.");
     const { kid } = decoded.header;
     const key = kid === undefined ? current : byKid.get(kid);
