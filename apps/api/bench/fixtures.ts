@@ -4,10 +4,10 @@
  * measured API path.
  */
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   contract,
-  type AuthenticatedSession,
+  type Authenticated,
 } from "@wxauth/contracts";
 import {
   SandboxLoginCodeResponseSchema,
@@ -89,13 +89,13 @@ export async function registerUser(
   urls: Urls,
   openid: string,
   phoneNumber: string,
-): Promise<AuthenticatedSession> {
+): Promise<Authenticated> {
   const ticket = await registrationTicket(urls, openid);
   const phoneCode = await mintPhoneCode(urls.sandbox, openid, phoneNumber);
   return postJson(
     `${urls.api}${contract.wechatRegister.path}`,
     { registrationTicket: ticket, phoneCode },
-    AuthenticatedSessionSchema,
+    AuthenticatedSchema,
   );
 }
 

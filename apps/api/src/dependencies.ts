@@ -111,14 +111,20 @@ export async function buildDependencies(
     apps,
     sessions,
     smsCodes,
-    sessionKeyCipher: sealers.wechatSessionKey,
+    wechatSessionKeyCipher: sealers.wechatSessionKey,
     clock,
     logger,
     registrationMode: config.registrationMode,
+    observer: metrics.authObserver,
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, apps, smsCodes });
+  const users = createUsersService({
+    data,
+    apps,
+    smsCodes,
+    deletionCoolingOffS: config.accountDeletionCoolingOffS,
+  });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,

@@ -142,6 +142,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       TENCENT_SMS_ENDPOINT: sandbox.url,
       JWT_SECRET: jwtSecret,
       CORS_ORIGINS: h5Server.url,
+      // 3 days, not the contract's default of 7: the deletion warning must name the API's figure.
+      ACCOUNT_DELETION_COOLING_OFF_S: String(3 * 86_400),
     });
     cleanups.push(async () => void (await api.stop()));
 

@@ -18,7 +18,7 @@ const CHROMIUM_FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const SESSION_KEY = "wxauth.session";
+const CREDENTIALS_KEY = "wxauth.credentials";
 /** Where the H5 WeChat bridge keeps this browser's sandbox openid. */
 const TEST_OPENID_KEY = "wxauth.dev.openid";
 const PHONE_SCREEN = {
@@ -39,16 +39,16 @@ async function sandboxSmsCode(phone: string): Promise<string> {
   return code;
 }
 
-interface StoredSession {
+interface StoredCredentials {
   accessToken: string;
   refreshToken: string;
 }
 
-async function storedSession(page: Page): Promise<StoredSession | null> {
-  const raw = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+async function storedCredentials(page: Page): Promise<StoredCredentials | null> {
+  const raw = await page.evaluate((key) => localStorage.getItem(key), CREDENTIALS_KEY);
   if (!raw) return null;
   // uni-h5 stores objects as {"type":"object","data":...}
-  return (JSON.parse(raw) as { data: StoredSession }).data;
+  return (JSON.parse(raw) as { data: StoredCredentials }).data;
 }
 
 async function statusText(page: Page): Promise<string> {
@@ -166,7 +166,7 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-profile.png") });
   });
 
-  it("keeps the session across a reload", async () => {
+  it("keeps the credentials across a reload", async () => {
     calls.length = 0;
     await page.reload();
     await page.waitForURL(/pages\/me\/me/);
@@ -176,12 +176,15 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
   });
 
   it("refreshes an expired access token without the user noticing", async () => {
-    const session = await storedSession(page);
-    if (!session) throw new Error("no stored session");
-    const expired = expiredCopyOf(session.accessToken, stack.jwtSecret);
-    const tampered = JSON.stringify({ type: "object", data: { ...session, accessToken: expired } });
+    const credentials = await storedCredentials(page);
+    if (!credentials) throw new Error("no stored credentials");
+    const expired = expiredCopyOf(credentials.accessToken, stack.jwtSecret);
+    const tampered = JSON.stringify({
+      type: "object",
+      data: { ...credentials, accessToken: expired },
+    });
     await page.evaluate(({ key, value }) => localStorage.setItem(key, value), {
-      key: SESSION_KEY,
+      key: CREDENTIALS_KEY,
       value: tampered,
     });
     calls.length = 0;
@@ -197,9 +200,9 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
         "GET /api/me/sessions 200",
       ]);
     expect(await page.locator("#profile-phone").textContent()).toBe("138****8000");
-    const rotated = await storedSession(page);
+    const rotated = await storedCredentials(page);
     expect(rotated?.accessToken).not.toBe(expired);
-    expect(rotated?.refreshToken).not.toBe(session.refreshToken);
+    expect(rotated?.refreshToken).not.toBe(credentials.refreshToken);
   });
 
   it("saves the nickname with PATCH /api/me", async () => {
@@ -237,18 +240,18 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
   });
 
   it("logs out: the server session is revoked and the login page waits for a tap", async () => {
-    const session = await storedSession(page);
+    const credentials = await storedCredentials(page);
     calls.length = 0;
     await page.locator("#logout").click();
     await expect.poll(() => statusText(page)).toBe("你已退出登录");
     expect(calls).toContain("POST /api/auth/logout 204");
-    expect(await storedSession(page)).toBeNull();
+    expect(await storedCredentials(page)).toBeNull();
 
     // The revoked refresh token no longer works.
     const refresh = await fetch(`${stack.apiUrl}/api/auth/refresh`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refreshToken: session?.refreshToken }),
+      body: JSON.stringify({ refreshToken: credentials?.refreshToken }),
     });
     expect(refresh.status).toBe(401);
   });
@@ -314,7 +317,7 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await page.waitForURL((url) => url.hash === "#/");
     await page.locator("#home-login").waitFor();
     expect(calls).toContain("DELETE /api/me/sessions 204");
-    expect(await storedSession(page)).toBeNull();
+    expect(await storedCredentials(page)).toBeNull();
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
     await expectGuestForTheLaunch();
   });
@@ -331,20 +334,21 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     expect(await modal.locator(".uni-modal__title").textContent()).toBe("注销账号");
     const warning = (await modal.locator(".uni-modal__bd").textContent()) ?? "";
     expect(warning).toMatch(/手机号.*头像.*登录设备/);
-    expect(warning).toContain("7 天");
+    expect(warning).toContain("删除在 3 天冷静期后进行");
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-delete-account.png") });
     await modal.locator(".uni-modal__btn_default").click();
     await modal.waitFor({ state: "hidden" });
-    expect(calls).toEqual([]);
+    // Declined: nothing changes; the warning's figure was read from the API at the tap.
+    expect(calls).toEqual(["GET /api/me 200"]);
 
     await page.locator("#delete-account").click();
     await modal.locator(".uni-modal__btn_primary").click();
     await expect.poll(() => modal.locator(".uni-modal__title").textContent()).toBe("已申请注销");
-    expect(calls).toEqual(["POST /api/me/deletion 202"]);
+    expect(calls).toEqual(["GET /api/me 200", "GET /api/me 200", "POST /api/me/deletion 202"]);
     await modal.locator(".uni-modal__btn_primary").click();
     await page.waitForURL((url) => url.hash === "#/");
     await page.locator("#home-login").waitFor();
-    expect(await storedSession(page)).toBeNull();
+    expect(await storedCredentials(page)).toBeNull();
     await expectGuestForTheLaunch();
   });
 

@@ -12,7 +12,7 @@ import {
 } from "./wechat-runtime";
 
 const stack = inject("stack");
-const SESSION_KEY = "wxauth.session";
+const CREDENTIALS_KEY = "wxauth.credentials";
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -173,14 +173,16 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "POST /api/auth/wechat/login 200",
       "POST /api/auth/wechat/register 201",
     ]);
-    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { phone: "+8613912345678" } });
+    expect(runtime.storage.get(CREDENTIALS_KEY)).toMatchObject({
+      user: { phone: "+8613912345678" },
+    });
 
     profile = miniProgram.open("pages/me/me");
     await until(() => textOf(profile, "#profile-phone") === "139****5678", "the masked phone");
     await until(() => runtime.requests.includes("GET /api/me 200"), "GET /api/me");
   });
 
-  it("restores the stored session at the next launch", async () => {
+  it("restores the stored credentials at the next launch", async () => {
     const requestsBefore = runtime.requests.length;
     const navigationsBefore = runtime.navigations.length;
     miniProgram.launch();
@@ -213,7 +215,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     expect(runtime.requests.filter((call) => call.includes("/avatar"))).toEqual([
       "POST /api/me/avatar 200",
     ]);
-    const { user } = runtime.storage.get(SESSION_KEY) as { user: unknown };
+    const { user } = runtime.storage.get(CREDENTIALS_KEY) as { user: unknown };
     const { avatarUrl } = UserSchema.parse(user);
     expect(avatarUrl).toMatch(new RegExp(`^${stack.apiUrl}/api/avatars/[0-9a-f-]{36}$`));
     const served = await fetch(avatarUrl!);
@@ -246,7 +248,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "reLaunch to login",
     );
     expect(runtime.requests).toContain("POST /api/auth/logout 204");
-    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+    expect(runtime.storage.has(CREDENTIALS_KEY)).toBe(false);
 
     const requestsBefore = runtime.requests.length;
     const navigationsBefore = runtime.navigations.length;
@@ -298,7 +300,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "reLaunch to home",
     );
     expect(runtime.requests).toContain("DELETE /api/me/sessions 204");
-    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+    expect(runtime.storage.has(CREDENTIALS_KEY)).toBe(false);
     expect(await meStatusWith(stack.apiUrl, elsewhere.accessToken)).toBe(401);
     await expectGuestForTheLaunch();
   });
@@ -311,7 +313,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await until(() => textOf(profile, "#profile-phone") === "136****6000", "the masked phone");
     await until(() => profile.querySelectorAll(".session-item").length > 0, "the sessions");
 
-    // Declined: nothing is sent.
+    // Declined: nothing changes; the warning's figure was read from the API at the tap.
     const requestsBefore = runtime.requests.length;
     runtime.modalAnswers.push(false);
     profile.querySelector("#delete-account")?.dispatchEvent("tap");
@@ -319,9 +321,9 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     const [confirmation] = runtime.modals;
     expect(confirmation?.title).toBe("注销账号");
     expect(confirmation?.content).toMatch(/手机号.*头像.*登录设备/);
-    expect(confirmation?.content).toContain("7 天");
+    expect(confirmation?.content).toContain("删除在 3 天冷静期后进行");
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(runtime.requests.slice(requestsBefore)).toEqual([]);
+    expect(runtime.requests.slice(requestsBefore)).toEqual(["GET /api/me 200"]);
 
     const navigationsBefore = runtime.navigations.length;
     profile.querySelector("#delete-account")?.dispatchEvent("tap");
@@ -336,7 +338,7 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "已申请注销",
     ]);
     expect(runtime.modals[2]?.content).toContain("重新登录");
-    expect(runtime.storage.has(SESSION_KEY)).toBe(false);
+    expect(runtime.storage.has(CREDENTIALS_KEY)).toBe(false);
     await expectGuestForTheLaunch();
   });
 
@@ -352,7 +354,9 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     await until(() => !profile.querySelector("#deletion-notice"), "the notice to go");
     expect(runtime.requests).toContain("DELETE /api/me/deletion 200");
     expect(textOf(profile, "#profile-status")).toBe("已撤销注销，账号将继续保留");
-    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { deletionScheduledAt: null } });
+    expect(runtime.storage.get(CREDENTIALS_KEY)).toMatchObject({
+      user: { deletionScheduledAt: null },
+    });
   });
 
   it("a new user declines the phone button and registers by SMS", async () => {
@@ -390,7 +394,9 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "POST /api/auth/sms/send 200",
       "POST /api/auth/wechat/register 201",
     ]);
-    expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { phone: "+8613612345678" } });
+    expect(runtime.storage.get(CREDENTIALS_KEY)).toMatchObject({
+      user: { phone: "+8613612345678" },
+    });
   });
   it("the same person opening a second app bound to the same Open Platform is signed in at once; the profile lists both apps", async () => {
     // Registered in the first app (its own storage, its own openid), with the person's unionid.

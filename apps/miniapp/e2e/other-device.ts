@@ -1,7 +1,7 @@
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type Device,
 } from "@wxauth/contracts";
 import {
@@ -18,7 +18,7 @@ export async function signInElsewhere(
   stack: { apiUrl: string; sandboxUrl: string },
   openid: string,
   device: Device,
-): Promise<AuthenticatedSession> {
+): Promise<Authenticated> {
   const minted = await fetch(stack.sandboxUrl + sandboxRoutes.loginCode, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -32,7 +32,7 @@ export async function signInElsewhere(
     body: JSON.stringify({ code, appid: SANDBOX_APPID, device }),
   });
   const answer = WechatLoginResponseSchema.parse(await login.json());
-  return AuthenticatedSessionSchema.parse(answer);
+  return AuthenticatedSchema.parse(answer);
 }
 
 /** The status GET /api/me answers an access token with: 200 while its session lives. */

@@ -64,6 +64,7 @@ describe("error catalog", () => {
       REQUEST_HEADER_TOO_LARGE: 431,
       SERVICE_UNAVAILABLE: 503,
       INTERNAL: 500,
+      ACCOUNT_DISABLED: 403,
     });
   });
 
@@ -210,6 +211,7 @@ describe("schemas", () => {
       avatarUrl: null,
       createdAt: "2026-11-20T10:00:00.000Z",
       deletionScheduledAt: null,
+      deletionCoolingOff: 0,
       identities: [{ appid: "wx1", name: "shop", createdAt: "2026-11-20T10:00:00.000Z" }],
     });
     expect(me.identities).toEqual([

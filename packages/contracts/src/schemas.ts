@@ -49,8 +49,13 @@ export const WechatIdentitySchema = z.extend(WechatAppSchema, {
 });
 export type WechatIdentity = z.infer<typeof WechatIdentitySchema>;
 
-/** GET /api/me: the user, and the mini programs their account is linked to, oldest first. */
+/**
+ * GET /api/me: the signed-in user, what a deletion they ask for now would do, and the mini programs
+ * their account is linked to, oldest first.
+ */
 export const MeSchema = z.extend(UserSchema, {
+  /** Seconds a deletion requested now waits before it is carried out; 0: at once. */
+  deletionCoolingOff: z.int().check(z.nonnegative()),
   identities: z.array(WechatIdentitySchema),
 });
 export type Me = z.infer<typeof MeSchema>;
@@ -87,11 +92,12 @@ export const TokenPairSchema = z.object({
 });
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
-export const AuthenticatedSessionSchema = z.extend(TokenPairSchema, {
+/** A sign-in's answer: the tokens of the session it started, and the user. */
+export const AuthenticatedSchema = z.extend(TokenPairSchema, {
   status: z.literal("authenticated"),
   user: UserSchema,
 });
-export type AuthenticatedSession = z.infer<typeof AuthenticatedSessionSchema>;
+export type Authenticated = z.infer<typeof AuthenticatedSchema>;
 
 export const RegistrationRequiredSchema = z.object({
   status: z.literal("registration_required"),
@@ -102,7 +108,7 @@ export const RegistrationRequiredSchema = z.object({
 export type RegistrationRequired = z.infer<typeof RegistrationRequiredSchema>;
 
 export const WechatLoginResponseSchema = z.discriminatedUnion("status", [
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
 ]);
 export type WechatLoginResponse = z.infer<typeof WechatLoginResponseSchema>;

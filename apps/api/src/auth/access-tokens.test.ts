@@ -325,6 +325,12 @@ describe("createAccessTokens", () => {
   it("throws the contract error on a bad token", () => {
     const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, new ManualClock());
     expect(() => tokens.verify("nope")).toThrow(AppError);
+    // A JWT header over a payload that is no JSON: decoding it throws, and that is a bad token too.
+    const [header, , signature] = tokens
+      .sign({ userId: "u", sessionId: "s", appid: "wx-app-1" })
+      .token.split(".");
+    const notJson = Buffer.from("{not json").toString("base64url");
+    expect(() => tokens.verify(`${header}.${notJson}.${signature}`)).toThrow(AppError);
     const subject = { userId: "user-1", sessionId: "session-1" };
     const token = tokens.sign({ ...subject, appid: "wx-app-1" }).token;
     expect(tokens.verify(token)).toEqual(subject);

@@ -124,7 +124,7 @@ export function createAccessTokens(
     try {
       decoded = jwt.decode(token, { complete: true });
     } catch {
-      // jws parses a header that reads as JSON with typ JWT, then its payload, unguarded.
+      // A header that says `typ: JWT` over a payload that is not JSON makes decode throw.
       decoded = null;
     }
     if (!decoded) throw new AppError("UNAUTHORIZED", "The access token is invalid.");

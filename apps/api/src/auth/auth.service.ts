@@ -1,5 +1,5 @@
 import type {
-  AuthenticatedSession,
+  Authenticated,
   Device,
   RegistrationRequired,
   SmsCodeSent,
@@ -39,21 +39,31 @@ export interface SignInContext {
   reportApp?: (name: string) => void;
 }
 
+/** How a new account proved itself: the phone button, an SMS code, or nothing (auto mode). */
+export type RegistrationMethod = "phone_button" | "sms" | "auto";
+
+/** What the auth service reports as it happens (metrics.ts counts it). */
+export interface AuthObserver {
+  /** An account was created and signed in, through the app named `app` (its configured name). */
+  registered(method: RegistrationMethod, app: string): void;
+}
+
 export interface AuthServiceDeps {
   data: DataAccess;
   apps: WechatApps;
   sessions: Sessions;
   smsCodes: SmsCodes;
-  sessionKeyCipher: Sealer;
+  wechatSessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
+  observer: AuthObserver;
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, apps, sessions, smsCodes, sessionKeyCipher, clock } = deps;
+  const { data, apps, sessions, smsCodes, wechatSessionKeyCipher, clock } = deps;
 
   /** Starts a session through `appid` for the user; null when the account was deleted under the sign-in. */
   async function signIn(
@@ -62,7 +72,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     event: "login" | "register",
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
-  ): Promise<AuthenticatedSession | null> {
+  ): Promise<Authenticated | null> {
     const issued = await sessions.issue(user.id, appid, device ?? {}, wechatSessionKey);
     if (!issued) return null;
     logSecurityEvent(deps.logger, event, {
@@ -74,9 +84,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
 
-  const unlessGone = (session: AuthenticatedSession | null): AuthenticatedSession => {
-    if (!session) throw accountGone();
-    return session;
+  const unlessGone = (authenticated: Authenticated | null): Authenticated => {
+    if (!authenticated) throw accountGone();
+    return authenticated;
   };
 
   /**
@@ -145,13 +155,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     return linked?.user ?? null;
   }
 
-  /** Auto mode: concurrent first logins of one identity race on its unique index; all get the winner. */
-  function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
-    return data.transaction(
-      async (repositories) =>
-        (await repositories.wechatIdentities.findUser(identity.appid, identity.openid)) ??
-        createWechatUser(repositories, identity),
-    );
+  /**
+   * Auto mode: concurrent first logins of one identity race on its unique index; all get the
+   * winner, and only the winner `created` the account.
+   */
+  function createWechatOnlyUser(
+    identity: WechatIdentity,
+  ): Promise<{ user: UserRecord; created: boolean }> {
+    return data.transaction(async (repositories) => {
+      const winner = await repositories.wechatIdentities.findUser(identity.appid, identity.openid);
+      if (winner) return { user: winner, created: false };
+      return { user: await createWechatUser(repositories, identity), created: true };
+    });
   }
 
   async function issueRegistrationTicket(
@@ -207,6 +222,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function redeem(
     registrationTicket: string,
+    method: RegistrationMethod,
     context: SignInContext,
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
@@ -214,15 +230,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       /** The app that issued the ticket: its WeChat redeems the phone code. */
       app: WechatApp;
     }) => Promise<string>,
-  ): Promise<AuthenticatedSession> {
+  ): Promise<Authenticated> {
     const tokenHash = hashOpaqueToken(registrationTicket);
     const { ticket, leaseUntil } = await claimTicket(tokenHash);
     let user: UserRecord;
+    // An app removed from the configuration since it issued the ticket cannot register anyone.
+    const app = apps.find(ticket.appid);
+    if (!app) {
+      await releaseTicket(ticket.id, leaseUntil);
+      throw new AppError("REGISTRATION_TICKET_INVALID");
+    }
     try {
-      // An app removed from the configuration since it issued the ticket cannot register anyone.
-      const app = apps.find(ticket.appid);
-      if (!app) throw new AppError("REGISTRATION_TICKET_INVALID");
-      context.reportApp?.(app.name);
       const phone = await provePhone({ ticket, tokenHash, app });
       user = await data.transaction(async (repositories) => {
         const bound = await bindWechatAccountToPhone(repositories, ticket, phone);
@@ -236,7 +254,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    return unlessGone(await signIn(user, ticket.appid, "register", context));
+    const authenticated = unlessGone(await signIn(user, app.appid, "register", context));
+    deps.observer.registered(method, app.name);
+    return authenticated;
   }
 
   return {
@@ -255,20 +275,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       const identity: WechatIdentity = { appid: app.appid, openid, unionid };
       const wechatSessionKey: WechatSessionKeyRecord = {
         ...identity,
-        sessionKeyCiphertext: sessionKeyCipher.seal(sessionKey),
+        sessionKeyCiphertext: wechatSessionKeyCipher.seal(sessionKey),
         obtainedAt: new Date(clock.now()),
       };
       const user = await findAccount(identity, context.requestId);
       if (user) {
-        // A known user: the session_key is saved with the sign-in, in one transaction.
-        const session = await signIn(user, app.appid, "login", context, wechatSessionKey);
-        if (session) return session;
+        // A known user: the WeChat session key is saved with the sign-in, in one transaction.
+        const authenticated = await signIn(user, app.appid, "login", context, wechatSessionKey);
+        if (authenticated) return authenticated;
         // The account's deletion finished under this sign-in: the WeChat user is new again.
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        const created = await createWechatOnlyUser(identity);
-        return unlessGone(await signIn(created, app.appid, "register", context));
+        const { user: account, created } = await createWechatOnlyUser(identity);
+        const authenticated = unlessGone(
+          await signIn(account, app.appid, created ? "register" : "login", context),
+        );
+        if (created) deps.observer.registered("auto", app.name);
+        return authenticated;
       }
       return issueRegistrationTicket(identity, wechatSessionKeyId);
     },
@@ -278,8 +302,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       registrationTicket: string,
       phoneCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ ticket, app }) => {
+    ): Promise<Authenticated> =>
+      redeem(registrationTicket, "phone_button", context, async ({ ticket, app }) => {
         const phone = await app.client.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
       }),
@@ -293,8 +317,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       phone: string,
       smsCode: string,
       context: SignInContext,
-    ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ tokenHash }) => {
+    ): Promise<Authenticated> =>
+      redeem(registrationTicket, "sms", context, async ({ tokenHash }) => {
         const verified = await smsCodes.verify({
           purpose: "register",
           subject: tokenHash,

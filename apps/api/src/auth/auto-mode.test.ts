@@ -1,4 +1,4 @@
-import { AuthenticatedSessionSchema } from "@wxauth/contracts";
+import { AuthenticatedSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../testing/harness.js";
 
@@ -8,23 +8,39 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
+/** wxauth_registrations_total{method="auto"} as the API counts it. */
+async function autoRegistrations(): Promise<number> {
+  const { values } = await api.deps.metrics.registrations.get();
+  return values.find((series) => series.labels.method === "auto")?.value ?? 0;
+}
+
 describe("REGISTRATION_MODE=auto", () => {
   it("creates the user on the first login, without a phone, and signs them in", async () => {
     const { code, openid } = await api.loginCode({ unionid: "union-auto-1" });
     const result = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(result.status).toBe(200);
-    const session = AuthenticatedSessionSchema.parse(result.body);
+    const session = AuthenticatedSchema.parse(result.body);
     expect(session.user.phone).toBeNull();
     expect(result.text).not.toContain(openid);
     const row = await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid);
     expect(row).toMatchObject({ id: session.user.id, unionid: "union-auto-1" });
 
     const { code: next } = await api.loginCode({ openid });
-    const again = AuthenticatedSessionSchema.parse(await api.login(next));
+    const again = AuthenticatedSchema.parse(await api.login(next));
     expect(again.user.id).toBe(session.user.id);
   });
 
+  it("counts each account created at login as a registration, and a returning login as none", async () => {
+    const before = await autoRegistrations();
+    const { code, openid } = await api.loginCode();
+    await api.login(code);
+    expect(await autoRegistrations()).toBe(before + 1);
+    await api.login((await api.loginCode({ openid })).code);
+    expect(await autoRegistrations()).toBe(before + 1);
+  });
+
   it("concurrent first logins of one WeChat user create exactly one account", async () => {
+    const before = await autoRegistrations();
     const { code: first, openid } = await api.loginCode();
     const codes = [first];
     for (let i = 0; i < 9; i++) codes.push((await api.loginCode({ openid })).code);
@@ -33,9 +49,10 @@ describe("REGISTRATION_MODE=auto", () => {
     );
     const ids = results.map((result) => {
       expect(result.status).toBe(200);
-      return AuthenticatedSessionSchema.parse(result.body).user.id;
+      return AuthenticatedSchema.parse(result.body).user.id;
     });
     expect(new Set(ids).size).toBe(1);
+    expect(await autoRegistrations()).toBe(before + 1);
     expect(
       (
         await api.deps.db
@@ -50,7 +67,7 @@ describe("REGISTRATION_MODE=auto", () => {
   it("a unionid already held by another account does not block the sign-up", async () => {
     await api.login((await api.loginCode({ unionid: "union-shared" })).code);
     const { code, openid } = await api.loginCode({ unionid: "union-shared" });
-    const session = AuthenticatedSessionSchema.parse(await api.login(code));
+    const session = AuthenticatedSchema.parse(await api.login(code));
     expect(
       (await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid))?.id,
     ).toBe(session.user.id);

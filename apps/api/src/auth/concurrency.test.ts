@@ -1,5 +1,5 @@
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
@@ -35,7 +35,7 @@ describe("concurrency", () => {
       });
       expect(new Set(answers.map((answer) => answer.status)).size).toBe(1);
       if (identity.openid) {
-        const users = answers.map((answer) => AuthenticatedSessionSchema.parse(answer).user.id);
+        const users = answers.map((answer) => AuthenticatedSchema.parse(answer).user.id);
         expect(new Set(users)).toEqual(new Set([registered.user.id]));
       } else {
         for (const answer of answers) RegistrationRequiredSchema.parse(answer);

@@ -1,5 +1,5 @@
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   UserSchema,
   WechatLoginResponseSchema,
@@ -49,7 +49,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
       registered.openid,
     );
     const { code } = await api.loginCode({ openid: registered.openid });
-    AuthenticatedSessionSchema.parse(await api.login(code));
+    AuthenticatedSchema.parse(await api.login(code));
     const after = await api.deps.data.wechatSessionKeys.find(
       api.deps.apps.primary.appid,
       registered.openid,
@@ -67,7 +67,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
     const { code } = await api.loginCode({ openid: registered.openid });
     const result = await api.request("POST", "/api/auth/wechat/login", { body: { code } });
     expect(result.status).toBe(200);
-    const answer = AuthenticatedSessionSchema.parse(result.body);
+    const answer = AuthenticatedSchema.parse(result.body);
     expect(answer.user.id).toBe(registered.user.id);
     expect(result.text).not.toContain(registered.openid);
   });
@@ -83,7 +83,7 @@ describe("POST /api/auth/wechat/register", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
     expect(result.status).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(result.body);
+    const session = AuthenticatedSchema.parse(result.body);
     expect(session.user.phone).toBe(`+86${phoneNumber}`);
     expect(result.text).not.toContain(openid);
 

@@ -4,7 +4,7 @@
  * stands in for Tencent Cloud SMS; the test reads each code from the SMS it accepted.
  */
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   RegistrationRequiredSchema,
   SmsCodeSentSchema,
 } from "@wxauth/contracts";
@@ -108,7 +108,7 @@ describe("registering by SMS", () => {
 
     const registered = await sms.register(ticket, `+86${phoneNumber}`, code);
     expect(registered.status, registered.text).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(registered.body);
+    const session = AuthenticatedSchema.parse(registered.body);
     expect(session.user.phone).toBe(`+86${phoneNumber}`);
     expect(
       (await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid))?.id,
@@ -131,7 +131,7 @@ describe("registering by SMS", () => {
       expect((await sms.send(ticket, typed)).status).toBe(200);
       const result = await sms.register(ticket, typed, sms.codeSentTo(stored));
       expect(result.status, result.text).toBe(201);
-      expect(AuthenticatedSessionSchema.parse(result.body).user.phone).toBe(stored);
+      expect(AuthenticatedSchema.parse(result.body).user.phone).toBe(stored);
     }
   });
 
@@ -177,7 +177,7 @@ describe("registering by SMS", () => {
     await sms.send(ticket, phoneNumber);
     const result = await sms.register(ticket, phoneNumber, sms.codeSentTo(`+86${phoneNumber}`));
     expect(result.status, result.text).toBe(201);
-    expect(AuthenticatedSessionSchema.parse(result.body).user.id).toBe(existing.id);
+    expect(AuthenticatedSchema.parse(result.body).user.id).toBe(existing.id);
     expect(
       (await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid))?.id,
     ).toBe(existing.id);

@@ -2,7 +2,7 @@ import {
   SessionListSchema,
   TokenPairSchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type Device,
   type Session,
 } from "@wxauth/contracts";
@@ -19,7 +19,7 @@ const PHONE: Device = { platform: "ios", model: "iPhone 15", system: "iOS 17.0" 
 const TABLET: Device = { platform: "android", model: "MatePad 11", system: "HarmonyOS 4.2" };
 
 /** The registered WeChat user signing in again, from `device`. */
-async function signInAgain(openid: string, device?: Device): Promise<AuthenticatedSession> {
+async function signInAgain(openid: string, device?: Device): Promise<Authenticated> {
   const { code } = await api.loginCode({ openid });
   const result = await api.request("POST", "/api/auth/wechat/login", {
     body: { code, ...(device ? { device } : {}) },

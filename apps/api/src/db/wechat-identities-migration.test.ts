@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import pino from "pino";
+import { SANDBOX_APPID } from "@wxauth/contracts/sandbox";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { hashOpaqueToken } from "../auth/opaque-tokens.js";
 import { API_ROOT } from "../config.js";
@@ -158,8 +159,8 @@ describe("the migration to several apps on a single-app database", () => {
   );
 
   it("the start-up adoption gives every row to the first configured app, once", async () => {
-    api = await startTestApi({ env: { DATABASE_URL: url } });
-    const appid = api.deps.apps.primary.appid;
+    // The API's first (and only) app in tests: the sandbox's first.
+    const appid = SANDBOX_APPID;
     const logger = pino({ level: "silent" });
     const db = createDatabase(url);
     try {
@@ -188,6 +189,9 @@ describe("the migration to several apps on a single-app database", () => {
     ]) {
       expect(await execute(`SELECT DISTINCT appid FROM ${table}`)).toEqual([{ appid }]);
     }
+    // The API starts on it (adopting again finds nothing) with that app first.
+    api = await startTestApi({ env: { DATABASE_URL: url } });
+    expect(api.deps.apps.primary.appid).toBe(appid);
   });
 
   it("the old users sign in as before: same account, no phone asked, old refresh token works", async () => {

@@ -2,11 +2,17 @@ import { maskPhone } from "@wxauth/contracts";
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { RequestHandler } from "express";
 
-/** Keys whose values are credentials: never written to a log, at any depth we log. */
+/**
+ * Keys whose values are credentials: never written to a log, at any depth we log. Exact keys, so
+ * that `code` stays readable where it is an error's (a SQLSTATE, `ECONNREFUSED`, the API's own
+ * codes): the one credential under `code`, the login code, only travels in a request body, and
+ * `body` is redacted whole.
+ */
 const SECRET_KEYS = [
   "authorization",
   "cookie",
-  "code",
+  "body",
+  "loginCode",
   "phoneCode",
   "smsCode",
   "js_code",
@@ -17,6 +23,7 @@ const SECRET_KEYS = [
   "token",
   "sessionKey",
   "session_key",
+  "wechatSessionKey",
   "secret",
   "password",
 ];
@@ -63,7 +70,8 @@ declare module "http" {
 
 /**
  * One JSON line per request when it ends: `reqId`, `req` (id, method, path without the query
- * string, client address), `res` (status), `responseTime` and, for a 5xx, `err`. Headers and
+ * string, client address as `trust proxy` resolves it, like the rate limits), `res` (status),
+ * `responseTime` and, for a 5xx, `err`. Headers and
  * bodies carry codes and tokens, so they are left out. `req.id` comes from request-id.ts; `req.log`
  * is the request's logger, bound to it.
  *
@@ -90,7 +98,7 @@ export function httpLogger(logger: Logger): RequestHandler {
             id: req.id,
             method: req.method,
             path: req.originalUrl.split("?")[0],
-            remoteAddress: req.socket.remoteAddress,
+            remoteAddress: req.ip,
           },
           res: { statusCode: res.statusCode },
           ...(res.err ? { err: res.err } : {}),

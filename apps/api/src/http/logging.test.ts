@@ -81,6 +81,29 @@ describe("logs", () => {
     expect(line).not.toContain("13800138000");
   });
 
+  it("keeps error codes readable: a SQLSTATE, a socket error", () => {
+    const unique = Object.assign(new Error("duplicate key value"), { code: "23505" });
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
+      code: "ECONNREFUSED",
+    });
+    api.deps.logger.error({ err: unique }, "probe-sqlstate");
+    api.deps.logger.error({ err: refused }, "probe-socket");
+    const lineOf = (msg: string) =>
+      JSON.parse([...api.logs].reverse().find((entry) => entry.includes(`"${msg}"`)) ?? "{}");
+    expect(lineOf("probe-sqlstate")).toMatchObject({ err: { code: "23505" } });
+    expect(lineOf("probe-socket")).toMatchObject({ err: { code: "ECONNREFUSED" } });
+  });
+
+  it("never logs a request body's codes, whatever holds it", () => {
+    const body = { code: "login-code-0000", phoneCode: "phone-code-0000", smsCode: "123456" };
+    api.deps.logger.warn({ body, req: { body }, err: { body } }, "probe-body");
+    api.deps.logger.warn({ loginCode: "login-code-0001", user: { smsCode: "654321" } }, "probe");
+    const output = api.logs.join("\n");
+    for (const secret of ["login-code-000", "phone-code-0000", "123456", "654321"]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+
   it("a misconfigured deployment (WeChat 40013) is logged loudly, at error level", async () => {
     const { code } = await api.loginCode();
     await api.fail({ api: "jscode2session", errcode: 40013, times: 5 });
@@ -102,5 +125,25 @@ describe("logs", () => {
       responseTime: expect.any(Number),
     });
     expect(api.logs.join("\n")).not.toContain(code);
+  });
+});
+
+describe("the request log behind a reverse proxy", () => {
+  let proxied: TestApi;
+  beforeAll(async () => {
+    proxied = await startTestApi({ captureLogs: true, env: { TRUST_PROXY: "1" } });
+  });
+  afterAll(() => proxied.close());
+
+  it("writes the client's address from X-Forwarded-For, as TRUST_PROXY resolves it", async () => {
+    const result = await proxied.request("GET", "/api/health", {
+      headers: { "x-forwarded-for": "203.0.113.7, 198.51.100.2" },
+    });
+    expect(result.status).toBe(200);
+    const line = proxied.logs
+      .map((entry) => JSON.parse(entry) as { req?: { path?: string; remoteAddress?: string } })
+      .find((entry) => entry.req?.path === "/api/health");
+    // One trusted hop: the proxy's own address is the socket's; the client is the last one it added.
+    expect(line?.req?.remoteAddress).toBe("198.51.100.2");
   });
 });

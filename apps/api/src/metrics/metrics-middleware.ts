@@ -26,14 +26,15 @@ function routeTemplateOf(req: Request): string {
 }
 
 const LOGIN_PATH = contract.wechatLogin.path;
-const REGISTER_PATH = contract.wechatRegister.path;
 const REFRESH_PATH = contract.refreshSession.path;
 
 /**
- * Counts logins, registrations and refreshes by what the client was answered: the route's result
+ * Counts logins and refreshes by what the client was answered: the route's result
  * (contract-route.ts) or the error's code (error-handler.ts), as they left `res.locals`.
+ * Registrations are counted where accounts are created (auth.service.ts): an auto-mode one
+ * arrives as a login.
  */
-function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Response): void {
+function countAuthOutcome(metrics: Metrics, path: string, res: Response): void {
   const {
     answer,
     errorCode,
@@ -53,12 +54,6 @@ function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Res
       metrics.logins.inc({ app, result: ok && typeof status === "string" ? status : code });
       return;
     }
-    case REGISTER_PATH: {
-      if (!ok) return;
-      const viaSms = (req.body as { smsCode?: unknown } | undefined)?.smsCode !== undefined;
-      metrics.registrations.inc({ app, method: viaSms ? "sms" : "phone_button" });
-      return;
-    }
     case REFRESH_PATH: {
       metrics.refreshes.inc({
         result: ok ? "rotated" : code === "REFRESH_TOKEN_REUSED" ? "reuse_detected" : code,
@@ -69,9 +64,8 @@ function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Res
 }
 
 /**
- * Times and counts every request by route template, method and status, and counts logins,
- * registrations and refreshes by their answer, at the one place every request passes, so the
- * services stay free of metrics.
+ * Times and counts every request by route template, method and status, and counts logins and
+ * refreshes by their answer, at the one place every request passes.
  */
 export function metricsMiddleware(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
@@ -84,7 +78,7 @@ export function metricsMiddleware(metrics: Metrics): RequestHandler {
       const labels = { route: routeTemplateOf(req), method: req.method, status };
       metrics.httpRequests.inc(labels);
       metrics.httpRequestDuration.observe(labels, (performance.now() - startedAt) / 1000);
-      if (req.method === "POST") countAuthOutcome(metrics, path, req, res);
+      if (req.method === "POST") countAuthOutcome(metrics, path, res);
     });
     next();
   };

@@ -1,4 +1,5 @@
 import type { WechatObserver } from "@wxauth/wechat";
+import type { AuthObserver, RegistrationMethod } from "../auth/auth.service.js";
 import type { SmsObserver } from "../sms/sms-sender.js";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -98,7 +99,7 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
     for (const result of ["authenticated", "registration_required"]) {
       metrics.logins.inc({ app, result }, 0);
     }
-    for (const method of ["phone_button", "sms", "auto"]) {
+    for (const method of ["phone_button", "sms", "auto"] satisfies RegistrationMethod[]) {
       metrics.registrations.inc({ app, method }, 0);
     }
     metrics.phoneNumberLookups.inc({ app, result: "success" }, 0);
@@ -119,13 +120,17 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
     },
   });
 
+  const authObserver: AuthObserver = {
+    registered: (method, app) => metrics.registrations.inc({ app, method }),
+  };
+
   const smsObserver: SmsObserver = {
     sent: () => metrics.smsSent.inc(),
     limited: (limit) => metrics.smsLimited.inc({ limit }),
     refused: (reason) => metrics.smsRefused.inc({ reason }),
   };
 
-  return { ...metrics, wechatObserverFor, smsObserver };
+  return { ...metrics, wechatObserverFor, authObserver, smsObserver };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -4,7 +4,7 @@
  * the same users (and redeems the tickets handed out during the drain).
  */
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   UserSchema,
   WechatLoginResponseSchema,
   type WechatLoginResponse,
@@ -81,7 +81,7 @@ async function registerWithTicket(baseUrl: string, registrationTicket: string, o
     phoneCode,
   });
   expect(result.status).toBe(201);
-  return AuthenticatedSessionSchema.parse(result.body);
+  return AuthenticatedSchema.parse(result.body);
 }
 
 async function start(): Promise<ApiProcess> {

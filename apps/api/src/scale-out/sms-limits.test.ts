@@ -4,7 +4,7 @@
  * X-Forwarded-For), with the sandbox standing in for WeChat and for Tencent Cloud SMS. Every
  * limit is reached by sends spread over both instances.
  */
-import { AuthenticatedSessionSchema, WechatLoginResponseSchema } from "@wxauth/contracts";
+import { AuthenticatedSchema, WechatLoginResponseSchema } from "@wxauth/contracts";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -185,7 +185,7 @@ describe("SMS across two API processes on one Redis", () => {
       ]);
       expect(results.map((result) => result.status).sort()).toEqual([201, 401]);
       const winner = results.find((result) => result.status === 201)!;
-      expect(AuthenticatedSessionSchema.parse(winner.body).user.phone).toBe(`+86${phone}`);
+      expect(AuthenticatedSchema.parse(winner.body).user.phone).toBe(`+86${phone}`);
     }
   });
 });

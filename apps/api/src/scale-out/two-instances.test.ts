@@ -4,13 +4,13 @@
  * client address in X-Forwarded-For), with the WeChat sandbox counting what reaches WeChat.
  */
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   DeletionScheduledSchema,
   SessionListSchema,
   TokenPairSchema,
   UserSchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
 } from "@wxauth/contracts";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { Redis } from "ioredis";
@@ -128,7 +128,7 @@ async function login(api: ApiProcess, code: string, from = newClientAddress()) {
 async function registerAcross(
   issuer: ApiProcess,
   redeemer: ApiProcess,
-): Promise<AuthenticatedSession & { openid: string }> {
+): Promise<Authenticated & { openid: string }> {
   const from = newClientAddress();
   const { code, openid } = await loginCode();
   const answer = await login(issuer, code, from);
@@ -142,7 +142,7 @@ async function registerAcross(
     from,
   });
   expect(result.status, result.text).toBe(201);
-  return { ...AuthenticatedSessionSchema.parse(result.body), openid };
+  return { ...AuthenticatedSchema.parse(result.body), openid };
 }
 
 describe("two API processes on one PostgreSQL and one Redis", () => {
@@ -152,7 +152,7 @@ describe("two API processes on one PostgreSQL and one Redis", () => {
     const before = sandbox.stats().calls;
     const started = performance.now();
     // Both instances start cold (no token anywhere), and registrations arrive in bursts.
-    const sessions: AuthenticatedSession[] = [];
+    const sessions: Authenticated[] = [];
     for (let batch = 0; batch < REGISTRATIONS / 10; batch++) {
       sessions.push(
         ...(await Promise.all(

@@ -7,10 +7,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   ErrorBodySchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type ErrorBody,
   type ErrorCode,
   type WechatLoginResponse,
@@ -29,6 +29,7 @@ import { loadConfig, type Config, type Env } from "../config.js";
 import { buildDependencies, type Dependencies, type DependencyOverrides } from "../dependencies.js";
 import { createLogger } from "../http/logger.js";
 import { createHttpServer } from "../http/server.js";
+import { adoptUnadopted } from "../wechat/adopt-unadopted.js";
 import { createTestDatabase, dropTestDatabase, uniqueTestDatabaseName } from "./postgres.js";
 
 /** A clock tests can move forward (ticket expiry, token expiry, grace windows). */
@@ -102,7 +103,7 @@ export interface TestApi {
    */
   register(
     options?: SandboxLoginCodeRequest & { phoneNumber?: string },
-  ): Promise<AuthenticatedSession & { openid: string }>;
+  ): Promise<Authenticated & { openid: string }>;
   close(): Promise<void>;
 }
 
@@ -231,6 +232,8 @@ export async function startTestApi(
     : createLogger(config.logLevel);
   const clock = new ManualClock();
   const deps = await buildDependencies(config, logger, { clock, ...options.overrides });
+  // As main.ts does after the migrations: rows from before several apps become the first app's.
+  if (!options.overrides?.db) await adoptUnadopted(deps.data, deps.apps.primary.appid, logger);
   const server = createHttpServer(createApp(deps), logger).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -301,7 +304,7 @@ export async function startTestApi(
         body: { registrationTicket: answer.registrationTicket, phoneCode },
       });
       if (result.status !== 201) throw new Error(`register: ${result.status} ${result.text}`);
-      return { ...AuthenticatedSessionSchema.parse(result.body), openid: login.openid };
+      return { ...AuthenticatedSchema.parse(result.body), openid: login.openid };
     },
     async close() {
       server.closeAllConnections();

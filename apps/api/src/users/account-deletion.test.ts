@@ -3,7 +3,7 @@ import {
   TokenPairSchema,
   UserSchema,
   WechatLoginResponseSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type WechatLoginResponse,
 } from "@wxauth/contracts";
 import { sql } from "kysely";
@@ -60,7 +60,7 @@ async function loginAs(api: TestApi, openid: string): Promise<WechatLoginRespons
   return WechatLoginResponseSchema.parse(result.body);
 }
 
-async function signInAgain(api: TestApi, openid: string): Promise<AuthenticatedSession> {
+async function signInAgain(api: TestApi, openid: string): Promise<Authenticated> {
   const answer = await loginAs(api, openid);
   if (answer.status !== "authenticated") throw new Error("expected a returning user");
   return answer;

@@ -1,4 +1,4 @@
-import { UserSchema } from "@wxauth/contracts";
+import { DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S, MeSchema, UserSchema } from "@wxauth/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expectErrorBody,
@@ -14,11 +14,33 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 describe("GET /api/me", () => {
-  it("answers the signed-in user", async () => {
+  it("answers the signed-in user, and the cooling-off a deletion requested now would get", async () => {
     const session = await api.register();
     const result = await api.request("GET", "/api/me", { token: session.accessToken });
     expect(result.status).toBe(200);
-    expect(UserSchema.parse(result.body)).toEqual(session.user);
+    const { deletionCoolingOff, identities, ...user } = MeSchema.parse(result.body);
+    expect(user).toEqual(session.user);
+    expect(deletionCoolingOff).toBe(DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S);
+    expect(identities).toEqual([
+      { appid: api.deps.apps.primary.appid, name: "default", createdAt: expect.any(String) },
+    ]);
+  });
+
+  it("tells the cooling-off the API is configured with, which the deletion then uses", async () => {
+    const configured = await startTestApi({ env: { ACCOUNT_DELETION_COOLING_OFF_S: "129600" } });
+    try {
+      const session = await configured.register();
+      const me = await configured.request("GET", "/api/me", { token: session.accessToken });
+      expect(MeSchema.parse(me.body).deletionCoolingOff).toBe(129_600);
+      const before = configured.clock.now();
+      const deletion = await configured.request("POST", "/api/me/deletion", {
+        token: session.accessToken,
+      });
+      const { deletionScheduledAt } = deletion.body as { deletionScheduledAt: string };
+      expect(Date.parse(deletionScheduledAt) - before).toBeCloseTo(129_600_000, -5);
+    } finally {
+      await configured.close();
+    }
   });
 
   it("answers 401 for a token of an account that no longer exists", async () => {

@@ -11,6 +11,8 @@ export function createUsersService(deps: {
   data: DataAccess;
   apps: WechatApps;
   smsCodes: SmsCodes;
+  /** ACCOUNT_DELETION_COOLING_OFF_S, told to the user before they ask for a deletion. */
+  deletionCoolingOffS: number;
 }) {
   const { data, apps, smsCodes } = deps;
 
@@ -31,12 +33,16 @@ export function createUsersService(deps: {
   }
 
   return {
-    /** GET /api/me: the user, with the apps they are linked to (never an openid or unionid). */
+    /**
+     * GET /api/me: the user, what a deletion asked for now would do, and the apps they are linked
+     * to (never an openid or unionid).
+     */
     async getMe(userId: string): Promise<Me> {
       const user = existingAccount(await data.users.findById(userId));
       const identities = await data.wechatIdentities.listForUser(userId);
       return {
         ...toUserBody(user),
+        deletionCoolingOff: deps.deletionCoolingOffS,
         identities: identities.map(({ appid, createdAt }) => ({
           appid,
           name: apps.nameOf(appid),

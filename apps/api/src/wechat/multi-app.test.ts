@@ -4,10 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   MeSchema,
   SessionListSchema,
-  type AuthenticatedSession,
+  type Authenticated,
 } from "@wxauth/contracts";
 import {
   SANDBOX_APPID,
@@ -56,10 +56,10 @@ async function loginAs(api: TestApi, appid: string, person: string) {
 }
 
 async function signInAs(api: TestApi, appid: string, person: string) {
-  return AuthenticatedSessionSchema.parse(await loginAs(api, appid, person));
+  return AuthenticatedSchema.parse(await loginAs(api, appid, person));
 }
 
-async function me(api: TestApi, session: AuthenticatedSession) {
+async function me(api: TestApi, session: Authenticated) {
   const result = await api.request("GET", "/api/me", { token: session.accessToken });
   expect(result.status, result.text).toBe(200);
   return { me: MeSchema.parse(result.body), text: result.text };
@@ -155,7 +155,7 @@ describe("several mini programs, phone registration", () => {
       },
     });
     expect(other.status, other.text).toBe(201);
-    const solo = AuthenticatedSessionSchema.parse(other.body);
+    const solo = AuthenticatedSchema.parse(other.body);
     expect(solo.user.id).not.toBe(registered.user.id);
     expect((await me(api, solo)).me.identities).toEqual([
       { appid: SOLO, name: "solo", createdAt: expect.any(String) },
@@ -171,7 +171,7 @@ describe("several mini programs, phone registration", () => {
     // The app is bound since: the same openid now comes with a unionid.
     const unionid = `u-${randomUUID()}`;
     const { code } = await api.loginCode({ appid: SHOP, openid, unionid });
-    expect(AuthenticatedSessionSchema.parse(await api.login(code, SHOP)).user.id).toBe(
+    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(
       registered.user.id,
     );
     expect((await api.deps.data.users.findById(registered.user.id))?.unionid).toBe(unionid);
@@ -182,7 +182,7 @@ describe("several mini programs, phone registration", () => {
       openid: `o-${randomUUID()}`,
       unionid,
     });
-    expect(AuthenticatedSessionSchema.parse(await api.login(fromStaff, STAFF)).user.id).toBe(
+    expect(AuthenticatedSchema.parse(await api.login(fromStaff, STAFF)).user.id).toBe(
       registered.user.id,
     );
   });
@@ -194,7 +194,7 @@ describe("several mini programs, phone registration", () => {
     const openid = `o-${randomUUID()}`;
     const other = await api.register({ appid: SHOP, openid });
     const { code } = await api.loginCode({ appid: SHOP, openid, unionid });
-    expect(AuthenticatedSessionSchema.parse(await api.login(code, SHOP)).user.id).toBe(
+    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(
       other.user.id,
     );
     expect((await api.deps.data.users.findById(other.user.id))?.unionid).toBeNull();
@@ -222,7 +222,7 @@ describe("several mini programs, phone registration", () => {
       },
     });
     expect(own.status, own.text).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(own.body);
+    const session = AuthenticatedSchema.parse(own.body);
     expect((await me(api, session)).me.identities.map((i) => i.appid)).toEqual([STAFF]);
 
     // Changing the phone with a phone code goes through the session's app too.

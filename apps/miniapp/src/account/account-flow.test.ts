@@ -2,8 +2,8 @@ import type { DeletionScheduled, Session, User } from "@wxauth/contracts";
 import { describe, expect, it } from "vitest";
 import { ApiError, TransportError } from "../http/errors";
 import { deferred } from "../testing/fake-uni";
-import { errorBody, user } from "../testing/fixtures";
-import { createAccountFlow, DELETION_WARNING, type Dialog } from "./account-flow";
+import { errorBody, me, user } from "../testing/fixtures";
+import { createAccountFlow, deletionWarning, type Dialog } from "./account-flow";
 
 const NOW = Date.parse("2026-12-04T08:00:00.000Z");
 
@@ -29,6 +29,8 @@ function scripted(
     sessions?: Session[];
     confirm?: boolean;
     deletion?: DeletionScheduled | Error;
+    /** GET /api/me's deletionCoolingOff (7 days unless given), or its failure. */
+    coolingOff?: number | Error;
     /** Every call but listSessions fails with this. */
     failWith?: Error;
     /** Calls wait for this before answering. */
@@ -49,6 +51,12 @@ function scripted(
     return value;
   };
   const flow = createAccountFlow({
+    getMe: async () => {
+      record.calls.push("getMe");
+      const coolingOff = options.coolingOff ?? 7 * 86_400;
+      if (coolingOff instanceof Error) throw coolingOff;
+      return { ...me, deletionCoolingOff: coolingOff };
+    },
     listSessions: async () => ({ sessions: options.sessions ?? [] }),
     revokeSession: (id) => answer(`revokeSession ${id}`, undefined),
     revokeAllSessions: () => answer("revokeAllSessions", undefined),
@@ -131,22 +139,41 @@ describe("account flow", () => {
   });
 
   it("asks before deleting, saying what goes and when, and does nothing when declined", async () => {
-    const { flow, record } = scripted({ confirm: false });
+    const { flow, record } = scripted({ confirm: false, coolingOff: 3 * 86_400 });
     await flow.deleteAccount();
     expect(record.dialogs).toEqual([
-      { title: "注销账号", content: DELETION_WARNING, confirmText: "注销" },
+      { title: "注销账号", content: deletionWarning(3 * 86_400), confirmText: "注销" },
     ]);
-    expect(DELETION_WARNING).toContain("手机号");
-    expect(DELETION_WARNING).toContain("头像");
-    expect(DELETION_WARNING).toContain("7 天");
-    expect(record.calls).toEqual([]);
+    const warning = record.dialogs[0]?.content ?? "";
+    expect(warning).toContain("手机号");
+    expect(warning).toContain("头像");
+    // The API's figure, not the contract's default of 7 days.
+    expect(warning).toContain("删除在 3 天冷静期后进行");
+    expect(warning).not.toContain("7 天");
+    expect(record.calls).toEqual(["getMe"]);
     expect(record.signedOut).toBe(0);
+  });
+
+  it("names the cooling-off in hours, or says the deletion is immediate", async () => {
+    expect(deletionWarning(36 * 3_600)).toContain("删除在 36 小时冷静期后进行");
+    expect(deletionWarning(0)).toContain("删除将立即进行");
+    expect(deletionWarning(0)).not.toContain("冷静期");
+  });
+
+  it("shows no warning it cannot back with the API's figure", async () => {
+    const { flow, record } = scripted({
+      coolingOff: new TransportError("network", "request:fail"),
+    });
+    await flow.deleteAccount();
+    expect(record.dialogs).toEqual([]);
+    expect(record.calls).toEqual(["getMe"]);
+    expect(record.reports).toEqual(["网络连接失败，请检查网络后重试"]);
   });
 
   it("schedules the deletion, says when it happens, then leaves as a guest", async () => {
     const { flow, record } = scripted();
     await flow.deleteAccount();
-    expect(record.calls).toEqual(["requestDeletion"]);
+    expect(record.calls).toEqual(["getMe", "requestDeletion"]);
     const told = record.dialogs[1];
     expect(told?.title).toBe("已申请注销");
     const scheduled = new Date("2026-12-11T08:00:00.000Z");

@@ -1,13 +1,7 @@
-import {
-  DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S,
-  type DeletionScheduled,
-  type Session,
-  type SessionList,
-  type User,
-} from "@wxauth/contracts";
+import type { DeletionScheduled, Me, Session, SessionList, User } from "@wxauth/contracts";
 import { ref } from "vue";
 import { describeFailure } from "../errors/messages";
-import { formatDateTime } from "./labels";
+import { formatDateTime, formatDuration } from "./labels";
 
 /** A dialog as uni.showModal shows it. */
 export interface Dialog {
@@ -17,6 +11,7 @@ export interface Dialog {
 }
 
 export interface AccountFlowDependencies {
+  getMe(): Promise<Me>;
   listSessions(): Promise<SessionList>;
   revokeSession(sessionId: string): Promise<void>;
   revokeAllSessions(): Promise<void>;
@@ -37,12 +32,15 @@ export interface AccountFlowDependencies {
 
 export type AccountAction = "revoking" | "revoking_all" | "deleting" | "cancelling_deletion";
 
-const COOLING_OFF_DAYS = DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S / 86_400;
-
-/** What the confirmation says will be deleted, and when. */
-export const DELETION_WARNING =
-  "注销后将永久删除你的账号，以及绑定的手机号、昵称、头像和全部登录设备，无法恢复。" +
-  `删除在 ${COOLING_OFF_DAYS} 天冷静期后进行，期间用微信重新登录可以撤销注销。`;
+/** What the confirmation says will be deleted, and when: after the API's cooling-off, in seconds. */
+export function deletionWarning(coolingOff: number): string {
+  return (
+    "注销后将永久删除你的账号，以及绑定的手机号、昵称、头像和全部登录设备，无法恢复。" +
+    (coolingOff > 0
+      ? `删除在 ${formatDuration(coolingOff)}冷静期后进行，期间用微信重新登录可以撤销注销。`
+      : "删除将立即进行。")
+  );
+}
 
 /** The notice a user signed in during the cooling-off period sees. */
 export function deletionNotice(deletionScheduledAt: string): string {
@@ -93,9 +91,11 @@ export function createAccountFlow(deps: AccountFlowDependencies) {
 
   const deleteAccount = () =>
     run("deleting", async () => {
+      // Asked at the tap, so the warning names the cooling-off the API will apply.
+      const { deletionCoolingOff } = await deps.getMe();
       const confirmed = await deps.confirm({
         title: "注销账号",
-        content: DELETION_WARNING,
+        content: deletionWarning(deletionCoolingOff),
         confirmText: "注销",
       });
       if (!confirmed) return;

@@ -7,6 +7,13 @@ export function deviceLabel(device: Device): string {
   return device.platform || "未知设备";
 }
 
+/** "7 天", "36 小时", "30 分钟": a wait of `seconds`, in the largest whole unit. */
+export function formatDuration(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} 天`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600} 小时`;
+  return `${Math.max(1, Math.floor(seconds / 60))} 分钟`;
+}
+
 const twoDigits = (value: number) => String(value).padStart(2, "0");
 
 /** "2026年12月11日 14:05" in the phone's time zone. */

@@ -13,7 +13,7 @@ export const loginFlow = createLoginFlow({
   wechatLogin: api.wechatLogin,
   wechatRegister: api.wechatRegister,
   sendRegistrationSms: api.sendRegistrationSms,
-  signedIn: (session) => useAuthStore().startSession(session),
+  signedIn: (authenticated) => useAuthStore().saveCredentials(authenticated),
   device: currentDevice,
   now: Date.now,
 });

@@ -1,5 +1,5 @@
 import type {
-  AuthenticatedSession,
+  Authenticated,
   RequestBody,
   SmsCodeSent,
   WechatLoginResponse,
@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { createLoginFlow, TICKET_RENEW_MARGIN_MS } from "./login-flow";
 import { ApiError, TransportError } from "../http/errors";
 import { deferred } from "../testing/fake-uni";
-import { errorBody, session } from "../testing/fixtures";
+import { authenticated, errorBody } from "../testing/fixtures";
 
 const apiError = (code: Parameters<typeof errorBody>[0]) => {
   const { statusCode, data } = errorBody(code);
@@ -26,7 +26,7 @@ const registrationRequired = (ticket: string): WechatLoginResponse => ({
 /** The flow wired to scripted answers; every call is recorded. */
 function scripted(options: {
   logins: (WechatLoginResponse | Error)[];
-  registrations?: (AuthenticatedSession | Error | Promise<AuthenticatedSession>)[];
+  registrations?: (Authenticated | Error | Promise<Authenticated>)[];
   smsSends?: (SmsCodeSent | Error)[];
 }) {
   let clock = 1_000_000;
@@ -36,7 +36,7 @@ function scripted(options: {
     loginBodies: [] as RequestBody<"wechatLogin">[],
     registrations: [] as RequestBody<"wechatRegister">[],
     smsSends: [] as RequestBody<"sendRegistrationSms">[],
-    signedIn: [] as AuthenticatedSession[],
+    signedIn: [] as Authenticated[],
   };
   const flow = createLoginFlow({
     getLoginCode: async () => `login-code-${++codes}`,
@@ -71,9 +71,9 @@ function scripted(options: {
 
 describe("login flow", () => {
   it("signs a returning user in without asking for anything", async () => {
-    const { flow, calls } = scripted({ logins: [session()] });
+    const { flow, calls } = scripted({ logins: [authenticated()] });
     await flow.signInSilently();
-    expect(calls.signedIn).toEqual([session()]);
+    expect(calls.signedIn).toEqual([authenticated()]);
     expect(flow.phase.value).toBe("signed_in");
     expect(flow.status.value).toBe("登录成功");
     expect(flow.declined.value).toBe(false);
@@ -82,7 +82,7 @@ describe("login flow", () => {
   it("asks a new user to register, then registers with the phone code", async () => {
     const { flow, calls } = scripted({
       logins: [registrationRequired("ticket-0000000000000001")],
-      registrations: [session()],
+      registrations: [authenticated()],
     });
     await flow.signInSilently();
     expect(flow.phase.value).toBe("registration_required");
@@ -92,13 +92,13 @@ describe("login flow", () => {
     expect(calls.registrations).toEqual([
       { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
     ]);
-    expect(calls.signedIn).toEqual([session()]);
+    expect(calls.signedIn).toEqual([authenticated()]);
   });
 
   it("sends the device with the login and with the registration", async () => {
     const { flow, calls } = scripted({
       logins: [registrationRequired("ticket-0000000000000001")],
-      registrations: [session()],
+      registrations: [authenticated()],
     });
     await flow.signInSilently();
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
@@ -107,7 +107,7 @@ describe("login flow", () => {
   });
 
   it("sends one registration for a double tap", async () => {
-    const answer = deferred<AuthenticatedSession>();
+    const answer = deferred<Authenticated>();
     const { flow, calls } = scripted({
       logins: [registrationRequired("ticket-0000000000000001")],
       registrations: [answer.promise],
@@ -116,7 +116,7 @@ describe("login flow", () => {
     const first = flow.authorizePhone({ kind: "code", code: "phone-code-1" });
     const second = flow.authorizePhone({ kind: "code", code: "phone-code-2" });
     expect(flow.phase.value).toBe("registering");
-    answer.resolve(session());
+    answer.resolve(authenticated());
     await Promise.all([first, second]);
     expect(calls.registrations).toHaveLength(1);
     expect(calls.signedIn).toHaveLength(1);
@@ -128,7 +128,7 @@ describe("login flow", () => {
         registrationRequired("ticket-0000000000000001"),
         registrationRequired("ticket-0000000000000002"),
       ],
-      registrations: [apiError("REGISTRATION_TICKET_INVALID"), session()],
+      registrations: [apiError("REGISTRATION_TICKET_INVALID"), authenticated()],
     });
     await flow.signInSilently();
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
@@ -137,7 +137,7 @@ describe("login flow", () => {
       { registrationTicket: "ticket-0000000000000001", phoneCode: "phone-code-1", device },
       { registrationTicket: "ticket-0000000000000002", phoneCode: "phone-code-1", device },
     ]);
-    expect(calls.signedIn).toEqual([session()]);
+    expect(calls.signedIn).toEqual([authenticated()]);
   });
 
   it("asks for another tap when the renewed ticket meets a spent phone code", async () => {
@@ -149,7 +149,7 @@ describe("login flow", () => {
       registrations: [
         apiError("REGISTRATION_TICKET_INVALID"),
         apiError("WECHAT_CODE_USED"),
-        session(),
+        authenticated(),
       ],
     });
     await flow.signInSilently();
@@ -165,7 +165,7 @@ describe("login flow", () => {
       phoneCode: "phone-code-2",
       device,
     });
-    expect(calls.signedIn).toEqual([session()]);
+    expect(calls.signedIn).toEqual([authenticated()]);
   });
 
   it("renews a ticket about to expire before using it", async () => {
@@ -174,7 +174,7 @@ describe("login flow", () => {
         registrationRequired("ticket-0000000000000001"),
         registrationRequired("ticket-0000000000000002"),
       ],
-      registrations: [session()],
+      registrations: [authenticated()],
     });
     await flow.signInSilently();
     advance(600_000 - TICKET_RENEW_MARGIN_MS + 1);
@@ -235,13 +235,13 @@ describe("login flow", () => {
 
   it("offers a retry when the silent login fails, and the retry signs in", async () => {
     const { flow, calls } = scripted({
-      logins: [new TransportError("network", "request:fail"), session()],
+      logins: [new TransportError("network", "request:fail"), authenticated()],
     });
     await flow.signInSilently();
     expect(flow.phase.value).toBe("login_failed");
     expect(flow.status.value).toBe("网络连接失败，请检查网络后重试");
     await flow.signInSilently();
-    expect(calls.signedIn).toEqual([session()]);
+    expect(calls.signedIn).toEqual([authenticated()]);
   });
 
   it("waits for a tap after an explicit logout", () => {
@@ -258,7 +258,7 @@ describe("login flow", () => {
       const { flow, calls } = scripted({
         logins: [registrationRequired("ticket-0000000000000001")],
         smsSends: [sent],
-        registrations: [session()],
+        registrations: [authenticated()],
       });
       await flow.signInSilently();
       expect(await flow.sendSmsCode("+8613800138000")).toEqual(sent);
@@ -275,7 +275,7 @@ describe("login flow", () => {
           device,
         },
       ]);
-      expect(calls.signedIn).toEqual([session()]);
+      expect(calls.signedIn).toEqual([authenticated()]);
       expect(flow.phase.value).toBe("signed_in");
     });
 
@@ -297,19 +297,19 @@ describe("login flow", () => {
 
     it("sends nothing when renewing the ticket finds an account", async () => {
       const { flow, calls, advance } = scripted({
-        logins: [registrationRequired("ticket-0000000000000001"), session()],
+        logins: [registrationRequired("ticket-0000000000000001"), authenticated()],
       });
       await flow.signInSilently();
       advance(600_000);
       expect(await flow.sendSmsCode("+8613800138000")).toBeNull();
       expect(calls.smsSends).toEqual([]);
-      expect(calls.signedIn).toEqual([session()]);
+      expect(calls.signedIn).toEqual([authenticated()]);
     });
 
     it("throws a refused code for the form to show and stays ready for another", async () => {
       const { flow, calls } = scripted({
         logins: [registrationRequired("ticket-0000000000000001")],
-        registrations: [apiError("SMS_CODE_INVALID"), session()],
+        registrations: [apiError("SMS_CODE_INVALID"), authenticated()],
       });
       await flow.signInSilently();
       await expect(flow.registerWithSmsCode("+8613800138000", "000000")).rejects.toMatchObject({
@@ -317,7 +317,7 @@ describe("login flow", () => {
       });
       expect(flow.phase.value).toBe("registration_required");
       await flow.registerWithSmsCode("+8613800138000", "123456");
-      expect(calls.signedIn).toEqual([session()]);
+      expect(calls.signedIn).toEqual([authenticated()]);
     });
 
     it("drops a ticket refused at registration, so the next code goes to a fresh one", async () => {
@@ -338,7 +338,7 @@ describe("login flow", () => {
     });
 
     it("sends one registration for a double submit", async () => {
-      const answer = deferred<AuthenticatedSession>();
+      const answer = deferred<Authenticated>();
       const { flow, calls } = scripted({
         logins: [registrationRequired("ticket-0000000000000001")],
         registrations: [answer.promise],
@@ -346,7 +346,7 @@ describe("login flow", () => {
       await flow.signInSilently();
       const first = flow.registerWithSmsCode("+8613800138000", "123456");
       const second = flow.registerWithSmsCode("+8613800138000", "123456");
-      answer.resolve(session());
+      answer.resolve(authenticated());
       await Promise.all([first, second]);
       expect(calls.registrations).toHaveLength(1);
       expect(calls.signedIn).toHaveLength(1);

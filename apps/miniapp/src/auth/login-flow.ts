@@ -1,5 +1,5 @@
 import type {
-  AuthenticatedSession,
+  Authenticated,
   Device,
   RequestBody,
   SmsCodeSent,
@@ -24,10 +24,10 @@ export interface LoginFlowDependencies {
   /** The mini program's appid: the API serves several, and must know which one the code is from. */
   appid(): string;
   wechatLogin(body: RequestBody<"wechatLogin">): Promise<WechatLoginResponse>;
-  wechatRegister(body: RequestBody<"wechatRegister">): Promise<AuthenticatedSession>;
+  wechatRegister(body: RequestBody<"wechatRegister">): Promise<Authenticated>;
   sendRegistrationSms(body: RequestBody<"sendRegistrationSms">): Promise<SmsCodeSent>;
-  /** Keeps the session. */
-  signedIn(session: AuthenticatedSession): void;
+  /** Keeps the credentials of the new session. */
+  signedIn(authenticated: Authenticated): void;
   /** The device, stored with the session so the user can recognise it in their list. */
   device(): Device;
   now(): number;
@@ -58,10 +58,10 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
   // A plain flag, set before the first await, so a double tap cannot start a second registration.
   let registering = false;
 
-  function signedIn(session: AuthenticatedSession): void {
+  function signedIn(authenticated: Authenticated): void {
     phase.value = "signed_in";
     status.value = "登录成功";
-    deps.signedIn(session);
+    deps.signedIn(authenticated);
   }
 
   /** Logs in with a fresh wx.login code. Returns the registration ticket, or null when signed in. */

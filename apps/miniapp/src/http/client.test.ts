@@ -3,9 +3,9 @@ import { createPinia, setActivePinia } from "pinia";
 import { beforeEach, describe, expect, it } from "vitest";
 import { api } from "../api";
 import { ApiError, API_BASE_URL, TransportError } from ".";
-import { SESSION_STORAGE_KEY, useAuthStore } from "../stores/auth";
+import { CREDENTIALS_STORAGE_KEY, useAuthStore } from "../stores/auth";
 import { deferred, installFakeUni, type FakeUni, type ScriptedAnswer } from "../testing/fake-uni";
-import { errorBody, me, session, user } from "../testing/fixtures";
+import { authenticated, errorBody, me, user } from "../testing/fixtures";
 
 /**
  * A scripted API behind uni.request: /api/me accepts only the current access token, and
@@ -61,12 +61,12 @@ const CHOSEN_AVATAR = "wxfile://tmp_3b8f0c2a9d.jpg";
 
 const meCalls = (uni: FakeUni) => uni.requests.filter((call) => call.url.endsWith("/api/me"));
 
-/** A fake uni with a scripted API behind it, and a fresh store holding a signed-in session. */
+/** A fake uni with a scripted API behind it, and a fresh store holding a sign-in's credentials. */
 function signedIn() {
   const uni = installFakeUni();
   const server = scriptApi(uni);
   setActivePinia(createPinia());
-  useAuthStore().startSession(session(1));
+  useAuthStore().saveCredentials(authenticated(1));
   return { uni, server };
 }
 
@@ -109,7 +109,7 @@ describe("http", () => {
   });
 
   it("rejects a success body that breaks the contract", async () => {
-    uni.script = () => ({ statusCode: 200, data: { ...user, phone: "13800138000" } });
+    uni.script = () => ({ statusCode: 200, data: { ...me, phone: "13800138000" } });
     const failure = await api.getMe().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TransportError);
     expect(failure).toMatchObject({ failure: "invalid_response" });
@@ -154,7 +154,7 @@ describe("http", () => {
     const auth = useAuthStore();
     expect(auth.accessToken).toBe("access-token-2");
     expect(auth.refreshToken).toBe("refresh-token-0000-2");
-    expect(uni.storage.get(SESSION_STORAGE_KEY)).toMatchObject({
+    expect(uni.storage.get(CREDENTIALS_STORAGE_KEY)).toMatchObject({
       refreshToken: "refresh-token-0000-2",
     });
   });
@@ -191,11 +191,11 @@ describe("http", () => {
 
     const auth = useAuthStore();
     expect(auth.isSignedIn).toBe(false);
-    expect(uni.storage.has(SESSION_STORAGE_KEY)).toBe(false);
+    expect(uni.storage.has(CREDENTIALS_STORAGE_KEY)).toBe(false);
     expect(uni.reLaunches).toEqual(["/pages/login/login"]);
   });
 
-  it("keeps the session when the refresh only failed on the network", async () => {
+  it("keeps the credentials when the refresh only failed on the network", async () => {
     server.validAccessToken = null;
     server.refreshAnswer = { fail: "request:fail timeout" };
 

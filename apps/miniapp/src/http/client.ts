@@ -42,8 +42,8 @@ export interface FileRequest {
 /** Uploads one file; rejects with a TransportError when no answer arrives. */
 export type SendFile = (request: FileRequest) => Promise<HttpResponse>;
 
-/** What the client needs from the session it authenticates with. */
-export interface SessionPort {
+/** What the client needs from the credentials it authenticates with. */
+export interface CredentialsPort {
   accessToken(): string | null;
   refreshToken(): string | null;
   /** A refresh rotated the tokens. */
@@ -56,7 +56,7 @@ export interface HttpClientOptions {
   baseUrl: string;
   send: Send;
   sendFile: SendFile;
-  session: SessionPort;
+  credentials: CredentialsPort;
 }
 
 /** The routes whose body is a file upload rather than JSON. */
@@ -115,13 +115,13 @@ function parseResponse(route: RouteDefinition, response: HttpResponse): unknown 
  * The one client of the API. Authenticated routes carry the access token; when the API answers
  * 401 UNAUTHORIZED, exactly one refresh runs, requests that arrive meanwhile wait for it, and every
  * request that was refused is replayed once with the new token. JSON requests and file uploads go
- * through the same session handling; only the transport differs.
+ * through the same token handling; only the transport differs.
  */
 export function createHttpClient({
   baseUrl,
   send,
   sendFile,
-  session,
+  credentials,
 }: HttpClientOptions): HttpClient {
   const origin = baseUrl.replace(/\/+$/, "");
   let refreshInFlight: Promise<void> | null = null;
@@ -159,7 +159,7 @@ export function createHttpClient({
 
   function refreshTokens(): Promise<void> {
     refreshInFlight ??= (async () => {
-      const refreshToken = session.refreshToken();
+      const refreshToken = credentials.refreshToken();
       try {
         if (!refreshToken) {
           throw new ApiError(401, {
@@ -170,11 +170,11 @@ export function createHttpClient({
           });
         }
         const tokens = await sendRoute(contract.refreshSession, { body: { refreshToken } }, null);
-        session.refreshed(tokens as TokenPair);
+        credentials.refreshed(tokens as TokenPair);
       } catch (error) {
-        // A network blip or a retryable answer (rate limit, 503) keeps the session for a retry;
+        // A network blip or a retryable answer (rate limit, 503) keeps the credentials for a retry;
         // only a refused refresh token ends it.
-        if (error instanceof ApiError && !error.retryable) session.lost();
+        if (error instanceof ApiError && !error.retryable) credentials.lost();
         throw error;
       }
     })().finally(() => {
@@ -190,15 +190,15 @@ export function createHttpClient({
   ): Promise<unknown> {
     if (!route.auth) return sendRoute(route, payload, null, parameters);
     if (refreshInFlight) await refreshInFlight;
-    const accessToken = session.accessToken();
+    const accessToken = credentials.accessToken();
     try {
       return await sendRoute(route, payload, accessToken, parameters);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
       // Refused with a token another request has already replaced: just replay with the new one.
-      if (session.accessToken() === accessToken) await refreshTokens();
+      if (credentials.accessToken() === accessToken) await refreshTokens();
       else if (refreshInFlight) await refreshInFlight;
-      return sendRoute(route, payload, session.accessToken(), parameters);
+      return sendRoute(route, payload, credentials.accessToken(), parameters);
     }
   }
 

@@ -13,7 +13,7 @@ export const http = createHttpClient({
   baseUrl: API_BASE_URL,
   send: uniSend,
   sendFile: uniUpload,
-  session: {
+  credentials: {
     accessToken: () => useAuthStore().accessToken,
     refreshToken: () => useAuthStore().refreshToken,
     refreshed: (tokens) => useAuthStore().updateTokens(tokens),

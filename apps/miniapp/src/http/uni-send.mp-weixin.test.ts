@@ -3,13 +3,13 @@ import { beforeEach, expect, it } from "vitest";
 import { api } from "../api";
 import { useAuthStore } from "../stores/auth";
 import { installFakeUni, type FakeUni } from "../testing/fake-uni";
-import { me, session } from "../testing/fixtures";
+import { authenticated, me } from "../testing/fixtures";
 
 let uni: FakeUni;
 beforeEach(() => {
   uni = installFakeUni(() => ({ statusCode: 200, data: { ...me, nickname: "小明" } }));
   setActivePinia(createPinia());
-  useAuthStore().startSession(session());
+  useAuthStore().saveCredentials(authenticated());
 });
 
 it("sends PATCH as POST with X-HTTP-Method-Override, since wx.request has no PATCH", async () => {

@@ -1,7 +1,7 @@
 import {
   TokenPairSchema,
   UserSchema,
-  type AuthenticatedSession,
+  type Authenticated,
   type TokenPair,
   type User,
 } from "@wxauth/contracts";
@@ -9,15 +9,20 @@ import { defineStore } from "pinia";
 import { computed, ref, toRaw } from "vue";
 import * as z from "zod/mini";
 
-export const SESSION_STORAGE_KEY = "wxauth.session";
+export const CREDENTIALS_STORAGE_KEY = "wxauth.credentials";
+/** Where builds before the word "credentials" kept them; moved once, so nobody is signed out. */
+export const OLD_CREDENTIALS_STORAGE_KEY = "wxauth.session";
 
-/** What survives a restart: the tokens and the last known user, as the API sent them. */
-const PersistedSessionSchema = z.object({
+/**
+ * The credentials: what survives a restart, the tokens and the last known user, as the API sent
+ * them.
+ */
+const StoredCredentialsSchema = z.object({
   accessToken: TokenPairSchema.shape.accessToken,
   refreshToken: TokenPairSchema.shape.refreshToken,
   user: UserSchema,
 });
-type PersistedSession = z.infer<typeof PersistedSessionSchema>;
+type StoredCredentials = z.infer<typeof StoredCredentialsSchema>;
 
 /**
  * Builds before account deletion stored users without deletionScheduledAt; they stay signed in.
@@ -30,41 +35,47 @@ function withDeletionField(stored: unknown): unknown {
   return { ...stored, user: { ...user, deletionScheduledAt: null } };
 }
 
-function readPersisted(): PersistedSession | null {
-  const stored: unknown = uni.getStorageSync(SESSION_STORAGE_KEY);
+function readStoredCredentials(): StoredCredentials | null {
+  const old: unknown = uni.getStorageSync(OLD_CREDENTIALS_STORAGE_KEY);
+  if (old) {
+    uni.setStorageSync(CREDENTIALS_STORAGE_KEY, old);
+    uni.removeStorageSync(OLD_CREDENTIALS_STORAGE_KEY);
+  }
+  const stored: unknown = uni.getStorageSync(CREDENTIALS_STORAGE_KEY);
   if (!stored) return null;
-  const parsed = PersistedSessionSchema.safeParse(withDeletionField(stored));
+  const parsed = StoredCredentialsSchema.safeParse(withDeletionField(stored));
   if (parsed.success) return parsed.data;
   // Written by an older build or tampered with: start signed out rather than half signed in.
-  uni.removeStorageSync(SESSION_STORAGE_KEY);
+  uni.removeStorageSync(CREDENTIALS_STORAGE_KEY);
   return null;
 }
 
 export const useAuthStore = defineStore("auth", () => {
-  const persisted = readPersisted();
-  const accessToken = ref<string | null>(persisted?.accessToken ?? null);
-  const refreshToken = ref<string | null>(persisted?.refreshToken ?? null);
-  const user = ref<User | null>(persisted?.user ?? null);
+  const stored = readStoredCredentials();
+  const accessToken = ref<string | null>(stored?.accessToken ?? null);
+  const refreshToken = ref<string | null>(stored?.refreshToken ?? null);
+  const user = ref<User | null>(stored?.user ?? null);
 
   const isSignedIn = computed(() => refreshToken.value !== null && user.value !== null);
 
   function persist(): void {
     if (accessToken.value === null || refreshToken.value === null || user.value === null) {
-      uni.removeStorageSync(SESSION_STORAGE_KEY);
+      uni.removeStorageSync(CREDENTIALS_STORAGE_KEY);
       return;
     }
-    const session: PersistedSession = {
+    const credentials: StoredCredentials = {
       accessToken: accessToken.value,
       refreshToken: refreshToken.value,
       user: toRaw(user.value),
     };
-    uni.setStorageSync(SESSION_STORAGE_KEY, session);
+    uni.setStorageSync(CREDENTIALS_STORAGE_KEY, credentials);
   }
 
-  function startSession(session: AuthenticatedSession): void {
-    accessToken.value = session.accessToken;
-    refreshToken.value = session.refreshToken;
-    user.value = session.user;
+  /** Keeps the credentials of a sign-in: its tokens and user. */
+  function saveCredentials(authenticated: Authenticated): void {
+    accessToken.value = authenticated.accessToken;
+    refreshToken.value = authenticated.refreshToken;
+    user.value = authenticated.user;
     persist();
   }
 
@@ -91,7 +102,7 @@ export const useAuthStore = defineStore("auth", () => {
     refreshToken,
     user,
     isSignedIn,
-    startSession,
+    saveCredentials,
     updateTokens,
     updateUser,
     clear,

@@ -1,4 +1,4 @@
-import type { AuthenticatedSession, ErrorBody, ErrorCode, Me, User } from "@wxauth/contracts";
+import type { Authenticated, ErrorBody, ErrorCode, Me, User } from "@wxauth/contracts";
 import { errorCatalog } from "@wxauth/contracts";
 
 export const user: User = {
@@ -10,13 +10,18 @@ export const user: User = {
   deletionScheduledAt: null,
 };
 
-/** GET /api/me: the user and the mini programs their account is linked to. */
+/**
+ * GET /api/me's answer: the user, the API's deletion cooling-off (7 days) and the mini programs
+ * the account is linked to.
+ */
 export const me: Me = {
   ...user,
+  deletionCoolingOff: 7 * 86_400,
   identities: [{ appid: "wx-this-app", name: "shop", createdAt: "2026-11-20T08:00:00.000Z" }],
 };
 
-export function session(generation = 1): AuthenticatedSession {
+/** A login or registration answer: a new session's credentials. */
+export function authenticated(generation = 1): Authenticated {
   return {
     status: "authenticated",
     accessToken: `access-token-${generation}`,
