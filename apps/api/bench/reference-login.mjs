@@ -31,9 +31,10 @@ app.post("/api/auth/wechat/login", express.json(), async (req, res, next) => {
     const wechat = JSON.parse(await response.text());
     if (!wechat.openid) return res.status(401).json({ error: wechat });
     const { rows } = await pool.query(
-      `SELECT id, phone, nickname, avatar_url AS "avatarUrl", created_at AS "createdAt"
-        FROM users WHERE openid = $1`,
-      [wechat.openid],
+      `SELECT u.id, u.phone, u.nickname, u.avatar_url AS "avatarUrl", u.created_at AS "createdAt"
+        FROM wechat_identities i JOIN users u ON u.id = i.user_id
+        WHERE i.appid = $1 AND i.openid = $2`,
+      [env.WECHAT_APPID, wechat.openid],
     );
     const user = rows[0];
     if (!user) return res.status(404).json({ error: "not registered" });
@@ -45,17 +46,24 @@ app.post("/api/auth/wechat/login", express.json(), async (req, res, next) => {
       await client.query("BEGIN");
       await client.query(
         `INSERT INTO wechat_session_keys
-          (id, openid, unionid, session_key_ciphertext, obtained_at, created_at, updated_at)
-          VALUES ($1, $2, $3, $4, $5, $5, $5)
-          ON CONFLICT (openid) DO UPDATE SET unionid = excluded.unionid,
+          (id, appid, openid, unionid, session_key_ciphertext, obtained_at, created_at, updated_at)
+          VALUES ($1, $6, $2, $3, $4, $5, $5, $5)
+          ON CONFLICT (appid, openid) DO UPDATE SET unionid = excluded.unionid,
             session_key_ciphertext = excluded.session_key_ciphertext,
             obtained_at = excluded.obtained_at, updated_at = excluded.updated_at`,
-        [randomUUID(), wechat.openid, wechat.unionid ?? null, seal(wechat.session_key), now],
+        [
+          randomUUID(),
+          wechat.openid,
+          wechat.unionid ?? null,
+          seal(wechat.session_key),
+          now,
+          env.WECHAT_APPID,
+        ],
       );
       await client.query(
-        `INSERT INTO sessions (id, user_id, created_at, updated_at)
-          VALUES ($1, $2, $3, $3)`,
-        [sessionId, user.id, now],
+        `INSERT INTO sessions (id, user_id, appid, created_at, updated_at)
+          VALUES ($1, $2, $4, $3, $3)`,
+        [sessionId, user.id, now, env.WECHAT_APPID],
       );
       await client.query(
         `INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at, created_at, updated_at)

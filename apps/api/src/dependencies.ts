@@ -1,4 +1,4 @@
-import { WechatClient, type SharedStore } from "@wxauth/wechat";
+import type { SharedStore } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
 import { createAtRestSealers } from "./auth/at-rest-cipher.js";
@@ -16,6 +16,7 @@ import type { Authenticate } from "./http/authenticate.js";
 import { createAccountDeletion, type AccountDeletion } from "./users/account-deletion.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
+import { createWechatApps, type WechatApps } from "./wechat/apps.js";
 
 export interface Dependencies {
   config: Config;
@@ -29,7 +30,8 @@ export interface Dependencies {
   pingRedis: (() => Promise<void>) | undefined;
   /** This app's Prometheus registry and counters (one per app, not prom-client's global one). */
   metrics: Metrics;
-  wechat: WechatClient;
+  /** The configured mini programs by appid, each with its own WeChat client. */
+  apps: WechatApps;
   accessTokens: AccessTokens;
   /** Checks a Bearer request's access token, and that its session still stands. */
   authenticate: Authenticate;
@@ -72,20 +74,19 @@ export async function buildDependencies(
       });
   const { store } = storeHandle;
   const data = createDataAccess(db);
-  const metrics = createMetrics();
-  const wechat = new WechatClient({
-    appid: config.wechat.appid,
-    secret: config.wechat.secret,
-    baseUrl: config.wechat.baseUrl,
-    timeoutMs: config.wechat.timeoutMs,
+  const metrics = createMetrics(config.wechat.apps.map((app) => app.name));
+  const apps = createWechatApps({
+    apps: config.wechat.apps,
+    wechat: config.wechat,
     store,
-    logger: logger.child({ component: "wechat" }),
-    observer: metrics.wechatObserver,
+    logger,
+    observerFor: metrics.wechatObserverFor,
   });
   const sealers = createAtRestSealers(config.dataKeys);
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
     data,
+    apps,
     accessTokens,
     successorCipher: sealers.refreshTokenSuccessor,
     clock,
@@ -107,7 +108,7 @@ export async function buildDependencies(
         });
   const auth = createAuthService({
     data,
-    wechat,
+    apps,
     sessions,
     smsCodes,
     wechatSessionKeyCipher: sealers.wechatSessionKey,
@@ -120,7 +121,7 @@ export async function buildDependencies(
   });
   const users = createUsersService({
     data,
-    wechat,
+    apps,
     smsCodes,
     deletionCoolingOffS: config.accountDeletionCoolingOffS,
   });
@@ -140,7 +141,7 @@ export async function buildDependencies(
     store,
     pingRedis: storeHandle.pingRedis,
     metrics,
-    wechat,
+    apps,
     accessTokens,
     authenticate: sessions.authenticate,
     sessions,
@@ -150,7 +151,7 @@ export async function buildDependencies(
     avatars,
     accountDeletion,
     async close(track: TrackClosing = (_part, closing) => closing) {
-      wechat.close();
+      apps.close();
       await Promise.allSettled([
         track("database", data.close()),
         track("store", storeHandle.close()),

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 export const SECURITY_EVENTS = [
   "login",
   "register",
+  "identity_linked",
   "refresh_reuse_detected",
   "logout",
   "session_revoked",

@@ -115,7 +115,7 @@ export const contract = {
     auth: false,
     body: WechatLoginRequestSchema,
     responses: { 200: WechatLoginResponseSchema },
-    errors: [...AUTH_ROUTE_ERRORS, ...WECHAT_ERRORS],
+    errors: [...AUTH_ROUTE_ERRORS, ...WECHAT_ERRORS, "WECHAT_APP_UNKNOWN"],
   },
   wechatRegister: {
     method: "POST",

@@ -5,11 +5,11 @@ import type {
   SmsCodeSent,
   WechatLoginResponse,
 } from "@wxauth/contracts";
-import type { Sealer, WechatClient } from "@wxauth/wechat";
+import type { Sealer } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
@@ -17,9 +17,11 @@ import { logSecurityEvent } from "../security-events.js";
 import {
   accountGone,
   bindWechatAccountToPhone,
+  createWechatUser,
   toUserBody,
   type WechatIdentity,
 } from "../users/user-accounts.js";
+import type { WechatApp, WechatApps } from "../wechat/apps.js";
 import type { UserRecord } from "../users/users.repository.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RegistrationTicketRecord } from "./registration-tickets.repository.js";
@@ -33,6 +35,8 @@ export const REGISTRATION_TICKET_TTL_S = 600;
 export interface SignInContext {
   device: Device | undefined;
   requestId: string;
+  /** Told the configured name of the app the request concerns, once known (the metrics' label). */
+  reportApp?: (name: string) => void;
 }
 
 /** How a new account proved itself: the phone button, an SMS code, or nothing (auto mode). */
@@ -40,40 +44,42 @@ export type RegistrationMethod = "phone_button" | "sms" | "auto";
 
 /** What the auth service reports as it happens (metrics.ts counts it). */
 export interface AuthObserver {
-  /** An account was created and signed in. */
-  registered(method: RegistrationMethod): void;
+  /** An account was created and signed in, through the app named `app` (its configured name). */
+  registered(method: RegistrationMethod, app: string): void;
 }
 
 export interface AuthServiceDeps {
   data: DataAccess;
-  wechat: WechatClient;
+  apps: WechatApps;
   sessions: Sessions;
   smsCodes: SmsCodes;
   wechatSessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
   registrationMode: "phone" | "auto";
-  observer: AuthObserver;
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
+  observer: AuthObserver;
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, wechat, sessions, smsCodes, wechatSessionKeyCipher, clock } = deps;
+  const { data, apps, sessions, smsCodes, wechatSessionKeyCipher, clock } = deps;
 
-  /** Starts a session for the user; null when the account was deleted under the sign-in. */
+  /** Starts a session through `appid` for the user; null when the account was deleted under the sign-in. */
   async function signIn(
     user: UserRecord,
+    appid: string,
     event: "login" | "register",
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
   ): Promise<Authenticated | null> {
-    const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
+    const issued = await sessions.issue(user.id, appid, device ?? {}, wechatSessionKey);
     if (!issued) return null;
     logSecurityEvent(deps.logger, event, {
       userId: user.id,
       sessionId: issued.sessionId,
       requestId,
+      details: { appid },
     });
     return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
@@ -84,23 +90,83 @@ export function createAuthService(deps: AuthServiceDeps) {
   };
 
   /**
-   * Auto mode: concurrent first logins of one openid race on its unique index; all get the winner,
-   * and only the winner `created` the account.
+   * The account of a WeChat user who opened one app: by their identity in it, else by the unionid
+   * WeChat returned (an account made through another app bound to the same Open Platform account,
+   * which gains this identity: no phone asked). Null for a stranger.
    */
-  async function createWechatOnlyUser(
+  async function findAccount(
     identity: WechatIdentity,
-  ): Promise<{ user: UserRecord; created: boolean }> {
+    requestId: string,
+  ): Promise<UserRecord | null> {
+    const user = await data.wechatIdentities.findUser(identity.appid, identity.openid);
+    if (user) return backfillUnionid(user, identity.unionid);
+    if (identity.unionid === null) return null;
+    return linkByUnionid({ ...identity, unionid: identity.unionid }, requestId);
+  }
+
+  /**
+   * A unionid WeChat returns for an account that has none (its app was bound to the Open Platform
+   * after the user registered) is stored. Another account may hold it already (the person
+   * registered separately in another app before the binding): the two stay apart, as they were.
+   */
+  async function backfillUnionid(user: UserRecord, unionid: string | null): Promise<UserRecord> {
+    if (unionid === null || user.unionid !== null) return user;
     try {
-      const user = await data.users.create({ openid: identity.openid, unionid: identity.unionid });
-      return { user, created: true };
+      return (await data.users.update(user.id, { unionid })) ?? user;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      const winner = await data.users.findByOpenid(identity.openid);
-      if (winner) return { user: winner, created: false };
-      // Not the openid but the unionid was taken (see bindWechatAccountToPhone): go without it.
-      const user = await data.users.create({ openid: identity.openid, unionid: null });
-      return { user, created: true };
+      deps.logger.warn(
+        { userId: user.id },
+        "the unionid WeChat returned belongs to another account; left unset on this one",
+      );
+      return user;
     }
+  }
+
+  /** Adds the identity to the unionid's account, if there is one; logs `identity_linked`. */
+  async function linkByUnionid(
+    identity: WechatIdentity & { unionid: string },
+    requestId: string,
+  ): Promise<UserRecord | null> {
+    let linked: { user: UserRecord; added: boolean } | null;
+    try {
+      // A concurrent login of the same code path adds the identity first: the loser's insert
+      // fails on the unique index, and the transaction runs again and finds it.
+      linked = await data.transaction(async ({ users, wechatIdentities }) => {
+        const already = await wechatIdentities.findUser(identity.appid, identity.openid);
+        if (already) return { user: already, added: false };
+        const owner = await users.findByUnionid(identity.unionid);
+        if (!owner) return null;
+        await wechatIdentities.add({ userId: owner.id, ...identity });
+        return { user: owner, added: true };
+      });
+    } catch (error) {
+      // The account's purge came first: the person is a stranger again.
+      if (isForeignKeyViolation(error)) return null;
+      throw error;
+    }
+    if (linked?.added) {
+      logSecurityEvent(deps.logger, "identity_linked", {
+        userId: linked.user.id,
+        requestId,
+        details: { appid: identity.appid },
+      });
+    }
+    return linked?.user ?? null;
+  }
+
+  /**
+   * Auto mode: concurrent first logins of one identity race on its unique index; all get the
+   * winner, and only the winner `created` the account.
+   */
+  function createWechatOnlyUser(
+    identity: WechatIdentity,
+  ): Promise<{ user: UserRecord; created: boolean }> {
+    return data.transaction(async (repositories) => {
+      const winner = await repositories.wechatIdentities.findUser(identity.appid, identity.openid);
+      if (winner) return { user: winner, created: false };
+      return { user: await createWechatUser(repositories, identity), created: true };
+    });
   }
 
   async function issueRegistrationTicket(
@@ -110,6 +176,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const registrationTicket = newOpaqueToken();
     await data.registrationTickets.create({
       tokenHash: hashOpaqueToken(registrationTicket),
+      appid: identity.appid,
       openid: identity.openid,
       unionid: identity.unionid,
       wechatSessionKeyId,
@@ -130,7 +197,6 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!ticket) throw new AppError("REGISTRATION_TICKET_INVALID");
     return { ticket, leaseUntil };
   }
-
   /**
    * Gives a failed redemption's lease back, so the ticket works for a retry. Best effort: the
    * database that refused the redemption may refuse this too, and then the lease ends by itself
@@ -161,15 +227,24 @@ export function createAuthService(deps: AuthServiceDeps) {
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
       tokenHash: string;
+      /** The app that issued the ticket: its WeChat redeems the phone code. */
+      app: WechatApp;
     }) => Promise<string>,
   ): Promise<Authenticated> {
     const tokenHash = hashOpaqueToken(registrationTicket);
     const { ticket, leaseUntil } = await claimTicket(tokenHash);
     let user: UserRecord;
+    // An app removed from the configuration since it issued the ticket cannot register anyone.
+    const app = apps.find(ticket.appid);
+    if (!app) {
+      await releaseTicket(ticket.id, leaseUntil);
+      throw new AppError("REGISTRATION_TICKET_INVALID");
+    }
     try {
-      const phone = await provePhone({ ticket, tokenHash });
-      user = await data.transaction(async ({ users, registrationTickets }) => {
-        const bound = await bindWechatAccountToPhone(users, ticket, phone);
+      const phone = await provePhone({ ticket, tokenHash, app });
+      user = await data.transaction(async (repositories) => {
+        const bound = await bindWechatAccountToPhone(repositories, ticket, phone);
+        const { registrationTickets } = repositories;
         if (!(await registrationTickets.markUsed(ticket.id, new Date(clock.now())))) {
           throw new AppError("REGISTRATION_TICKET_INVALID");
         }
@@ -179,38 +254,47 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    const authenticated = unlessGone(await signIn(user, "register", context));
-    deps.observer.registered(method);
+    const authenticated = unlessGone(await signIn(user, app.appid, "register", context));
+    deps.observer.registered(method, app.name);
     return authenticated;
   }
 
   return {
-    /** POST /api/auth/wechat/login */
-    async login(code: string, context: SignInContext): Promise<WechatLoginResponse> {
-      const { openid, unionid, sessionKey } = await wechat.code2Session(code);
+    /**
+     * POST /api/auth/wechat/login from the app `appid` (the only app when undefined): the user's
+     * account, found by identity or unionid, or a registration ticket (an account, in auto mode).
+     */
+    async login(
+      appid: string | undefined,
+      code: string,
+      context: SignInContext,
+    ): Promise<WechatLoginResponse> {
+      const app = apps.resolve(appid);
+      context.reportApp?.(app.name);
+      const { openid, unionid, sessionKey } = await app.client.code2Session(code);
+      const identity: WechatIdentity = { appid: app.appid, openid, unionid };
       const wechatSessionKey: WechatSessionKeyRecord = {
-        openid,
-        unionid,
+        ...identity,
         sessionKeyCiphertext: wechatSessionKeyCipher.seal(sessionKey),
         obtainedAt: new Date(clock.now()),
       };
-      const user = await data.users.findByOpenid(openid);
+      const user = await findAccount(identity, context.requestId);
       if (user) {
         // A known user: the WeChat session key is saved with the sign-in, in one transaction.
-        const authenticated = await signIn(user, "login", context, wechatSessionKey);
+        const authenticated = await signIn(user, app.appid, "login", context, wechatSessionKey);
         if (authenticated) return authenticated;
         // The account's deletion finished under this sign-in: the WeChat user is new again.
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        const { user, created } = await createWechatOnlyUser({ openid, unionid });
+        const { user: account, created } = await createWechatOnlyUser(identity);
         const authenticated = unlessGone(
-          await signIn(user, created ? "register" : "login", context),
+          await signIn(account, app.appid, created ? "register" : "login", context),
         );
-        if (created) deps.observer.registered("auto");
+        if (created) deps.observer.registered("auto", app.name);
         return authenticated;
       }
-      return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
+      return issueRegistrationTicket(identity, wechatSessionKeyId);
     },
 
     /** POST /api/auth/wechat/register with a getPhoneNumber code. */
@@ -219,8 +303,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       phoneCode: string,
       context: SignInContext,
     ): Promise<Authenticated> =>
-      redeem(registrationTicket, "phone_button", context, async ({ ticket }) => {
-        const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
+      redeem(registrationTicket, "phone_button", context, async ({ ticket, app }) => {
+        const phone = await app.client.getPhoneNumber(phoneCode, ticket.openid);
         return phone.e164;
       }),
 

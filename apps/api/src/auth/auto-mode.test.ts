@@ -22,7 +22,7 @@ describe("REGISTRATION_MODE=auto", () => {
     const session = AuthenticatedSchema.parse(result.body);
     expect(session.user.phone).toBeNull();
     expect(result.text).not.toContain(openid);
-    const row = await api.deps.data.users.findByOpenid(openid);
+    const row = await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid);
     expect(row).toMatchObject({ id: session.user.id, unionid: "union-auto-1" });
 
     const { code: next } = await api.loginCode({ openid });
@@ -54,8 +54,13 @@ describe("REGISTRATION_MODE=auto", () => {
     expect(new Set(ids).size).toBe(1);
     expect(await autoRegistrations()).toBe(before + 1);
     expect(
-      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
-        .length,
+      (
+        await api.deps.db
+          .selectFrom("wechat_identities")
+          .select("user_id")
+          .where("openid", "=", openid)
+          .execute()
+      ).length,
     ).toBe(1);
   });
 
@@ -63,6 +68,8 @@ describe("REGISTRATION_MODE=auto", () => {
     await api.login((await api.loginCode({ unionid: "union-shared" })).code);
     const { code, openid } = await api.loginCode({ unionid: "union-shared" });
     const session = AuthenticatedSchema.parse(await api.login(code));
-    expect((await api.deps.data.users.findByOpenid(openid))?.id).toBe(session.user.id);
+    expect(
+      (await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid))?.id,
+    ).toBe(session.user.id);
   });
 });

@@ -1,6 +1,7 @@
 import type { Device } from "@wxauth/contracts";
 import type { Database } from "../db/client.js";
 import { timeOrderedId } from "../db/time-ordered-id.js";
+import { UNADOPTED_APPID } from "../users/wechat-identities.repository.js";
 
 export interface RefreshTokenRecord {
   id: string;
@@ -8,7 +9,7 @@ export interface RefreshTokenRecord {
   expiresAt: Date;
   rotatedAt: Date | null;
   successorCiphertext: string | null;
-  session: { userId: string; revokedAt: Date | null };
+  session: { userId: string; appid: string; revokedAt: Date | null };
 }
 
 export interface NewRefreshToken {
@@ -19,6 +20,8 @@ export interface NewRefreshToken {
 /** A session as its user's list shows it. */
 export interface SessionRecord {
   id: string;
+  /** The app the user signed in through. */
+  appid: string;
   createdAt: Date;
   lastUsedAt: Date;
   device: Device;
@@ -49,8 +52,13 @@ export function createSessionsRepository(db: Database) {
       .execute();
 
   return {
-    /** Starts a session (one sign-in) with its first token; resolves the session id. */
-    async create(userId: string, device: Device, first: NewRefreshToken): Promise<string> {
+    /** Starts a session (one sign-in through `appid`) with its first token; resolves its id. */
+    async create(
+      userId: string,
+      appid: string,
+      device: Device,
+      first: NewRefreshToken,
+    ): Promise<string> {
       const sessionId = timeOrderedId();
       const now = new Date();
       await db
@@ -58,6 +66,7 @@ export function createSessionsRepository(db: Database) {
         .values({
           id: sessionId,
           user_id: userId,
+          appid,
           device_platform: device.platform ?? null,
           device_model: device.model ?? null,
           device_system: device.system ?? null,
@@ -81,13 +90,14 @@ export function createSessionsRepository(db: Database) {
           "t.rotated_at as rotatedAt",
           "t.successor_ciphertext as successorCiphertext",
           "s.user_id as userId",
+          "s.appid",
           "s.revoked_at as revokedAt",
         ])
         .where("t.token_hash", "=", tokenHash)
         .executeTakeFirst();
       if (!row) return null;
-      const { userId, revokedAt, ...token } = row;
-      return { ...token, session: { userId, revokedAt } };
+      const { userId, appid, revokedAt, ...token } = row;
+      return { ...token, session: { userId, appid, revokedAt } };
     },
 
     /**
@@ -127,16 +137,19 @@ export function createSessionsRepository(db: Database) {
         .execute();
     },
 
-    /** Whether the user's session stands: not revoked, and not deleted with its account. */
-    async isActive(sessionId: string, userId: string): Promise<boolean> {
+    /**
+     * The app of the user's session if it stands (not revoked, not deleted with its account);
+     * null when it does not.
+     */
+    async activeAppid(sessionId: string, userId: string): Promise<string | null> {
       const row = await db
         .selectFrom("sessions")
-        .select("id")
+        .select("appid")
         .where("id", "=", sessionId)
         .where("user_id", "=", userId)
         .where("revoked_at", "is", null)
         .executeTakeFirst();
-      return row !== undefined;
+      return row?.appid ?? null;
     },
 
     /** The user's live sessions (not revoked, their current token unexpired), newest first. */
@@ -145,6 +158,7 @@ export function createSessionsRepository(db: Database) {
         .selectFrom("sessions as s")
         .select([
           "s.id",
+          "s.appid",
           "s.created_at as createdAt",
           "s.last_used_at as lastUsedAt",
           "s.device_platform as platform",
@@ -165,8 +179,9 @@ export function createSessionsRepository(db: Database) {
         .orderBy("s.created_at", "desc")
         .orderBy("s.id", "desc")
         .execute();
-      return rows.map(({ id, createdAt, lastUsedAt, ...device }) => ({
+      return rows.map(({ id, appid, createdAt, lastUsedAt, ...device }) => ({
         id,
+        appid,
         createdAt,
         lastUsedAt,
         device: reportedDevice(device),
@@ -226,6 +241,16 @@ export function createSessionsRepository(db: Database) {
         )
         .execute();
       await db.deleteFrom("sessions").where("user_id", "=", userId).execute();
+    },
+
+    /** Start-up: sessions from before several apps become `appid`'s (see wechat_identities). */
+    async adoptUnadopted(appid: string): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ appid, updated_at: new Date() })
+        .where("appid", "=", UNADOPTED_APPID)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
     },
 
     /** Housekeeping: a successor's ciphertext is kept for the grace window only. */

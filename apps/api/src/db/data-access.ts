@@ -3,6 +3,7 @@ import { createSessionsRepository } from "../auth/sessions.repository.js";
 import { createWechatSessionKeysRepository } from "../auth/wechat-session-keys.repository.js";
 import { createAvatarsRepository } from "../avatars/avatars.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
+import { createWechatIdentitiesRepository } from "../users/wechat-identities.repository.js";
 import type { Database } from "./client.js";
 import { isUniqueViolation } from "./errors.js";
 
@@ -10,6 +11,7 @@ import { isUniqueViolation } from "./errors.js";
 function repositoriesOn(db: Database) {
   return {
     users: createUsersRepository(db),
+    wechatIdentities: createWechatIdentitiesRepository(db),
     wechatSessionKeys: createWechatSessionKeysRepository(db),
     registrationTickets: createRegistrationTicketsRepository(db),
     sessions: createSessionsRepository(db),

@@ -34,6 +34,10 @@ export type RefreshToken = {
 export type RegistrationTicket = {
   id: string;
   token_hash: string;
+  /**
+   * The app whose login issued the ticket: registration binds its identity and asks its WeChat.
+   */
+  appid: string;
   openid: string;
   unionid: string | null;
   wechat_session_key_id: string;
@@ -49,6 +53,10 @@ export type RegistrationTicket = {
 export type Session = {
   id: string;
   user_id: string;
+  /**
+   * The mini program (appid) the user signed in through; access tokens carry it as `azp`.
+   */
+  appid: string;
   /**
    * The device as the client reported it at sign-in (each at most 64 characters).
    */
@@ -73,7 +81,9 @@ export type User = {
    * E.164, e.g. +8613800138000.
    */
   phone: string | null;
-  openid: string | null;
+  /**
+   * The person's id across the apps bound to one WeChat Open Platform account (at most one).
+   */
   unionid: string | null;
   nickname: string | null;
   avatar_url: string | null;
@@ -85,8 +95,17 @@ export type User = {
    */
   deletion_scheduled_at: Timestamp | null;
 };
+export type WechatIdentity = {
+  id: string;
+  user_id: string;
+  appid: string;
+  openid: string;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
 export type WechatSessionKey = {
   id: string;
+  appid: string;
   openid: string;
   unionid: string | null;
   session_key_ciphertext: string;
@@ -100,5 +119,6 @@ export type DB = {
   registration_tickets: RegistrationTicket;
   sessions: Session;
   users: User;
+  wechat_identities: WechatIdentity;
   wechat_session_keys: WechatSessionKey;
 };

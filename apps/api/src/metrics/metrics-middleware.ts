@@ -35,14 +35,23 @@ const REFRESH_PATH = contract.refreshSession.path;
  * arrives as a login.
  */
 function countAuthOutcome(metrics: Metrics, path: string, res: Response): void {
-  const { answer, errorCode } = res.locals as { answer?: { status?: unknown }; errorCode?: string };
+  const {
+    answer,
+    errorCode,
+    app = "unknown",
+  } = res.locals as {
+    answer?: { status?: unknown };
+    errorCode?: string;
+    /** The configured name of the app the request concerned, once the service knew it. */
+    app?: string;
+  };
   if (answer === undefined && errorCode === undefined) return;
   const ok = errorCode === undefined;
   const code = errorCode ?? "unknown";
   switch (path) {
     case LOGIN_PATH: {
       const status = answer?.status;
-      metrics.logins.inc({ result: ok && typeof status === "string" ? status : code });
+      metrics.logins.inc({ app, result: ok && typeof status === "string" ? status : code });
       return;
     }
     case REFRESH_PATH: {

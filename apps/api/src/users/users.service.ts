@@ -1,26 +1,55 @@
 import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
-import type { WechatClient } from "@wxauth/wechat";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
+import type { WechatApps } from "../wechat/apps.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
 
 export function createUsersService(deps: {
   data: DataAccess;
-  wechat: WechatClient;
+  apps: WechatApps;
   smsCodes: SmsCodes;
   /** ACCOUNT_DELETION_COOLING_OFF_S, told to the user before they ask for a deletion. */
   deletionCoolingOffS: number;
 }) {
-  const { data, wechat, smsCodes } = deps;
+  const { data, apps, smsCodes } = deps;
+
+  /**
+   * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
+   * (the app that issued the code), for their openid in that app.
+   */
+  async function phoneOfCode(userId: string, appid: string, phoneCode: string): Promise<string> {
+    const app = apps.find(appid);
+    const openid = await data.wechatIdentities.openidFor(userId, appid);
+    if (!app || openid === null) {
+      throw new AppError(
+        "VALIDATION_FAILED",
+        "This session's mini program can no longer verify a phone: use an SMS code.",
+      );
+    }
+    return (await app.client.getPhoneNumber(phoneCode, openid)).e164;
+  }
 
   return {
-    getMe: async (userId: string): Promise<Me> => ({
-      ...toUserBody(existingAccount(await data.users.findById(userId))),
-      deletionCoolingOff: deps.deletionCoolingOffS,
-    }),
+    /**
+     * GET /api/me: the user, what a deletion asked for now would do, and the apps they are linked
+     * to (never an openid or unionid).
+     */
+    async getMe(userId: string): Promise<Me> {
+      const user = existingAccount(await data.users.findById(userId));
+      const identities = await data.wechatIdentities.listForUser(userId);
+      return {
+        ...toUserBody(user),
+        deletionCoolingOff: deps.deletionCoolingOffS,
+        identities: identities.map(({ appid, createdAt }) => ({
+          appid,
+          name: apps.nameOf(appid),
+          createdAt: createdAt.toISOString(),
+        })),
+      };
+    },
 
     async updateMe(userId: string, changes: UpdateMeRequest): Promise<User> {
       if (changes.avatarUrl === undefined) {
@@ -56,14 +85,18 @@ export function createUsersService(deps: {
     },
 
     /**
-     * Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code or by the
-     * SMS code sent for this user and phone.
+     * Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code (of the
+     * app `appid` they are signed in through) or by the SMS code sent for this user and phone.
      */
-    async bindPhone(userId: string, proof: BindPhoneRequest, context: SmsContext): Promise<User> {
-      const user = existingAccount(await data.users.findById(userId));
+    async bindPhone(
+      { userId, appid }: { userId: string; appid: string },
+      proof: BindPhoneRequest,
+      context: SmsContext,
+    ): Promise<User> {
+      existingAccount(await data.users.findById(userId));
       const e164 =
         "phoneCode" in proof
-          ? (await wechat.getPhoneNumber(proof.phoneCode, user.openid ?? "")).e164
+          ? await phoneOfCode(userId, appid, proof.phoneCode)
           : (
               await smsCodes.verify({
                 purpose: "change-phone",

@@ -2,7 +2,7 @@ import type { DeletionScheduled, Session, User } from "@wxauth/contracts";
 import { describe, expect, it } from "vitest";
 import { ApiError, TransportError } from "../http/errors";
 import { deferred } from "../testing/fake-uni";
-import { errorBody, user } from "../testing/fixtures";
+import { errorBody, me, user } from "../testing/fixtures";
 import { createAccountFlow, deletionWarning, type Dialog } from "./account-flow";
 
 const NOW = Date.parse("2026-12-04T08:00:00.000Z");
@@ -13,6 +13,7 @@ function session(id: string, current = false): Session {
     createdAt: "2026-12-01T08:00:00.000Z",
     lastUsedAt: "2026-12-04T07:00:00.000Z",
     device: { model: "iPhone 15", system: "iOS 17.0" },
+    app: { appid: "wx-this-app", name: "shop" },
     current,
   };
 }
@@ -54,7 +55,7 @@ function scripted(
       record.calls.push("getMe");
       const coolingOff = options.coolingOff ?? 7 * 86_400;
       if (coolingOff instanceof Error) throw coolingOff;
-      return { ...user, deletionCoolingOff: coolingOff };
+      return { ...me, deletionCoolingOff: coolingOff };
     },
     listSessions: async () => ({ sessions: options.sessions ?? [] }),
     revokeSession: (id) => answer(`revokeSession ${id}`, undefined),

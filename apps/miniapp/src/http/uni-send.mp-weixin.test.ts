@@ -3,11 +3,11 @@ import { beforeEach, expect, it } from "vitest";
 import { api } from "../api";
 import { useAuthStore } from "../stores/auth";
 import { installFakeUni, type FakeUni } from "../testing/fake-uni";
-import { authenticated, me, user } from "../testing/fixtures";
+import { authenticated, me } from "../testing/fixtures";
 
 let uni: FakeUni;
 beforeEach(() => {
-  uni = installFakeUni(() => ({ statusCode: 200, data: { ...user, nickname: "小明" } }));
+  uni = installFakeUni(() => ({ statusCode: 200, data: { ...me, nickname: "小明" } }));
   setActivePinia(createPinia());
   useAuthStore().saveCredentials(authenticated());
 });

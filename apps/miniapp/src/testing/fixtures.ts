@@ -10,8 +10,15 @@ export const user: User = {
   deletionScheduledAt: null,
 };
 
-/** GET /api/me's answer: the user, and the API's deletion cooling-off (7 days). */
-export const me: Me = { ...user, deletionCoolingOff: 7 * 86_400 };
+/**
+ * GET /api/me's answer: the user, the API's deletion cooling-off (7 days) and the mini programs
+ * the account is linked to.
+ */
+export const me: Me = {
+  ...user,
+  deletionCoolingOff: 7 * 86_400,
+  identities: [{ appid: "wx-this-app", name: "shop", createdAt: "2026-11-20T08:00:00.000Z" }],
+};
 
 /** A login or registration answer: a new session's credentials. */
 export function authenticated(generation = 1): Authenticated {

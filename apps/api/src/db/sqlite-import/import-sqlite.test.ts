@@ -131,7 +131,7 @@ describe("db:import-sqlite", () => {
       { cwd: path.join(API_ROOT, "..", ".."), env: { ...process.env, DATABASE_URL: target.url } },
     );
     expect(stdout).toContain(
-      '{"users":1,"wechat_session_keys":1,"registration_tickets":0,"sessions":1,"refresh_tokens":1,"avatars":1}',
+      '{"users":1,"wechat_identities":1,"wechat_session_keys":1,"registration_tickets":0,"sessions":1,"refresh_tokens":1,"avatars":1}',
     );
 
     const api = await startTestApi({ env: { DATABASE_URL: target.url } });

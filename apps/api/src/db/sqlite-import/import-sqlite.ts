@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import Sqlite from "better-sqlite3";
 import { z } from "zod";
 import type { Database } from "../client.js";
 import type { DB } from "../types.js";
+import { UNADOPTED_APPID } from "../../users/wechat-identities.repository.js";
 
 /*
  * Moves the data of a SQLite database of the API's earlier versions (the last of which ran SQLite
@@ -10,7 +12,10 @@ import type { DB } from "../types.js";
  *
  * The SQLite file must be at that version's last migration (20261211090000_sessions_and_deletion):
  * the version that wrote it migrated it at every start. Its refresh_token_families become
- * sessions, and refresh_tokens.family_id becomes session_id.
+ * sessions, and refresh_tokens.family_id becomes session_id. That version served one mini program:
+ * each user's openid becomes a WeChat identity, and identities, session keys, tickets and sessions
+ * get the appid `unadopted`, which the API gives its first configured app at start, as after the
+ * migration 20261213090000_wechat_identities.
  */
 
 /**
@@ -160,17 +165,40 @@ export async function importSqlite(sqliteFile: string, db: Database): Promise<Im
         }
         counts[to] = rows.length;
       };
-      await copy("users", "users", USERS, (rows) =>
-        transaction.insertInto("users").values(rows).execute(),
-      );
+      let identities = 0;
+      await copy("users", "users", USERS, async (rows) => {
+        await transaction
+          .insertInto("users")
+          .values(rows.map(({ openid: _openid, ...user }) => user))
+          .execute();
+        const withOpenid = rows.filter((row) => row.openid !== null);
+        identities += withOpenid.length;
+        if (withOpenid.length === 0) return;
+        await transaction
+          .insertInto("wechat_identities")
+          .values(
+            withOpenid.map((row) => ({
+              id: randomUUID(),
+              user_id: row.id,
+              appid: UNADOPTED_APPID,
+              openid: row.openid!,
+              created_at: row.created_at,
+              updated_at: row.updated_at,
+            })),
+          )
+          .execute();
+      });
+      counts.wechat_identities = identities;
+      const unadopted = <Row>(rows: Row[]) =>
+        rows.map((row) => ({ ...row, appid: UNADOPTED_APPID }));
       await copy("wechat_session_keys", "wechat_session_keys", WECHAT_SESSION_KEYS, (rows) =>
-        transaction.insertInto("wechat_session_keys").values(rows).execute(),
+        transaction.insertInto("wechat_session_keys").values(unadopted(rows)).execute(),
       );
       await copy("registration_tickets", "registration_tickets", REGISTRATION_TICKETS, (rows) =>
-        transaction.insertInto("registration_tickets").values(rows).execute(),
+        transaction.insertInto("registration_tickets").values(unadopted(rows)).execute(),
       );
       await copy("refresh_token_families", "sessions", SESSIONS, (rows) =>
-        transaction.insertInto("sessions").values(rows).execute(),
+        transaction.insertInto("sessions").values(unadopted(rows)).execute(),
       );
       await copy("refresh_tokens", "refresh_tokens", REFRESH_TOKENS, (rows) =>
         transaction.insertInto("refresh_tokens").values(rows).execute(),
