@@ -13,6 +13,12 @@ import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createSmsCodes, disabledSmsCodes, type SmsCodes } from "./sms/sms-codes.js";
 import { createSmsSender } from "./sms/sms-sender.js";
 import type { Authenticate } from "./http/authenticate.js";
+import { createAdminService, type AdminService } from "./admin/admin.service.js";
+import { createOperators, type Operators, type OperatorsDeps } from "./admin/operators.service.js";
+import {
+  createSecurityEventLog,
+  type LogSecurityEvent,
+} from "./security-events/security-events.js";
 import { createAccountDeletion, type AccountDeletion } from "./users/account-deletion.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
@@ -40,6 +46,12 @@ export interface Dependencies {
   users: UsersService;
   avatars: AvatarsService;
   accountDeletion: AccountDeletion;
+  /** Writes a security event: its log line and its row in security_events. */
+  logSecurityEvent: LogSecurityEvent;
+  /** The console's operators and their cookie sessions. */
+  operators: Operators;
+  /** What operators read and do (users, bans, spend, audit). */
+  admin: AdminService;
   /**
    * Stops background work, then closes WeChat's idle connections, the database and the store.
    * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
@@ -55,6 +67,11 @@ export interface DependencyOverrides {
   db?: Database;
   /** Replaces the store built from config.redisUrl. */
   store?: SharedStore;
+  /**
+   * The operators' password hashing cost and sign-in limits. Tests lower the scrypt cost to keep
+   * suites fast (a hash names its cost, so verification follows whatever made it).
+   */
+  operators?: Pick<OperatorsDeps, "scryptCost" | "signInLimits">;
 }
 
 /** Everything the app needs, built once from the configuration. Tests swap parts through overrides. */
@@ -82,6 +99,12 @@ export async function buildDependencies(
     logger: logger.child({ component: "wechat" }),
     observer: metrics.wechatObserver,
   });
+  const logSecurityEvent = createSecurityEventLog({
+    data,
+    logger,
+    clock,
+    onWriteFailure: () => metrics.securityEventWriteFailures.inc(),
+  });
   const sealers = createAtRestSealers(config.dataKeys);
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
@@ -89,7 +112,7 @@ export async function buildDependencies(
     accessTokens,
     successorCipher: sealers.refreshTokenSuccessor,
     clock,
-    logger,
+    logSecurityEvent,
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
   });
@@ -100,7 +123,7 @@ export async function buildDependencies(
       : createSmsCodes({
           store,
           sender: createSmsSender(config.sms, smsLogger, metrics.smsObserver),
-          logger: smsLogger,
+          logSecurityEvent,
           observer: metrics.smsObserver,
           limits: config.sms.limits,
           dataKeys: config.dataKeys,
@@ -113,17 +136,26 @@ export async function buildDependencies(
     sessionKeyCipher: sealers.wechatSessionKey,
     clock,
     logger,
+    logSecurityEvent,
     registrationMode: config.registrationMode,
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, wechat, smsCodes });
+  const users = createUsersService({ data, wechat, smsCodes, logSecurityEvent });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,
     clock,
-    logger,
+    logSecurityEvent,
     coolingOffS: config.accountDeletionCoolingOffS,
+  });
+  const operators = createOperators({ data, store, clock, ...overrides.operators });
+  const admin = createAdminService({
+    data,
+    clock,
+    logSecurityEvent,
+    prices: config.prices,
+    apps: [{ appid: config.wechat.appid, name: config.wechat.appid }],
   });
   return {
     config,
@@ -143,6 +175,9 @@ export async function buildDependencies(
     users,
     avatars,
     accountDeletion,
+    logSecurityEvent,
+    operators,
+    admin,
     async close(track: TrackClosing = (_part, closing) => closing) {
       wechat.close();
       await Promise.allSettled([

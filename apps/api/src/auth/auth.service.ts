@@ -13,7 +13,8 @@ import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
-import { logSecurityEvent } from "../security-events.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
+import { accountDisabled, banInForce } from "../users/bans.js";
 import {
   accountGone,
   bindWechatAccountToPhone,
@@ -43,6 +44,7 @@ export interface AuthServiceDeps {
   sessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
+  logSecurityEvent: LogSecurityEvent;
   registrationMode: "phone" | "auto";
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
@@ -58,9 +60,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
   ): Promise<AuthenticatedSession | null> {
+    if (banInForce(user, clock.now())) throw accountDisabled();
     const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
     if (!issued) return null;
-    logSecurityEvent(deps.logger, event, {
+    await deps.logSecurityEvent(event, {
       userId: user.id,
       sessionId: issued.sessionId,
       requestId,
@@ -197,6 +200,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     ): Promise<AuthenticatedSession> =>
       redeem(registrationTicket, context, async ({ ticket }) => {
         const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
+        // Billed by WeChat: counted in the console's spend.
+        await deps.logSecurityEvent("phone_number_fetched", {
+          userId: null,
+          requestId: context.requestId,
+          details: { purpose: "register" },
+        });
         return phone.e164;
       }),
 

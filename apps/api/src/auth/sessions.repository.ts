@@ -9,6 +9,15 @@ export interface RefreshTokenRecord {
   rotatedAt: Date | null;
   successorCiphertext: string | null;
   session: { userId: string; revokedAt: Date | null };
+  /** The user's ban columns (see banInForce). */
+  user: { bannedAt: Date | null; bannedUntil: Date | null };
+}
+
+/** What a Bearer request needs to know of its session, read in one statement. */
+export interface SessionStanding {
+  revoked: boolean;
+  bannedAt: Date | null;
+  bannedUntil: Date | null;
 }
 
 export interface NewRefreshToken {
@@ -26,9 +35,11 @@ export interface SessionRecord {
 
 /**
  * Why a session stopped: its device logged out, a rotated token came back (reuse), its user
- * revoked it from the list of sessions (one or all), or the user asked for the account's deletion.
+ * revoked it from the list of sessions (one or all), the user asked for the account's deletion,
+ * an operator signed it out (one or all), or an operator banned the user.
  */
-export type SessionRevocationReason = "logout" | "reuse" | "revoke" | "deletion";
+export type SessionRevocationReason =
+  "logout" | "reuse" | "revoke" | "deletion" | "operator" | "ban";
 
 /**
  * Sessions (one sign-in each) and the refresh tokens each rotated through. The methods that write
@@ -74,6 +85,7 @@ export function createSessionsRepository(db: Database) {
       const row = await db
         .selectFrom("refresh_tokens as t")
         .innerJoin("sessions as s", "s.id", "t.session_id")
+        .innerJoin("users as u", "u.id", "s.user_id")
         .select([
           "t.id",
           "t.session_id as sessionId",
@@ -82,12 +94,14 @@ export function createSessionsRepository(db: Database) {
           "t.successor_ciphertext as successorCiphertext",
           "s.user_id as userId",
           "s.revoked_at as revokedAt",
+          "u.banned_at as bannedAt",
+          "u.banned_until as bannedUntil",
         ])
         .where("t.token_hash", "=", tokenHash)
         .executeTakeFirst();
       if (!row) return null;
-      const { userId, revokedAt, ...token } = row;
-      return { ...token, session: { userId, revokedAt } };
+      const { userId, revokedAt, bannedAt, bannedUntil, ...token } = row;
+      return { ...token, session: { userId, revokedAt }, user: { bannedAt, bannedUntil } };
     },
 
     /**
@@ -127,16 +141,28 @@ export function createSessionsRepository(db: Database) {
         .execute();
     },
 
-    /** Whether the user's session stands: not revoked, and not deleted with its account. */
-    async isActive(sessionId: string, userId: string): Promise<boolean> {
+    /**
+     * The user's session and the user's ban, in one primary-key read joined to the user's row;
+     * null when the session is gone (deleted with its account).
+     */
+    async standing(sessionId: string, userId: string): Promise<SessionStanding | null> {
       const row = await db
-        .selectFrom("sessions")
-        .select("id")
-        .where("id", "=", sessionId)
-        .where("user_id", "=", userId)
-        .where("revoked_at", "is", null)
+        .selectFrom("sessions as s")
+        .innerJoin("users as u", "u.id", "s.user_id")
+        .select([
+          "s.revoked_at as revokedAt",
+          "u.banned_at as bannedAt",
+          "u.banned_until as bannedUntil",
+        ])
+        .where("s.id", "=", sessionId)
+        .where("s.user_id", "=", userId)
         .executeTakeFirst();
-      return row !== undefined;
+      if (!row) return null;
+      return {
+        revoked: row.revokedAt !== null,
+        bannedAt: row.bannedAt,
+        bannedUntil: row.bannedUntil,
+      };
     },
 
     /** The user's live sessions (not revoked, their current token unexpired), newest first. */

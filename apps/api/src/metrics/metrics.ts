@@ -89,6 +89,11 @@ export function createMetrics() {
       labelNames: ["reason"] as const,
       registers,
     }),
+    securityEventWriteFailures: new Counter({
+      name: "wxauth_security_event_write_failures_total",
+      help: "Security events logged but not stored in the security_events table (the database refused the row)",
+      registers,
+    }),
   };
 
   // The results alerts are written against exist from the start, at 0, so that a rate over them
@@ -98,6 +103,7 @@ export function createMetrics() {
   for (const method of ["phone_button", "sms", "auto"]) metrics.registrations.inc({ method }, 0);
   for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
   metrics.phoneNumberLookups.inc({ result: "success" }, 0);
+  metrics.securityEventWriteFailures.inc(0);
 
   const wechatObserver: WechatObserver = {
     call(api, outcome, seconds) {

@@ -3,16 +3,30 @@ import type { WechatClient } from "@wxauth/wechat";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
+import type { UserRecord } from "./users.repository.js";
 
 export function createUsersService(deps: {
   data: DataAccess;
   wechat: WechatClient;
   smsCodes: SmsCodes;
+  logSecurityEvent: LogSecurityEvent;
 }) {
   const { data, wechat, smsCodes } = deps;
+
+  /** A phone from a getPhoneNumber code; each success is billed by WeChat, so it is an event. */
+  async function phoneFromWechat(phoneCode: string, user: UserRecord, requestId: string | null) {
+    const phone = await wechat.getPhoneNumber(phoneCode, user.openid ?? "");
+    await deps.logSecurityEvent("phone_number_fetched", {
+      userId: user.id,
+      requestId,
+      details: { purpose: "change-phone" },
+    });
+    return phone.e164;
+  }
 
   return {
     getMe: async (userId: string): Promise<User> =>
@@ -59,7 +73,7 @@ export function createUsersService(deps: {
       const user = existingAccount(await data.users.findById(userId));
       const e164 =
         "phoneCode" in proof
-          ? (await wechat.getPhoneNumber(proof.phoneCode, user.openid ?? "")).e164
+          ? await phoneFromWechat(proof.phoneCode, user, context.requestId ?? null)
           : (
               await smsCodes.verify({
                 purpose: "change-phone",
