@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { SANDBOX_APPID, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
+import {
+  SANDBOX_APPID,
+  SANDBOX_SECOND_APPID,
+  SANDBOX_SECOND_SECRET,
+  SANDBOX_SECRET,
+  SANDBOX_SMS,
+} from "@wxauth/contracts/sandbox";
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from "./config.js";
 import { legacyDataKey } from "./keys/data-keys.js";
 
@@ -26,7 +32,11 @@ describe("loadConfig", () => {
       refreshTokenTtlS: 30 * 86_400,
       refreshReuseGraceS: 10,
       accountDeletionCoolingOffS: 7 * 86_400,
-      wechat: { appid: SANDBOX_APPID, baseUrl: "https://api.weixin.qq.com", timeoutMs: 5000 },
+      wechat: {
+        apps: [{ appid: SANDBOX_APPID, secret: SANDBOX_SECRET, name: "default" }],
+        baseUrl: "https://api.weixin.qq.com",
+        timeoutMs: 5000,
+      },
       corsOrigins: ["http://localhost:5173", "http://127.0.0.1:5173"],
     });
     expect(config.jwt.secret).toBe(DEV_JWT_SECRET);
@@ -73,6 +83,114 @@ describe("loadConfig", () => {
     ["a missing WeChat secret", { WECHAT_SECRET: undefined }, /WECHAT_SECRET/],
   ])("refuses production with %s", (_name, change, message) => {
     expect(() => loadConfig({ ...productionBase, ...change })).toThrow(message);
+  });
+
+  describe("WeChat apps", () => {
+    const shop = { appid: "wx1111111111111111", secret: "a".repeat(32), name: "shop" };
+    const staff = { appid: "wx2222222222222222", secret: "b".repeat(32), name: "staff" };
+    const {
+      WECHAT_APPID: _appid,
+      WECHAT_SECRET: _secret,
+      ...productionWithoutApp
+    } = productionBase;
+    const withApps = (apps: unknown, env: NodeJS.ProcessEnv = productionWithoutApp) =>
+      loadConfig({ ...env, WECHAT_APPS: JSON.stringify(apps) });
+
+    it("reads WECHAT_APPS in order, push settings included", () => {
+      const pushAesKey = "A".repeat(42) + "0";
+      const config = withApps([shop, { ...staff, pushToken: "token123", pushAesKey }]);
+      expect(config.wechat.apps).toEqual([shop, { ...staff, pushToken: "token123", pushAesKey }]);
+    });
+
+    it("takes WECHAT_APPID + WECHAT_SECRET (+ push settings) as one app named default", () => {
+      const config = loadConfig({
+        ...productionBase,
+        WECHAT_PUSH_TOKEN: "token123",
+        WECHAT_PUSH_AES_KEY: "b".repeat(43),
+      });
+      expect(config.wechat.apps).toEqual([
+        {
+          appid: productionBase.WECHAT_APPID,
+          secret: productionBase.WECHAT_SECRET,
+          name: "default",
+          pushToken: "token123",
+          pushAesKey: "b".repeat(43),
+        },
+      ]);
+    });
+
+    it.each([
+      ["not JSON", "[{", /WECHAT_APPS: expected a JSON array/],
+      ["not an array", JSON.stringify({ appid: "wx1" }), /WECHAT_APPS: expected a JSON array of/],
+      ["empty", "[]", /WECHAT_APPS: expected at least one app/],
+      [
+        "an entry without its secret",
+        JSON.stringify([shop, { appid: "wx3", name: "x" }]),
+        /WECHAT_APPS\.1\.secret/,
+      ],
+      [
+        "a name that is not a short label",
+        JSON.stringify([{ ...shop, name: "the shop" }]),
+        /WECHAT_APPS\.0\.name: expected a short label/,
+      ],
+      [
+        "an unknown field",
+        JSON.stringify([{ ...shop, appsecret: "x" }]),
+        /WECHAT_APPS\.0: Unrecognized key/,
+      ],
+      [
+        "a pushAesKey that is not 43 base64 characters",
+        JSON.stringify([{ ...shop, pushToken: "token123", pushAesKey: "short" }]),
+        /WECHAT_APPS\.0\.pushAesKey: expected 43 base64 characters/,
+      ],
+      [
+        "a pushAesKey without pushToken",
+        JSON.stringify([{ ...shop, pushAesKey: "c".repeat(43) }]),
+        /WECHAT_APPS\.0\.pushToken: pushAesKey needs a pushToken/,
+      ],
+    ])("refuses WECHAT_APPS that is %s, naming the entry", (_name, value, message) => {
+      expect(() => loadConfig({ WECHAT_APPS: value })).toThrow(message);
+    });
+
+    it("refuses a duplicate appid or name, naming the entry", () => {
+      expect(() => withApps([shop, { ...staff, appid: shop.appid }], {})).toThrow(
+        /WECHAT_APPS\[1\] \("staff"\): the appid wx1111111111111111 is already another entry's/,
+      );
+      expect(() => withApps([shop, { ...staff, name: "shop" }], {})).toThrow(
+        /WECHAT_APPS\[1\] \("shop"\): the name "shop" is already another entry's/,
+      );
+    });
+
+    it("refuses either sandbox app's secret or appid in any entry in production, naming it", () => {
+      expect(() => withApps([shop, { ...staff, secret: SANDBOX_SECOND_SECRET }])).toThrow(
+        /WECHAT_APPS\[1\] \("staff"\): production needs the mini program's real AppSecret/,
+      );
+      expect(() => withApps([{ ...shop, secret: SANDBOX_SECRET }, staff])).toThrow(
+        /WECHAT_APPS\[0\] \("shop"\): production needs the mini program's real AppSecret/,
+      );
+      expect(() => withApps([shop, { ...staff, appid: SANDBOX_SECOND_APPID }])).toThrow(
+        /WECHAT_APPS\[1\] \("staff"\): production needs the mini program's real appid/,
+      );
+      expect(() => loadConfig({ ...productionBase, WECHAT_SECRET: SANDBOX_SECOND_SECRET })).toThrow(
+        /WECHAT_SECRET: production needs the mini program's real AppSecret/,
+      );
+      // Outside production the sandbox's two apps are the defaults of `pnpm dev`.
+      expect(
+        withApps(
+          [
+            { appid: SANDBOX_APPID, secret: SANDBOX_SECRET, name: "shop" },
+            { appid: SANDBOX_SECOND_APPID, secret: SANDBOX_SECOND_SECRET, name: "staff" },
+          ],
+          {},
+        ).wechat.apps,
+      ).toHaveLength(2);
+    });
+
+    it("refuses WECHAT_APPS together with WECHAT_APPID", () => {
+      expect(() => withApps([shop], productionBase)).toThrow(
+        /set either WECHAT_APPS or WECHAT_APPID, WECHAT_SECRET \(one app\), not both/,
+      );
+    });
   });
 
   describe("keys", () => {

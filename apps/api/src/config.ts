@@ -1,7 +1,13 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S } from "@wxauth/contracts";
-import { SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_SMS } from "@wxauth/contracts/sandbox";
+import {
+  SANDBOX_APPID,
+  SANDBOX_SECOND_APPID,
+  SANDBOX_SECOND_SECRET,
+  SANDBOX_SECRET,
+  SANDBOX_SMS,
+} from "@wxauth/contracts/sandbox";
 import { z } from "zod";
 import { DEV_DATABASE_URL } from "./db/database-url.js";
 import { isSameKey, legacyDataKey, parseDataKeys } from "./keys/data-keys.js";
@@ -86,6 +92,85 @@ const previousTokenKeys = z
     ),
   );
 
+/** WeChat's message push Token: 3 to 32 letters and digits. */
+const pushToken = z.string().regex(/^[A-Za-z0-9]{3,32}$/, "expected 3 to 32 letters and digits");
+/** WeChat's EncodingAESKey: 43 base64 characters (a 32-byte key once "=" is appended). */
+const pushAesKey = z.string().regex(/^[A-Za-z0-9+/]{43}$/, "expected 43 base64 characters");
+
+/** One mini program the API serves: an entry of WECHAT_APPS. */
+const wechatApp = z
+  .strictObject({
+    appid: z.string().regex(/^\S{1,64}$/, "expected the mini program's appid"),
+    secret: z.string().min(1),
+    /** A short label (`shop`): the `app` label of the metrics, and what /api/me shows. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, "expected a short label: letters, digits, - or _"),
+    /** For WeChat's message push to this app (Token and EncodingAESKey), when configured. */
+    pushToken: pushToken.optional(),
+    pushAesKey: pushAesKey.optional(),
+  })
+  .refine((app) => app.pushAesKey === undefined || app.pushToken !== undefined, {
+    message: "pushAesKey needs a pushToken",
+    path: ["pushToken"],
+  });
+export type WechatAppConfig = z.output<typeof wechatApp>;
+
+/** WECHAT_APPS: a JSON array of apps, the first being the one the API served before (adoption). */
+const wechatApps = z
+  .string()
+  .transform((value, context) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: "custom", message: "expected a JSON array" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(wechatApp, { error: 'expected a JSON array of {"appid","secret","name"}' })
+      .min(1, "expected at least one app"),
+  );
+
+/** The sandbox's credentials (both of its default apps): production refuses every one. */
+const SANDBOX_APPIDS: ReadonlySet<string> = new Set([SANDBOX_APPID, SANDBOX_SECOND_APPID]);
+const SANDBOX_SECRETS: ReadonlySet<string> = new Set([SANDBOX_SECRET, SANDBOX_SECOND_SECRET]);
+
+/**
+ * Problems with the configured apps: a duplicate appid or name always, the sandbox's appids or
+ * secrets in production. Each names its entry.
+ */
+function wechatAppProblems(
+  apps: readonly WechatAppConfig[],
+  variable: string,
+  production: boolean,
+): string[] {
+  const problems: string[] = [];
+  const entry = (index: number) =>
+    variable === "WECHAT_APPS" ? `WECHAT_APPS[${index}] ("${apps[index]?.name}")` : variable;
+  apps.forEach((app, index) => {
+    const earlier = apps.slice(0, index);
+    if (earlier.some((other) => other.appid === app.appid)) {
+      problems.push(`${entry(index)}: the appid ${app.appid} is already another entry's`);
+    }
+    if (earlier.some((other) => other.name === app.name)) {
+      problems.push(`${entry(index)}: the name "${app.name}" is already another entry's`);
+    }
+    if (production && SANDBOX_APPIDS.has(app.appid)) {
+      problems.push(
+        `${entry(index)}: production needs the mini program's real appid, not the sandbox's`,
+      );
+    }
+    if (production && SANDBOX_SECRETS.has(app.secret)) {
+      problems.push(
+        `${entry(index)}: production needs the mini program's real AppSecret, not the sandbox's`,
+      );
+    }
+  });
+  return problems;
+}
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -113,8 +198,11 @@ const EnvSchema = z.object({
   DATA_KEYS: dataKeys.optional(),
   JWT_ISSUER: z.string().min(1).default("wxauth"),
   JWT_AUDIENCE: z.string().min(1).default("wxauth"),
+  WECHAT_APPS: wechatApps.optional(),
   WECHAT_APPID: z.string().min(1).optional(),
   WECHAT_SECRET: z.string().min(1).optional(),
+  WECHAT_PUSH_TOKEN: pushToken.optional(),
+  WECHAT_PUSH_AES_KEY: pushAesKey.optional(),
   WECHAT_API_BASE_URL: z.url().default("https://api.weixin.qq.com"),
   WECHAT_TIMEOUT_MS: integer(100, 60_000).default(5000),
   REGISTRATION_MODE: z.enum(["phone", "auto"]).default("phone"),
@@ -212,11 +300,48 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       }
     }
   }
-  if (production && (!e.WECHAT_APPID || e.WECHAT_APPID === SANDBOX_APPID)) {
-    problems.push("WECHAT_APPID: production needs the mini program's real appid");
-  }
-  if (production && (!e.WECHAT_SECRET || e.WECHAT_SECRET === SANDBOX_SECRET)) {
-    problems.push("WECHAT_SECRET: production needs the mini program's real AppSecret");
+  const singleAppVariables = (
+    ["WECHAT_APPID", "WECHAT_SECRET", "WECHAT_PUSH_TOKEN", "WECHAT_PUSH_AES_KEY"] as const
+  ).filter((name) => e[name] !== undefined);
+  let wechatAppsConfigured: WechatAppConfig[];
+  if (e.WECHAT_APPS) {
+    if (singleAppVariables.length > 0) {
+      problems.push(
+        `WECHAT_APPS: set either WECHAT_APPS or ${singleAppVariables.join(", ")} (one app), not both`,
+      );
+    }
+    wechatAppsConfigured = e.WECHAT_APPS;
+    problems.push(...wechatAppProblems(e.WECHAT_APPS, "WECHAT_APPS", production));
+  } else {
+    // WECHAT_APPID + WECHAT_SECRET: one app, named `default`.
+    if (production && !e.WECHAT_APPID) {
+      problems.push(
+        "WECHAT_APPID: production needs the mini program's real appid (or WECHAT_APPS)",
+      );
+    }
+    if (production && !e.WECHAT_SECRET) {
+      problems.push(
+        "WECHAT_SECRET: production needs the mini program's real AppSecret (or WECHAT_APPS)",
+      );
+    }
+    if (e.WECHAT_PUSH_AES_KEY !== undefined && e.WECHAT_PUSH_TOKEN === undefined) {
+      problems.push("WECHAT_PUSH_TOKEN: WECHAT_PUSH_AES_KEY needs a push Token");
+    }
+    wechatAppsConfigured = [
+      {
+        appid: e.WECHAT_APPID ?? SANDBOX_APPID,
+        secret: e.WECHAT_SECRET ?? SANDBOX_SECRET,
+        name: "default",
+        pushToken: e.WECHAT_PUSH_TOKEN,
+        pushAesKey: e.WECHAT_PUSH_AES_KEY,
+      },
+    ];
+    if (production && e.WECHAT_APPID && SANDBOX_APPIDS.has(e.WECHAT_APPID)) {
+      problems.push("WECHAT_APPID: production needs the mini program's real appid");
+    }
+    if (production && e.WECHAT_SECRET && SANDBOX_SECRETS.has(e.WECHAT_SECRET)) {
+      problems.push("WECHAT_SECRET: production needs the mini program's real AppSecret");
+    }
   }
   if (production && e.SMS_PROVIDER === "tencent") {
     const missing = Object.keys(TENCENT_SMS_VARIABLES).filter(
@@ -268,8 +393,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       audience: e.JWT_AUDIENCE,
     },
     wechat: {
-      appid: e.WECHAT_APPID ?? SANDBOX_APPID,
-      secret: e.WECHAT_SECRET ?? SANDBOX_SECRET,
+      /**
+       * The mini programs served, at least one. The first is the app the deployment served before
+       * it knew several: rows from then are adopted for it at start (wechat/adopt-unadopted.ts).
+       */
+      apps: wechatAppsConfigured,
       baseUrl: e.WECHAT_API_BASE_URL,
       timeoutMs: e.WECHAT_TIMEOUT_MS,
     },

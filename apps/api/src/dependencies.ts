@@ -1,4 +1,4 @@
-import { WechatClient, type SharedStore } from "@wxauth/wechat";
+import type { SharedStore } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import { createAccessTokens, type AccessTokens } from "./auth/access-tokens.js";
 import { createAtRestSealers } from "./auth/at-rest-cipher.js";
@@ -22,6 +22,7 @@ import {
 import { createAccountDeletion, type AccountDeletion } from "./users/account-deletion.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
+import { createWechatApps, type WechatApps } from "./wechat/apps.js";
 
 export interface Dependencies {
   config: Config;
@@ -35,7 +36,8 @@ export interface Dependencies {
   pingRedis: (() => Promise<void>) | undefined;
   /** This app's Prometheus registry and counters (one per app, not prom-client's global one). */
   metrics: Metrics;
-  wechat: WechatClient;
+  /** The configured mini programs by appid, each with its own WeChat client. */
+  apps: WechatApps;
   accessTokens: AccessTokens;
   /** Checks a Bearer request's access token, and that its session still stands. */
   authenticate: Authenticate;
@@ -89,15 +91,13 @@ export async function buildDependencies(
       });
   const { store } = storeHandle;
   const data = createDataAccess(db);
-  const metrics = createMetrics();
-  const wechat = new WechatClient({
-    appid: config.wechat.appid,
-    secret: config.wechat.secret,
-    baseUrl: config.wechat.baseUrl,
-    timeoutMs: config.wechat.timeoutMs,
+  const metrics = createMetrics(config.wechat.apps.map((app) => app.name));
+  const apps = createWechatApps({
+    apps: config.wechat.apps,
+    wechat: config.wechat,
     store,
-    logger: logger.child({ component: "wechat" }),
-    observer: metrics.wechatObserver,
+    logger,
+    observerFor: metrics.wechatObserverFor,
   });
   const logSecurityEvent = createSecurityEventLog({
     data,
@@ -109,6 +109,7 @@ export async function buildDependencies(
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
     data,
+    apps,
     accessTokens,
     successorCipher: sealers.refreshTokenSuccessor,
     clock,
@@ -130,7 +131,7 @@ export async function buildDependencies(
         });
   const auth = createAuthService({
     data,
-    wechat,
+    apps,
     sessions,
     smsCodes,
     sessionKeyCipher: sealers.wechatSessionKey,
@@ -141,7 +142,7 @@ export async function buildDependencies(
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, wechat, smsCodes, logSecurityEvent });
+  const users = createUsersService({ data, apps, smsCodes, logSecurityEvent });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,
@@ -155,7 +156,7 @@ export async function buildDependencies(
     clock,
     logSecurityEvent,
     prices: config.prices,
-    apps: [{ appid: config.wechat.appid, name: config.wechat.appid }],
+    apps,
   });
   return {
     config,
@@ -166,7 +167,7 @@ export async function buildDependencies(
     store,
     pingRedis: storeHandle.pingRedis,
     metrics,
-    wechat,
+    apps,
     accessTokens,
     authenticate: sessions.authenticate,
     sessions,
@@ -179,7 +180,7 @@ export async function buildDependencies(
     operators,
     admin,
     async close(track: TrackClosing = (_part, closing) => closing) {
-      wechat.close();
+      apps.close();
       await Promise.allSettled([
         track("database", data.close()),
         track("store", storeHandle.close()),

@@ -7,6 +7,7 @@ import { buildDependencies } from "./dependencies.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { createLogger } from "./http/logger.js";
 import { createHttpServer } from "./http/server.js";
+import { adoptUnadopted } from "./wechat/adopt-unadopted.js";
 import { startMetricsServer } from "./metrics/metrics-server.js";
 
 /** In-flight requests get this long to finish after SIGTERM (a WeChat call's budget, and then some). */
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const migrations = await applyMigrations(config.databaseUrl);
   logger.info({ migrations }, "database schema ready");
   const deps = await buildDependencies(config, logger);
+  await adoptUnadopted(deps.data, deps.apps.primary.appid, logger);
   const app = createApp(deps);
   const stopHousekeeping = startHousekeeping(deps);
 

@@ -14,6 +14,8 @@ import {
   UpdateMeRequestSchema,
   UserSchema,
   WechatLoginRequestSchema,
+  WechatIdentitySchema,
+  MeSchema,
   WechatLoginResponseSchema,
   WechatRegisterRequestSchema,
   contract,
@@ -43,6 +45,7 @@ describe("error catalog", () => {
     expect(statuses).toEqual({
       VALIDATION_FAILED: 400,
       UNAUTHORIZED: 401,
+      WECHAT_APP_UNKNOWN: 400,
       WECHAT_CODE_INVALID: 401,
       WECHAT_CODE_USED: 401,
       WECHAT_USER_BLOCKED: 403,
@@ -175,7 +178,7 @@ describe("schemas", () => {
     );
   });
 
-  it("lists sessions with their device and which one is current", () => {
+  it("lists sessions with their device, their app and which one is current", () => {
     const list = SessionListSchema.parse({
       sessions: [
         {
@@ -183,14 +186,37 @@ describe("schemas", () => {
           createdAt: "2026-11-20T10:00:00.000Z",
           lastUsedAt: "2026-11-21T10:00:00.000Z",
           device: { model: "iPhone 15" },
+          app: { appid: "wx1", name: "shop" },
           current: true,
         },
       ],
     });
     expect(list.sessions[0]?.current).toBe(true);
+    expect(list.sessions[0]?.app).toEqual({ appid: "wx1", name: "shop" });
     expect(
       SessionListSchema.safeParse({ sessions: [{ id: "s1", current: true, device: {} }] }).success,
     ).toBe(false);
+  });
+
+  it("takes the appid a login comes from, optional; lists a user's apps without openids", () => {
+    expect(WechatLoginRequestSchema.parse({ code: "c", appid: " wx1 " })).toEqual({
+      code: "c",
+      appid: "wx1",
+    });
+    expect(WechatLoginRequestSchema.safeParse({ code: "c", appid: "" }).success).toBe(false);
+    const me = MeSchema.parse({
+      id: "u1",
+      phone: null,
+      nickname: null,
+      avatarUrl: null,
+      createdAt: "2026-11-20T10:00:00.000Z",
+      deletionScheduledAt: null,
+      identities: [{ appid: "wx1", name: "shop", createdAt: "2026-11-20T10:00:00.000Z" }],
+    });
+    expect(me.identities).toEqual([
+      { appid: "wx1", name: "shop", createdAt: "2026-11-20T10:00:00.000Z" },
+    ]);
+    expect(Object.keys(WechatIdentitySchema.shape).sort()).toEqual(["appid", "createdAt", "name"]);
   });
 
   it("validates profile updates strictly", () => {

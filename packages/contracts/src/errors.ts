@@ -17,6 +17,14 @@ export const errorCatalog = {
     retryable: false,
     message: { zh: "登录已失效，请重新登录", en: "Authentication is required." },
   },
+  WECHAT_APP_UNKNOWN: {
+    status: 400,
+    retryable: false,
+    message: {
+      zh: "该小程序未接入登录服务",
+      en: "The appid is not one of the mini programs this API serves.",
+    },
+  },
   WECHAT_CODE_INVALID: {
     status: 401,
     retryable: false,

@@ -6,6 +6,7 @@ import {
   DeletionScheduledSchema,
   HealthResponseSchema,
   LogoutRequestSchema,
+  MeSchema,
   RefreshSessionRequestSchema,
   SendPhoneChangeSmsRequestSchema,
   SendRegistrationSmsRequestSchema,
@@ -113,7 +114,7 @@ export const contract = {
     auth: false,
     body: WechatLoginRequestSchema,
     responses: { 200: WechatLoginResponseSchema },
-    errors: [...AUTH_ROUTE_ERRORS, ...WECHAT_ERRORS],
+    errors: [...AUTH_ROUTE_ERRORS, ...WECHAT_ERRORS, "WECHAT_APP_UNKNOWN"],
   },
   wechatRegister: {
     method: "POST",
@@ -161,9 +162,9 @@ export const contract = {
   getMe: {
     method: "GET",
     path: "/api/me",
-    summary: "The signed-in user",
+    summary: "The signed-in user, with the mini programs their account is linked to",
     auth: true,
-    responses: { 200: UserSchema },
+    responses: { 200: MeSchema },
     errors: ["UNAUTHORIZED", ...COMMON_ERRORS],
   },
   updateMe: {

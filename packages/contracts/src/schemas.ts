@@ -30,6 +30,31 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
+/** A WeChat appid: the mini program a sign-in goes through. */
+export const AppidSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(64));
+
+/** A mini program the API serves: its appid, and its configured name (null once unconfigured). */
+export const WechatAppSchema = z.object({
+  appid: z.string(),
+  name: z.nullable(z.string()),
+});
+export type WechatApp = z.infer<typeof WechatAppSchema>;
+
+/**
+ * One of the user's WeChat identities: a mini program they signed in through, from when. Never
+ * the openid or unionid.
+ */
+export const WechatIdentitySchema = z.extend(WechatAppSchema, {
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type WechatIdentity = z.infer<typeof WechatIdentitySchema>;
+
+/** GET /api/me: the user, and the mini programs their account is linked to, oldest first. */
+export const MeSchema = z.extend(UserSchema, {
+  identities: z.array(WechatIdentitySchema),
+});
+export type Me = z.infer<typeof MeSchema>;
+
 const DeviceFieldSchema = z.string().check(z.maxLength(64));
 
 /**
@@ -45,6 +70,11 @@ export type Device = z.infer<typeof DeviceSchema>;
 
 export const WechatLoginRequestSchema = z.object({
   code: WechatCodeSchema,
+  /**
+   * The mini program the code comes from (`uni.getAccountInfoSync().miniProgram.appId`). It may
+   * be left out only when the API serves exactly one app.
+   */
+  appid: z.optional(AppidSchema),
   device: z.optional(DeviceSchema),
 });
 export type WechatLoginRequest = z.infer<typeof WechatLoginRequestSchema>;
@@ -170,6 +200,8 @@ export const SessionSchema = z.object({
   /** The sign-in, or the last refresh of its tokens. */
   lastUsedAt: z.iso.datetime({ offset: true }),
   device: DeviceSchema,
+  /** The mini program the session signed in through. */
+  app: WechatAppSchema,
   /** Whether this is the session of the access token the list was asked for with. */
   current: z.boolean(),
 });

@@ -1,11 +1,13 @@
+import { sql } from "kysely";
 import type { Database } from "../db/client.js";
 
 /** A user as the console reads it: everything but the avatar bytes and WeChat's secrets. */
 export interface AdminUserRecord {
   id: string;
   phone: string | null;
-  openid: string | null;
   unionid: string | null;
+  /** The apps the user has a WeChat identity in (wechat_identities). */
+  appids: string[];
   nickname: string | null;
   avatarUrl: string | null;
   createdAt: Date;
@@ -38,7 +40,6 @@ export function createAdminUsersRepository(db: Database) {
     db.selectFrom("users as u").select((eb) => [
       "u.id",
       "u.phone",
-      "u.openid",
       "u.unionid",
       "u.nickname",
       "u.avatar_url as avatarUrl",
@@ -53,6 +54,14 @@ export function createAdminUsersRepository(db: Database) {
         .select((inner) => inner.fn.max("s.last_used_at").as("lastUsed"))
         .whereRef("s.user_id", "=", "u.id")
         .as("lastSignInAt"),
+      eb
+        .selectFrom("wechat_identities as i")
+        .select(
+          sql<string[]>`coalesce(array_agg(distinct i.appid order by i.appid), '{}')`.as("appids"),
+        )
+        .whereRef("i.user_id", "=", "u.id")
+        .$asScalar()
+        .as("appids"),
     ]);
 
   return {
@@ -70,7 +79,17 @@ export function createAdminUsersRepository(db: Database) {
       if (search.kind === "key") {
         const { value } = search;
         query = query.where((eb) =>
-          eb.or([eb("u.id", "=", value), eb("u.unionid", "=", value), eb("u.openid", "=", value)]),
+          eb.or([
+            eb("u.id", "=", value),
+            eb("u.unionid", "=", value),
+            eb.exists(
+              eb
+                .selectFrom("wechat_identities as i")
+                .select("i.id")
+                .whereRef("i.user_id", "=", "u.id")
+                .where("i.openid", "=", value),
+            ),
+          ]),
         );
       }
       if (after) {

@@ -19,6 +19,7 @@ import type { DataAccess, Repositories } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
 import { banInForce } from "../users/bans.js";
+import type { WechatApps } from "../wechat/apps.js";
 import type { AdminUserRecord, UserCursor, UserSearch } from "./admin-users.repository.js";
 import type { AuditDetails } from "./audit.repository.js";
 
@@ -41,8 +42,8 @@ export interface AdminServiceDeps {
   clock: Clock;
   logSecurityEvent: LogSecurityEvent;
   prices: { phoneLookupCny: number; smsCny: number };
-  /** The configured mini programs; a user's apps are those they have an identity in. */
-  apps: AdminApp[];
+  /** The configured mini programs, for their names; a user's apps are those they have an identity in. */
+  apps: Pick<WechatApps, "nameOf">;
 }
 
 const userTarget = (userId: string) => `user:${userId}`;
@@ -114,9 +115,9 @@ export function createAdminService(deps: AdminServiceDeps) {
     return user.deletionScheduledAt ? "deletion_scheduled" : "active";
   }
 
-  // Before identities across apps: an account with an openid is in the one configured app.
-  const appsOf = (user: AdminUserRecord): AdminApp[] =>
-    user.openid !== null && deps.apps[0] ? [deps.apps[0]] : [];
+  // An app no longer configured still shows, under its appid.
+  const appOf = (appid: string): AdminApp => ({ appid, name: deps.apps.nameOf(appid) ?? appid });
+  const appsOf = (user: AdminUserRecord): AdminApp[] => (user.appids ?? []).map(appOf);
 
   function summaryOf(user: AdminUserRecord, now: number): AdminUserSummary {
     return {
@@ -172,24 +173,25 @@ export function createAdminService(deps: AdminServiceDeps) {
     async getUser(userId: string): Promise<AdminUserDetail> {
       const user = await existingUser(userId);
       const now = clock.now();
-      const [sessions, events] = await Promise.all([
+      const [identities, sessions, events] = await Promise.all([
+        data.wechatIdentities.listForUser(userId),
         data.sessions.listActive(userId, new Date(now)),
         data.securityEvents.listForUser(userId, USER_EVENTS_SHOWN),
       ]);
-      const app = deps.apps[0] ?? { appid: "unknown", name: "unknown" };
       return {
         user: {
           ...summaryOf(user, now),
           avatarUrl: user.avatarUrl,
           unionid: user.unionid,
         },
-        identities:
-          user.openid === null
-            ? []
-            : [{ ...app, openid: user.openid, createdAt: user.createdAt.toISOString() }],
+        identities: identities.map((identity) => ({
+          ...appOf(identity.appid),
+          openid: identity.openid,
+          createdAt: identity.createdAt.toISOString(),
+        })),
         sessions: sessions.map((session) => ({
           id: session.id,
-          app,
+          app: appOf(session.appid),
           device: session.device,
           createdAt: session.createdAt.toISOString(),
           lastUsedAt: session.lastUsedAt.toISOString(),
@@ -198,7 +200,7 @@ export function createAdminService(deps: AdminServiceDeps) {
           id: event.id,
           type: event.type,
           at: event.at.toISOString(),
-          appid: null,
+          appid: event.appid,
           details: { ...event.details, ...(event.sessionId ? { sessionId: event.sessionId } : {}) },
         })),
         deletion: user.deletionScheduledAt

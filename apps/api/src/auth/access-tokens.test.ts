@@ -251,7 +251,7 @@ describe("key rotation: JWT_PREVIOUS_KEYS verify, the current key signs", () => 
 describe("createAccessTokens", () => {
   const clock = new ManualClock();
   const kidOf = (token: string) => jwt.decode(token, { complete: true })?.header.kid;
-  const subject = { userId: "user-1", sessionId: "session-1" };
+  const subject = { userId: "user-1", sessionId: "session-1", appid: "wx-app-1" };
 
   it("names an HS256 key by a stable kid that tells nothing of the secret, or by JWT_KEY_ID", () => {
     const sign = (options: Partial<typeof config.jwt>) =>
@@ -272,9 +272,10 @@ describe("createAccessTokens", () => {
       iss: config.jwt.issuer,
       aud: config.jwt.audience,
     };
-    expect(tokens.verify(jwt.sign(claims, config.jwt.secret, { algorithm: "HS256" }))).toEqual(
-      subject,
-    );
+    expect(tokens.verify(jwt.sign(claims, config.jwt.secret, { algorithm: "HS256" }))).toEqual({
+      userId: subject.userId,
+      sessionId: subject.sessionId,
+    });
     const rotated = createAccessTokens(
       {
         ...config.jwt,
@@ -325,6 +326,8 @@ describe("createAccessTokens", () => {
     const tokens = createAccessTokens({ ...config.jwt, ttlS: 60 }, new ManualClock());
     expect(() => tokens.verify("nope")).toThrow(AppError);
     const subject = { userId: "user-1", sessionId: "session-1" };
-    expect(tokens.verify(tokens.sign(subject).token)).toEqual(subject);
+    const token = tokens.sign({ ...subject, appid: "wx-app-1" }).token;
+    expect(tokens.verify(token)).toEqual(subject);
+    expect(jwt.decode(token)).toMatchObject({ sub: "user-1", sid: "session-1", azp: "wx-app-1" });
   });
 });

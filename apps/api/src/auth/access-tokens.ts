@@ -30,11 +30,17 @@ export interface AccessTokenSubject {
   sessionId: string;
 }
 
+/** What a token is signed for: its subject, and the appid signed in through (`azp`). */
+export interface AccessTokenGrant extends AccessTokenSubject {
+  /** The mini program the session signed in through, so services behind wxauth tell apps apart. */
+  appid: string;
+}
+
 export interface AccessTokens {
-  sign(subject: AccessTokenSubject): AccessToken;
+  sign(grant: AccessTokenGrant): AccessToken;
   /**
    * The subject of a token with a valid signature, issuer, audience and lifetime; throws 401
-   * UNAUTHORIZED otherwise. Whether its session still stands is the sessions' question.
+   * UNAUTHORIZED otherwise. Whether its session still stands, and its app, are the session's.
    */
   verify(token: string): AccessTokenSubject;
   /**
@@ -114,7 +120,13 @@ export function createAccessTokens(
 
   /** The key a token names; tokens signed before kids existed (HS256) name none and had the current key. */
   function keyFor(token: string): VerifyingKey {
-    const decoded = jwt.decode(token, { complete: true });
+    let decoded: jwt.Jwt | null;
+    try {
+      decoded = jwt.decode(token, { complete: true });
+    } catch {
+      // jws parses a header that reads as JSON with typ JWT, then its payload, unguarded.
+      decoded = null;
+    }
     if (!decoded) throw new AppError("UNAUTHORIZED", "The access token is invalid.");
     const { kid } = decoded.header;
     const key = kid === undefined ? current : byKid.get(kid);
@@ -123,9 +135,9 @@ export function createAccessTokens(
   }
 
   return {
-    sign({ userId, sessionId }) {
+    sign({ userId, sessionId, appid }) {
       const iat = Math.floor(clock.now() / 1000);
-      const token = jwt.sign({ iat, sid: sessionId }, signingKey, {
+      const token = jwt.sign({ iat, sid: sessionId, azp: appid }, signingKey, {
         ...signOptions,
         subject: userId,
         jwtid: randomUUID(),

@@ -1,3 +1,4 @@
+import type { Response } from "express";
 import type { Authenticate } from "../http/authenticate.js";
 import { clientOf, contractRouter } from "../http/contract-route.js";
 import type { AccessTokens } from "./access-tokens.js";
@@ -12,17 +13,23 @@ export function authRouter(deps: {
 }) {
   const { auth, sessions, accessTokens } = deps;
   const { router, mount } = contractRouter(deps.authenticate);
-  mount("wechatLogin", ({ body, requestId }) =>
-    auth.login(body.code, { device: body.device, requestId }),
+  // The app a sign-in concerns labels its metrics (metrics-middleware.ts).
+  const reportingApp = (res: Response) => (name: string) => {
+    res.locals.app = name;
+  };
+  mount("wechatLogin", ({ body, requestId, res }) =>
+    auth.login(body.appid, body.code, {
+      device: body.device,
+      requestId,
+      reportApp: reportingApp(res),
+    }),
   );
-  mount("wechatRegister", ({ body, requestId }) =>
-    "phoneCode" in body
-      ? auth.register(body.registrationTicket, body.phoneCode, { device: body.device, requestId })
-      : auth.registerWithSmsCode(body.registrationTicket, body.phone, body.smsCode, {
-          device: body.device,
-          requestId,
-        }),
-  );
+  mount("wechatRegister", ({ body, requestId, res }) => {
+    const context = { device: body.device, requestId, reportApp: reportingApp(res) };
+    return "phoneCode" in body
+      ? auth.register(body.registrationTicket, body.phoneCode, context)
+      : auth.registerWithSmsCode(body.registrationTicket, body.phone, body.smsCode, context);
+  });
   mount("sendRegistrationSms", ({ body, req }) =>
     auth.sendRegistrationSms(body.registrationTicket, body.phone, clientOf(req)),
   );

@@ -5,11 +5,11 @@ import type {
   SmsCodeSent,
   WechatLoginResponse,
 } from "@wxauth/contracts";
-import type { Sealer, WechatClient } from "@wxauth/wechat";
+import type { Sealer } from "@wxauth/wechat";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
-import { isUniqueViolation } from "../db/errors.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
@@ -18,9 +18,11 @@ import { accountDisabled, banInForce } from "../users/bans.js";
 import {
   accountGone,
   bindWechatAccountToPhone,
+  createWechatUser,
   toUserBody,
   type WechatIdentity,
 } from "../users/user-accounts.js";
+import type { WechatApp, WechatApps } from "../wechat/apps.js";
 import type { UserRecord } from "../users/users.repository.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RegistrationTicketRecord } from "./registration-tickets.repository.js";
@@ -34,11 +36,13 @@ export const REGISTRATION_TICKET_TTL_S = 600;
 export interface SignInContext {
   device: Device | undefined;
   requestId: string;
+  /** Told the configured name of the app the request concerns, once known (the metrics' label). */
+  reportApp?: (name: string) => void;
 }
 
 export interface AuthServiceDeps {
   data: DataAccess;
-  wechat: WechatClient;
+  apps: WechatApps;
   sessions: Sessions;
   smsCodes: SmsCodes;
   sessionKeyCipher: Sealer;
@@ -51,22 +55,24 @@ export interface AuthServiceDeps {
 }
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { data, wechat, sessions, smsCodes, sessionKeyCipher, clock } = deps;
+  const { data, apps, sessions, smsCodes, sessionKeyCipher, clock } = deps;
 
-  /** Starts a session for the user; null when the account was deleted under the sign-in. */
+  /** Starts a session through `appid` for the user; null when the account was deleted under the sign-in. */
   async function signIn(
     user: UserRecord,
+    appid: string,
     event: "login" | "register",
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
   ): Promise<AuthenticatedSession | null> {
     if (banInForce(user, clock.now())) throw accountDisabled();
-    const issued = await sessions.issue(user.id, device ?? {}, wechatSessionKey);
+    const issued = await sessions.issue(user.id, appid, device ?? {}, wechatSessionKey);
     if (!issued) return null;
     await deps.logSecurityEvent(event, {
       userId: user.id,
       sessionId: issued.sessionId,
       requestId,
+      details: { appid },
     });
     return { status: "authenticated", ...issued.tokens, user: toUserBody(user) };
   }
@@ -76,17 +82,79 @@ export function createAuthService(deps: AuthServiceDeps) {
     return session;
   };
 
-  /** Auto mode: concurrent first logins of one openid race on its unique index; all get the winner. */
-  async function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
+  /**
+   * The account of a WeChat user who opened one app: by their identity in it, else by the unionid
+   * WeChat returned (an account made through another app bound to the same Open Platform account,
+   * which gains this identity: no phone asked). Null for a stranger.
+   */
+  async function findAccount(
+    identity: WechatIdentity,
+    requestId: string,
+  ): Promise<UserRecord | null> {
+    const user = await data.wechatIdentities.findUser(identity.appid, identity.openid);
+    if (user) return backfillUnionid(user, identity.unionid);
+    if (identity.unionid === null) return null;
+    return linkByUnionid({ ...identity, unionid: identity.unionid }, requestId);
+  }
+
+  /**
+   * A unionid WeChat returns for an account that has none (its app was bound to the Open Platform
+   * after the user registered) is stored. Another account may hold it already (the person
+   * registered separately in another app before the binding): the two stay apart, as they were.
+   */
+  async function backfillUnionid(user: UserRecord, unionid: string | null): Promise<UserRecord> {
+    if (unionid === null || user.unionid !== null) return user;
     try {
-      return await data.users.create({ openid: identity.openid, unionid: identity.unionid });
+      return (await data.users.update(user.id, { unionid })) ?? user;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      const winner = await data.users.findByOpenid(identity.openid);
-      if (winner) return winner;
-      // Not the openid but the unionid was taken (see bindWechatAccountToPhone): go without it.
-      return data.users.create({ openid: identity.openid, unionid: null });
+      deps.logger.warn(
+        { userId: user.id },
+        "the unionid WeChat returned belongs to another account; left unset on this one",
+      );
+      return user;
     }
+  }
+
+  /** Adds the identity to the unionid's account, if there is one; logs `identity_linked`. */
+  async function linkByUnionid(
+    identity: WechatIdentity & { unionid: string },
+    requestId: string,
+  ): Promise<UserRecord | null> {
+    let linked: { user: UserRecord; added: boolean } | null;
+    try {
+      // A concurrent login of the same code path adds the identity first: the loser's insert
+      // fails on the unique index, and the transaction runs again and finds it.
+      linked = await data.transaction(async ({ users, wechatIdentities }) => {
+        const already = await wechatIdentities.findUser(identity.appid, identity.openid);
+        if (already) return { user: already, added: false };
+        const owner = await users.findByUnionid(identity.unionid);
+        if (!owner) return null;
+        await wechatIdentities.add({ userId: owner.id, ...identity });
+        return { user: owner, added: true };
+      });
+    } catch (error) {
+      // The account's purge came first: the person is a stranger again.
+      if (isForeignKeyViolation(error)) return null;
+      throw error;
+    }
+    if (linked?.added) {
+      await deps.logSecurityEvent("identity_linked", {
+        userId: linked.user.id,
+        requestId,
+        details: { appid: identity.appid },
+      });
+    }
+    return linked?.user ?? null;
+  }
+
+  /** Auto mode: concurrent first logins of one identity race on its unique index; all get the winner. */
+  function createWechatOnlyUser(identity: WechatIdentity): Promise<UserRecord> {
+    return data.transaction(
+      async (repositories) =>
+        (await repositories.wechatIdentities.findUser(identity.appid, identity.openid)) ??
+        createWechatUser(repositories, identity),
+    );
   }
 
   async function issueRegistrationTicket(
@@ -96,6 +164,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const registrationTicket = newOpaqueToken();
     await data.registrationTickets.create({
       tokenHash: hashOpaqueToken(registrationTicket),
+      appid: identity.appid,
       openid: identity.openid,
       unionid: identity.unionid,
       wechatSessionKeyId,
@@ -116,7 +185,6 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!ticket) throw new AppError("REGISTRATION_TICKET_INVALID");
     return { ticket, leaseUntil };
   }
-
   /**
    * Gives a failed redemption's lease back, so the ticket works for a retry. Best effort: the
    * database that refused the redemption may refuse this too, and then the lease ends by itself
@@ -146,15 +214,22 @@ export function createAuthService(deps: AuthServiceDeps) {
     provePhone: (claimed: {
       ticket: RegistrationTicketRecord;
       tokenHash: string;
+      /** The app that issued the ticket: its WeChat redeems the phone code. */
+      app: WechatApp;
     }) => Promise<string>,
   ): Promise<AuthenticatedSession> {
     const tokenHash = hashOpaqueToken(registrationTicket);
     const { ticket, leaseUntil } = await claimTicket(tokenHash);
     let user: UserRecord;
     try {
-      const phone = await provePhone({ ticket, tokenHash });
-      user = await data.transaction(async ({ users, registrationTickets }) => {
-        const bound = await bindWechatAccountToPhone(users, ticket, phone);
+      // An app removed from the configuration since it issued the ticket cannot register anyone.
+      const app = apps.find(ticket.appid);
+      if (!app) throw new AppError("REGISTRATION_TICKET_INVALID");
+      context.reportApp?.(app.name);
+      const phone = await provePhone({ ticket, tokenHash, app });
+      user = await data.transaction(async (repositories) => {
+        const bound = await bindWechatAccountToPhone(repositories, ticket, phone);
+        const { registrationTickets } = repositories;
         if (!(await registrationTickets.markUsed(ticket.id, new Date(clock.now())))) {
           throw new AppError("REGISTRATION_TICKET_INVALID");
         }
@@ -164,32 +239,41 @@ export function createAuthService(deps: AuthServiceDeps) {
       await releaseTicket(ticket.id, leaseUntil);
       throw error;
     }
-    return unlessGone(await signIn(user, "register", context));
+    return unlessGone(await signIn(user, ticket.appid, "register", context));
   }
 
   return {
-    /** POST /api/auth/wechat/login */
-    async login(code: string, context: SignInContext): Promise<WechatLoginResponse> {
-      const { openid, unionid, sessionKey } = await wechat.code2Session(code);
+    /**
+     * POST /api/auth/wechat/login from the app `appid` (the only app when undefined): the user's
+     * account, found by identity or unionid, or a registration ticket (an account, in auto mode).
+     */
+    async login(
+      appid: string | undefined,
+      code: string,
+      context: SignInContext,
+    ): Promise<WechatLoginResponse> {
+      const app = apps.resolve(appid);
+      context.reportApp?.(app.name);
+      const { openid, unionid, sessionKey } = await app.client.code2Session(code);
+      const identity: WechatIdentity = { appid: app.appid, openid, unionid };
       const wechatSessionKey: WechatSessionKeyRecord = {
-        openid,
-        unionid,
+        ...identity,
         sessionKeyCiphertext: sessionKeyCipher.seal(sessionKey),
         obtainedAt: new Date(clock.now()),
       };
-      const user = await data.users.findByOpenid(openid);
+      const user = await findAccount(identity, context.requestId);
       if (user) {
         // A known user: the session_key is saved with the sign-in, in one transaction.
-        const session = await signIn(user, "login", context, wechatSessionKey);
+        const session = await signIn(user, app.appid, "login", context, wechatSessionKey);
         if (session) return session;
         // The account's deletion finished under this sign-in: the WeChat user is new again.
       }
       const wechatSessionKeyId = await data.wechatSessionKeys.save(wechatSessionKey);
       if (deps.registrationMode === "auto") {
-        const created = await createWechatOnlyUser({ openid, unionid });
-        return unlessGone(await signIn(created, "register", context));
+        const created = await createWechatOnlyUser(identity);
+        return unlessGone(await signIn(created, app.appid, "register", context));
       }
-      return issueRegistrationTicket({ openid, unionid }, wechatSessionKeyId);
+      return issueRegistrationTicket(identity, wechatSessionKeyId);
     },
 
     /** POST /api/auth/wechat/register with a getPhoneNumber code. */
@@ -198,13 +282,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       phoneCode: string,
       context: SignInContext,
     ): Promise<AuthenticatedSession> =>
-      redeem(registrationTicket, context, async ({ ticket }) => {
-        const phone = await wechat.getPhoneNumber(phoneCode, ticket.openid);
+      redeem(registrationTicket, context, async ({ ticket, app }) => {
+        const phone = await app.client.getPhoneNumber(phoneCode, ticket.openid);
         // Billed by WeChat: counted in the console's spend.
         await deps.logSecurityEvent("phone_number_fetched", {
           userId: null,
           requestId: context.requestId,
-          details: { purpose: "register" },
+          details: { purpose: "register", appid: app.appid },
         });
         return phone.e164;
       }),

@@ -16,7 +16,7 @@ describe("REGISTRATION_MODE=auto", () => {
     const session = AuthenticatedSessionSchema.parse(result.body);
     expect(session.user.phone).toBeNull();
     expect(result.text).not.toContain(openid);
-    const row = await api.deps.data.users.findByOpenid(openid);
+    const row = await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid);
     expect(row).toMatchObject({ id: session.user.id, unionid: "union-auto-1" });
 
     const { code: next } = await api.loginCode({ openid });
@@ -37,8 +37,13 @@ describe("REGISTRATION_MODE=auto", () => {
     });
     expect(new Set(ids).size).toBe(1);
     expect(
-      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
-        .length,
+      (
+        await api.deps.db
+          .selectFrom("wechat_identities")
+          .select("user_id")
+          .where("openid", "=", openid)
+          .execute()
+      ).length,
     ).toBe(1);
   });
 
@@ -46,6 +51,8 @@ describe("REGISTRATION_MODE=auto", () => {
     await api.login((await api.loginCode({ unionid: "union-shared" })).code);
     const { code, openid } = await api.loginCode({ unionid: "union-shared" });
     const session = AuthenticatedSessionSchema.parse(await api.login(code));
-    expect((await api.deps.data.users.findByOpenid(openid))?.id).toBe(session.user.id);
+    expect(
+      (await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid))?.id,
+    ).toBe(session.user.id);
   });
 });

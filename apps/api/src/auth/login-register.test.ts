@@ -35,7 +35,7 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
   it("keeps the session_key encrypted at rest, with the time it was obtained", async () => {
     const { code, openid } = await api.loginCode();
     await api.login(code);
-    const row = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
+    const row = await api.deps.data.wechatSessionKeys.find(api.deps.apps.primary.appid, openid);
     // Sealed under the first data key, which it names.
     expect(row?.sessionKeyCiphertext.startsWith(`v2.${api.config.dataKeys[0]!.id}.`)).toBe(true);
     expect(Math.abs((row?.obtainedAt.getTime() ?? 0) - Date.now())).toBeLessThan(60_000);
@@ -44,10 +44,16 @@ describe("POST /api/auth/wechat/login (phone mode)", () => {
   it("saves a returning user's new session_key with the sign-in", async () => {
     const registered = await api.register();
     const cipher = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey);
-    const before = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
+    const before = await api.deps.data.wechatSessionKeys.find(
+      api.deps.apps.primary.appid,
+      registered.openid,
+    );
     const { code } = await api.loginCode({ openid: registered.openid });
     AuthenticatedSessionSchema.parse(await api.login(code));
-    const after = await api.deps.data.wechatSessionKeys.findByOpenid(registered.openid);
+    const after = await api.deps.data.wechatSessionKeys.find(
+      api.deps.apps.primary.appid,
+      registered.openid,
+    );
     // The sandbox, like WeChat, hands out a new session_key with every code.
     expect(after?.id).toBe(before?.id);
     expect(cipher.open(after!.sessionKeyCiphertext)).not.toBe(
@@ -91,8 +97,10 @@ describe("POST /api/auth/wechat/register", () => {
     const existing = await api.deps.data.users.create({ phone: `+86${phoneNumber}` });
     const registered = await api.register({ phoneNumber });
     expect(registered.user.id).toBe(existing.id);
-    const row = await api.deps.data.users.findById(existing.id);
-    expect(row?.openid).toBe(registered.openid);
+    const identities = await api.deps.data.wechatIdentities.listForUser(existing.id);
+    expect(identities.map(({ appid, openid }) => ({ appid, openid }))).toEqual([
+      { appid: api.deps.apps.primary.appid, openid: registered.openid },
+    ]);
   });
 
   it("refuses a phone bound to another WeChat account with 409 PHONE_ALREADY_BOUND", async () => {
@@ -108,7 +116,9 @@ describe("POST /api/auth/wechat/register", () => {
     });
     expect(result.status).toBe(409);
     expectErrorBody(result, "PHONE_ALREADY_BOUND");
-    expect(await api.deps.data.users.findByOpenid(openid)).toBeNull();
+    expect(
+      await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid),
+    ).toBeNull();
   });
 });
 
@@ -154,7 +164,9 @@ describe("registration tickets", () => {
     const result = await redeem(ticket, await api.phoneCode(uniquePhoneNumber(), openid));
     expect(result.status).toBe(401);
     expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
-    expect(await api.deps.data.users.findByOpenid(openid)).toBeNull();
+    expect(
+      await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid),
+    ).toBeNull();
   });
 
   it("refuses forged tickets", async () => {
@@ -182,8 +194,8 @@ describe("registration tickets", () => {
       expectErrorBody(result, "REGISTRATION_TICKET_INVALID");
     }
     const users = await api.deps.db
-      .selectFrom("users")
-      .select("id")
+      .selectFrom("wechat_identities")
+      .select("user_id")
       .where("openid", "=", openid)
       .execute();
     expect(users.length).toBe(1);
@@ -201,8 +213,13 @@ describe("registration tickets", () => {
     ]);
     expect([ra?.status, rb?.status]).toEqual([201, 201]);
     expect(
-      (await api.deps.db.selectFrom("users").select("id").where("openid", "=", openid).execute())
-        .length,
+      (
+        await api.deps.db
+          .selectFrom("wechat_identities")
+          .select("user_id")
+          .where("openid", "=", openid)
+          .execute()
+      ).length,
     ).toBe(1);
   });
 });

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Database } from "../db/client.js";
+import { UNADOPTED_APPID } from "../users/wechat-identities.repository.js";
 
 export interface RegistrationTicketRecord {
   id: string;
+  /** The app whose login issued the ticket. */
+  appid: string;
   openid: string;
   unionid: string | null;
   wechatSessionKeyId: string;
@@ -10,6 +13,7 @@ export interface RegistrationTicketRecord {
 
 export interface NewRegistrationTicket {
   tokenHash: string;
+  appid: string;
   openid: string;
   unionid: string | null;
   wechatSessionKeyId: string;
@@ -25,6 +29,7 @@ export function createRegistrationTicketsRepository(db: Database) {
         .values({
           id: randomUUID(),
           token_hash: ticket.tokenHash,
+          appid: ticket.appid,
           openid: ticket.openid,
           unionid: ticket.unionid,
           wechat_session_key_id: ticket.wechatSessionKeyId,
@@ -52,7 +57,13 @@ export function createRegistrationTicketsRepository(db: Database) {
         .where("used_at", "is", null)
         .where("expires_at", ">", now)
         .where((eb) => eb.or([eb("claimed_until", "is", null), eb("claimed_until", "<=", now)]))
-        .returning(["id", "openid", "unionid", "wechat_session_key_id as wechatSessionKeyId"])
+        .returning([
+          "id",
+          "appid",
+          "openid",
+          "unionid",
+          "wechat_session_key_id as wechatSessionKeyId",
+        ])
         .executeTakeFirst();
       return row ?? null;
     },
@@ -104,13 +115,24 @@ export function createRegistrationTicketsRepository(db: Database) {
       return Number(numDeletedRows);
     },
 
-    /** The account's deletion: every ticket the WeChat user was given. */
-    async deleteForOpenid(openid: string): Promise<number> {
+    /** The account's deletion: every ticket one of its identities was given. */
+    async deleteFor(appid: string, openid: string): Promise<number> {
       const { numDeletedRows } = await db
         .deleteFrom("registration_tickets")
+        .where("appid", "=", appid)
         .where("openid", "=", openid)
         .executeTakeFirst();
       return Number(numDeletedRows);
+    },
+
+    /** Start-up: tickets from before several apps become `appid`'s (see wechat_identities). */
+    async adoptUnadopted(appid: string): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("registration_tickets")
+        .set({ appid, updated_at: new Date() })
+        .where("appid", "=", UNADOPTED_APPID)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
     },
   };
 }

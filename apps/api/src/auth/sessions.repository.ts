@@ -1,6 +1,7 @@
 import type { Device } from "@wxauth/contracts";
 import type { Database } from "../db/client.js";
 import { timeOrderedId } from "../db/time-ordered-id.js";
+import { UNADOPTED_APPID } from "../users/wechat-identities.repository.js";
 
 export interface RefreshTokenRecord {
   id: string;
@@ -8,7 +9,7 @@ export interface RefreshTokenRecord {
   expiresAt: Date;
   rotatedAt: Date | null;
   successorCiphertext: string | null;
-  session: { userId: string; revokedAt: Date | null };
+  session: { userId: string; appid: string; revokedAt: Date | null };
   /** The user's ban columns (see banInForce). */
   user: { bannedAt: Date | null; bannedUntil: Date | null };
 }
@@ -16,6 +17,8 @@ export interface RefreshTokenRecord {
 /** What a Bearer request needs to know of its session, read in one statement. */
 export interface SessionStanding {
   revoked: boolean;
+  /** The session's own app. */
+  appid: string;
   bannedAt: Date | null;
   bannedUntil: Date | null;
 }
@@ -28,6 +31,8 @@ export interface NewRefreshToken {
 /** A session as its user's list shows it. */
 export interface SessionRecord {
   id: string;
+  /** The app the user signed in through. */
+  appid: string;
   createdAt: Date;
   lastUsedAt: Date;
   device: Device;
@@ -60,8 +65,13 @@ export function createSessionsRepository(db: Database) {
       .execute();
 
   return {
-    /** Starts a session (one sign-in) with its first token; resolves the session id. */
-    async create(userId: string, device: Device, first: NewRefreshToken): Promise<string> {
+    /** Starts a session (one sign-in through `appid`) with its first token; resolves its id. */
+    async create(
+      userId: string,
+      appid: string,
+      device: Device,
+      first: NewRefreshToken,
+    ): Promise<string> {
       const sessionId = timeOrderedId();
       const now = new Date();
       await db
@@ -69,6 +79,7 @@ export function createSessionsRepository(db: Database) {
         .values({
           id: sessionId,
           user_id: userId,
+          appid,
           device_platform: device.platform ?? null,
           device_model: device.model ?? null,
           device_system: device.system ?? null,
@@ -93,6 +104,7 @@ export function createSessionsRepository(db: Database) {
           "t.rotated_at as rotatedAt",
           "t.successor_ciphertext as successorCiphertext",
           "s.user_id as userId",
+          "s.appid",
           "s.revoked_at as revokedAt",
           "u.banned_at as bannedAt",
           "u.banned_until as bannedUntil",
@@ -100,8 +112,8 @@ export function createSessionsRepository(db: Database) {
         .where("t.token_hash", "=", tokenHash)
         .executeTakeFirst();
       if (!row) return null;
-      const { userId, revokedAt, bannedAt, bannedUntil, ...token } = row;
-      return { ...token, session: { userId, revokedAt }, user: { bannedAt, bannedUntil } };
+      const { userId, appid, revokedAt, bannedAt, bannedUntil, ...token } = row;
+      return { ...token, session: { userId, appid, revokedAt }, user: { bannedAt, bannedUntil } };
     },
 
     /**
@@ -151,6 +163,7 @@ export function createSessionsRepository(db: Database) {
         .innerJoin("users as u", "u.id", "s.user_id")
         .select([
           "s.revoked_at as revokedAt",
+          "s.appid",
           "u.banned_at as bannedAt",
           "u.banned_until as bannedUntil",
         ])
@@ -160,6 +173,7 @@ export function createSessionsRepository(db: Database) {
       if (!row) return null;
       return {
         revoked: row.revokedAt !== null,
+        appid: row.appid,
         bannedAt: row.bannedAt,
         bannedUntil: row.bannedUntil,
       };
@@ -171,6 +185,7 @@ export function createSessionsRepository(db: Database) {
         .selectFrom("sessions as s")
         .select([
           "s.id",
+          "s.appid",
           "s.created_at as createdAt",
           "s.last_used_at as lastUsedAt",
           "s.device_platform as platform",
@@ -191,8 +206,9 @@ export function createSessionsRepository(db: Database) {
         .orderBy("s.created_at", "desc")
         .orderBy("s.id", "desc")
         .execute();
-      return rows.map(({ id, createdAt, lastUsedAt, ...device }) => ({
+      return rows.map(({ id, appid, createdAt, lastUsedAt, ...device }) => ({
         id,
+        appid,
         createdAt,
         lastUsedAt,
         device: reportedDevice(device),
@@ -252,6 +268,16 @@ export function createSessionsRepository(db: Database) {
         )
         .execute();
       await db.deleteFrom("sessions").where("user_id", "=", userId).execute();
+    },
+
+    /** Start-up: sessions from before several apps become `appid`'s (see wechat_identities). */
+    async adoptUnadopted(appid: string): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ appid, updated_at: new Date() })
+        .where("appid", "=", UNADOPTED_APPID)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
     },
 
     /** Housekeeping: a successor's ciphertext is kept for the grace window only. */

@@ -6,13 +6,16 @@ import { isForeignKeyViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
 import { accountDisabled, banInForce } from "../users/bans.js";
-import type { AccessTokens, AccessTokenSubject } from "./access-tokens.js";
+import type { AccessTokenGrant, AccessTokens } from "./access-tokens.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RefreshTokenRecord } from "./sessions.repository.js";
+import type { WechatApps } from "../wechat/apps.js";
 import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js";
 
 export interface SessionsOptions {
   data: Pick<DataAccess, "sessions" | "transaction">;
+  /** The configured name of an app, for the list of sessions. */
+  apps: Pick<WechatApps, "nameOf">;
   accessTokens: AccessTokens;
   /** Seals a successor refresh token for the grace window. */
   successorCipher: Sealer;
@@ -28,8 +31,11 @@ export interface IssuedSession {
   sessionId: string;
 }
 
-/** Who a Bearer request comes from: a user, through one of their sessions that still stands. */
-export type SignedIn = AccessTokenSubject;
+/**
+ * Who a Bearer request comes from: a user, through one of their sessions that still stands, and
+ * the app (appid) that session signed in through.
+ */
+export type SignedIn = AccessTokenGrant;
 
 /**
  * Sessions: one per sign-in, with the refresh tokens it rotated through, that its user sees in
@@ -42,7 +48,7 @@ export function createSessions(options: SessionsOptions) {
   const refreshTtlMs = options.refreshTokenTtlS * 1000;
   const graceMs = options.refreshReuseGraceS * 1000;
 
-  function pair(subject: AccessTokenSubject, refreshToken: string): TokenPair {
+  function pair(subject: AccessTokenGrant, refreshToken: string): TokenPair {
     const access = accessTokens.sign(subject);
     return { accessToken: access.token, refreshToken, expiresIn: access.expiresIn };
   }
@@ -53,19 +59,27 @@ export function createSessions(options: SessionsOptions) {
     now: number,
     requestId: string,
   ): Promise<TokenPair> {
-    const subject = { userId: record.session.userId, sessionId: record.sessionId };
+    const subject = {
+      userId: record.session.userId,
+      sessionId: record.sessionId,
+      appid: record.session.appid,
+    };
     const rotatedAt = record.rotatedAt?.getTime() ?? now;
     if (record.successorCiphertext && now - rotatedAt <= graceMs) {
       return pair(subject, successorCipher.open(record.successorCiphertext));
     }
     await data.sessions.revoke(record.sessionId, "reuse", new Date(now));
-    await logSecurityEvent("refresh_reuse_detected", { ...subject, requestId });
+    await logSecurityEvent("refresh_reuse_detected", {
+      userId: subject.userId,
+      sessionId: subject.sessionId,
+      requestId,
+    });
     throw new AppError("REFRESH_TOKEN_REUSED");
   }
 
   return {
     /**
-     * A new sign-in of the user from `device`. A sign-in with WeChat saves the session_key it came
+     * A new sign-in of the user through the app `appid`, from `device`. A sign-in with WeChat saves the session_key it came
      * with in the same transaction: one commit per sign-in. Resolves null when the account no
      * longer exists: its deletion came first.
      *
@@ -76,6 +90,7 @@ export function createSessions(options: SessionsOptions) {
      */
     async issue(
       userId: string,
+      appid: string,
       device: Device,
       wechatSessionKey?: WechatSessionKeyRecord,
     ): Promise<IssuedSession | null> {
@@ -87,7 +102,7 @@ export function createSessions(options: SessionsOptions) {
       let sessionId: string;
       try {
         sessionId = await data.transaction(async ({ wechatSessionKeys, sessions }) => {
-          const created = await sessions.create(userId, device, first);
+          const created = await sessions.create(userId, appid, device, first);
           if (wechatSessionKey) await wechatSessionKeys.save(wechatSessionKey);
           return created;
         });
@@ -95,7 +110,7 @@ export function createSessions(options: SessionsOptions) {
         if (isForeignKeyViolation(error)) return null;
         throw error;
       }
-      return { tokens: pair({ userId, sessionId }, refreshToken), sessionId };
+      return { tokens: pair({ userId, sessionId, appid }, refreshToken), sessionId };
     },
 
     async refresh(presented: string, requestId: string): Promise<TokenPair> {
@@ -120,7 +135,14 @@ export function createSessions(options: SessionsOptions) {
         sessions.rotate(record, next, new Date(now), sealedSuccessor),
       );
       if (won) {
-        return pair({ userId: record.session.userId, sessionId: record.sessionId }, successor);
+        return pair(
+          {
+            userId: record.session.userId,
+            sessionId: record.sessionId,
+            appid: record.session.appid,
+          },
+          successor,
+        );
       }
 
       // A concurrent refresh of the same token rotated it first: answer with its successor.
@@ -157,17 +179,19 @@ export function createSessions(options: SessionsOptions) {
       if (!standing || standing.revoked) {
         throw new AppError("UNAUTHORIZED", "The session has been signed out.");
       }
-      return subject;
+      // The session's own appid, not the token's azp: tokens from before apps carry none.
+      return { ...subject, appid: standing.appid };
     },
 
     /** The user's live sessions, newest first; `current` is the one asking. */
-    async list({ userId, sessionId }: SignedIn): Promise<Session[]> {
+    async list({ userId, sessionId }: Pick<SignedIn, "userId" | "sessionId">): Promise<Session[]> {
       const records = await data.sessions.listActive(userId, new Date(clock.now()));
       return records.map((session) => ({
         id: session.id,
         createdAt: session.createdAt.toISOString(),
         lastUsedAt: session.lastUsedAt.toISOString(),
         device: session.device,
+        app: { appid: session.appid, name: options.apps.nameOf(session.appid) },
         current: session.id === sessionId,
       }));
     },

@@ -67,7 +67,9 @@ describe("register: getuserphonenumber failures map to contract errors and leave
       expect(failed.status).toBe(status);
       expect(expectErrorBody(failed, code).error.retryable).toBe(retryable);
       // Nothing half-written: no account, and the ticket still works once WeChat does.
-      expect(await api.deps.data.users.findByOpenid(openid)).toBeNull();
+      expect(
+        await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid),
+      ).toBeNull();
       api.sandbox.reset();
       const retried = await api.request("POST", "/api/auth/wechat/register", {
         body: {
@@ -87,7 +89,9 @@ describe("register: getuserphonenumber failures map to contract errors and leave
       body: { registrationTicket: login.registrationTicket, phoneCode: someoneElses },
     });
     expectErrorBody(result, "WECHAT_CODE_INVALID");
-    expect(await api.deps.data.users.findByOpenid(openid)).toBeNull();
+    expect(
+      await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid),
+    ).toBeNull();
   });
 });
 

@@ -11,19 +11,19 @@ describe("transactions beside other statements", () => {
   });
   afterAll(() => api.close());
 
-  const userRow = (id: string, openid: string, at = new Date()) => ({
+  const userRow = (id: string, unionid: string, at = new Date()) => ({
     id,
-    openid,
+    unionid,
     created_at: at,
     updated_at: at,
   });
-  const insertUser = (id: string, openid: string) =>
-    api.deps.db.insertInto("users").values(userRow(id, openid)).executeTakeFirst();
-  const userWith = async (openid: string) =>
+  const insertUser = (id: string, unionid: string) =>
+    api.deps.db.insertInto("users").values(userRow(id, unionid)).executeTakeFirst();
+  const userWith = async (unionid: string) =>
     (await api.deps.db
       .selectFrom("users")
       .select("id")
-      .where("openid", "=", openid)
+      .where("unionid", "=", unionid)
       .executeTakeFirst()) ?? null;
 
   it("a write outside a transaction is not swallowed by that transaction's rollback", async () => {
@@ -84,6 +84,7 @@ describe("transactions beside other statements", () => {
       .values({
         id: "session-of-nobody",
         user_id: "no-such-user",
+        appid: "wx-any",
         created_at: now,
         updated_at: now,
       })

@@ -7,6 +7,7 @@ import { createAdminUsersRepository } from "../admin/admin-users.repository.js";
 import { createOperatorsRepository } from "../admin/operators.repository.js";
 import { createSecurityEventsRepository } from "../security-events/security-events.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
+import { createWechatIdentitiesRepository } from "../users/wechat-identities.repository.js";
 import type { Database } from "./client.js";
 import { isUniqueViolation } from "./errors.js";
 
@@ -14,6 +15,7 @@ import { isUniqueViolation } from "./errors.js";
 function repositoriesOn(db: Database) {
   return {
     users: createUsersRepository(db),
+    wechatIdentities: createWechatIdentitiesRepository(db),
     wechatSessionKeys: createWechatSessionKeysRepository(db),
     registrationTickets: createRegistrationTicketsRepository(db),
     sessions: createSessionsRepository(db),

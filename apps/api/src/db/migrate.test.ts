@@ -126,8 +126,9 @@ describe("applyMigrations", () => {
         'ALTER TABLE "refresh_tokens" RENAME CONSTRAINT "refresh_tokens_session_id_fkey" TO "refresh_tokens_family_id_fkey"',
         'ALTER INDEX "refresh_tokens_session_id_idx" RENAME TO "refresh_tokens_family_id_idx"',
         `INSERT INTO users (id, phone, created_at, updated_at) VALUES ('u1', '+8613800138000', now(), now())`,
-        `INSERT INTO refresh_token_families (id, user_id, device_model, created_at, updated_at)
-          VALUES ('f1', 'u1', 'iPhone 15', now(), now())`,
+        // (appid: a column of later migrations, which stay applied.)
+        `INSERT INTO refresh_token_families (id, user_id, appid, device_model, created_at, updated_at)
+          VALUES ('f1', 'u1', 'wx1', 'iPhone 15', now(), now())`,
         `INSERT INTO refresh_tokens (id, family_id, token_hash, expires_at, created_at, updated_at)
           VALUES ('t1', 'f1', 'hash-1', now() + interval '1 day', now(), now())`,
       );

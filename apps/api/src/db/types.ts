@@ -79,6 +79,10 @@ export type RefreshToken = {
 export type RegistrationTicket = {
   id: string;
   token_hash: string;
+  /**
+   * The app whose login issued the ticket: registration binds its identity and asks its WeChat.
+   */
+  appid: string;
   openid: string;
   unionid: string | null;
   wechat_session_key_id: string;
@@ -96,6 +100,10 @@ export type SecurityEvent = {
   type: string;
   user_id: string | null;
   session_id: string | null;
+  /**
+   * The mini program it happened in, when it happened in one (details.appid of the event).
+   */
+  appid: string | null;
   request_id: string | null;
   details: Generated<unknown>;
   created_at: Generated<Timestamp>;
@@ -104,6 +112,10 @@ export type SecurityEvent = {
 export type Session = {
   id: string;
   user_id: string;
+  /**
+   * The mini program (appid) the user signed in through; access tokens carry it as `azp`.
+   */
+  appid: string;
   /**
    * The device as the client reported it at sign-in (each at most 64 characters).
    */
@@ -128,7 +140,9 @@ export type User = {
    * E.164, e.g. +8613800138000.
    */
   phone: string | null;
-  openid: string | null;
+  /**
+   * The person's id across the apps bound to one WeChat Open Platform account (at most one).
+   */
   unionid: string | null;
   nickname: string | null;
   avatar_url: string | null;
@@ -156,8 +170,17 @@ export type User = {
    */
   banned_by: string | null;
 };
+export type WechatIdentity = {
+  id: string;
+  user_id: string;
+  appid: string;
+  openid: string;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
 export type WechatSessionKey = {
   id: string;
+  appid: string;
   openid: string;
   unionid: string | null;
   session_key_ciphertext: string;
@@ -175,5 +198,6 @@ export type DB = {
   security_events: SecurityEvent;
   sessions: Session;
   users: User;
+  wechat_identities: WechatIdentity;
   wechat_session_keys: WechatSessionKey;
 };

@@ -52,7 +52,7 @@ async function expectAccessTokenWorks(pair: TokenPair): Promise<void> {
 
 /** A new sign-in (a new session) of the test user, rotated `gaps.length` times. */
 async function chain(gapsMs: readonly number[]): Promise<string[]> {
-  const issued = await api.deps.sessions.issue(userId, {});
+  const issued = await api.deps.sessions.issue(userId, api.deps.apps.primary.appid, {});
   if (!issued) throw new Error("the test user is gone");
   const tokens = [issued.tokens.refreshToken];
   for (const gap of gapsMs) {

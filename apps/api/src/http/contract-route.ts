@@ -17,8 +17,8 @@ type ResponseOf<K extends RouteName> = {
 }[keyof Contract[K]["responses"]];
 
 /**
- * What a route's handler gets; on the routes with `auth: true`, `userId` (the signed-in user) and
- * `sessionId` (the session their access token belongs to).
+ * What a route's handler gets; on the routes with `auth: true`, `userId` (the signed-in user),
+ * `sessionId` (the session their access token belongs to) and `appid` (the app it signed in through).
  */
 export type RouteContext<K extends RouteName> = {
   body: BodyOf<K>;
@@ -26,7 +26,9 @@ export type RouteContext<K extends RouteName> = {
   res: Response;
   /** The request's id (request-id.ts), for the log lines and security events it causes. */
   requestId: string;
-} & (Contract[K]["auth"] extends true ? { userId: string; sessionId: string } : unknown);
+} & (Contract[K]["auth"] extends true
+  ? { userId: string; sessionId: string; appid: string }
+  : unknown);
 
 export type RouteHandler<K extends RouteName> = (
   context: RouteContext<K>,

@@ -35,7 +35,10 @@ describe("logs", () => {
       body: { registrationTicket: login.registrationTicket, phoneCode },
     });
 
-    const sessionKeyRow = await api.deps.data.wechatSessionKeys.findByOpenid(openid);
+    const sessionKeyRow = await api.deps.data.wechatSessionKeys.find(
+      api.deps.apps.primary.appid,
+      openid,
+    );
     const sessionKey = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey).open(
       sessionKeyRow!.sessionKeyCiphertext,
     );
@@ -49,7 +52,7 @@ describe("logs", () => {
       session.accessToken,
       session.refreshToken,
       (refreshed.body as { refreshToken: string }).refreshToken,
-      api.config.wechat.secret,
+      ...api.config.wechat.apps.map((app) => app.secret),
       api.config.jwt.secret,
       sessionKey,
     ]) {

@@ -134,7 +134,10 @@ describe("data-key rotation", () => {
       const replay = await refresh(api, before.session.refreshToken);
       expect(replay.status).toBe(200);
       expect(TokenPairSchema.parse(replay.body).refreshToken).toBe(before.successor.refreshToken);
-      const row = await api.deps.data.wechatSessionKeys.findByOpenid(before.session.openid);
+      const row = await api.deps.data.wechatSessionKeys.find(
+        api.deps.apps.primary.appid,
+        before.session.openid,
+      );
       const sealer = new Sealer(api.config.dataKeys, AT_REST_LABELS.wechatSessionKey);
       expect(sealer.keyIdOf(row!.sessionKeyCiphertext)).toBe("2026-12");
       expect(sealer.open(row!.sessionKeyCiphertext)).toMatch(/^[A-Za-z0-9+/=]+$/);

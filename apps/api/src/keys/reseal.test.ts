@@ -64,7 +64,10 @@ describe("resealAll over the database's sealed columns", () => {
   it("skips a value the API rewrote between reading and writing it", async () => {
     const [column] = createSealedColumns(db);
     const user = users[0]!;
-    const row = await api.deps.data.wechatSessionKeys.findByOpenid(user.openid);
+    const row = await api.deps.data.wechatSessionKeys.find(
+      api.deps.apps.primary.appid,
+      user.openid,
+    );
     // A sign-in of that user lands just before re-sealing writes its row.
     const racing: SealedColumn = {
       ...column!,
@@ -76,7 +79,10 @@ describe("resealAll over the database's sealed columns", () => {
     const [report] = await resealAll([racing], [next, old], 2);
     expect(report).toMatchObject({ moved: 2, changedMeanwhile: 1, unreadable: 0 });
     // The sign-in's value stands (sealed under `old`: the API still runs with it first).
-    const after = await api.deps.data.wechatSessionKeys.findByOpenid(user.openid);
+    const after = await api.deps.data.wechatSessionKeys.find(
+      api.deps.apps.primary.appid,
+      user.openid,
+    );
     expect(after!.sessionKeyCiphertext).not.toBe(row!.sessionKeyCiphertext);
     expect(after!.sessionKeyCiphertext.startsWith("v2.old.")).toBe(true);
   });

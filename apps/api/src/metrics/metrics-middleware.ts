@@ -34,20 +34,29 @@ const REFRESH_PATH = contract.refreshSession.path;
  * (contract-route.ts) or the error's code (error-handler.ts), as they left `res.locals`.
  */
 function countAuthOutcome(metrics: Metrics, path: string, req: Request, res: Response): void {
-  const { answer, errorCode } = res.locals as { answer?: { status?: unknown }; errorCode?: string };
+  const {
+    answer,
+    errorCode,
+    app = "unknown",
+  } = res.locals as {
+    answer?: { status?: unknown };
+    errorCode?: string;
+    /** The configured name of the app the request concerned, once the service knew it. */
+    app?: string;
+  };
   if (answer === undefined && errorCode === undefined) return;
   const ok = errorCode === undefined;
   const code = errorCode ?? "unknown";
   switch (path) {
     case LOGIN_PATH: {
       const status = answer?.status;
-      metrics.logins.inc({ result: ok && typeof status === "string" ? status : code });
+      metrics.logins.inc({ app, result: ok && typeof status === "string" ? status : code });
       return;
     }
     case REGISTER_PATH: {
       if (!ok) return;
       const viaSms = (req.body as { smsCode?: unknown } | undefined)?.smsCode !== undefined;
-      metrics.registrations.inc({ method: viaSms ? "sms" : "phone_button" });
+      metrics.registrations.inc({ app, method: viaSms ? "sms" : "phone_button" });
       return;
     }
     case REFRESH_PATH: {

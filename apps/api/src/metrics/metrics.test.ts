@@ -100,19 +100,19 @@ describe("metrics after a user's journey", () => {
 
     const after = await scrape();
     expect(moved(before, after)).toEqual({
-      'wxauth_logins_total{result="registration_required"}': 1,
-      'wxauth_registrations_total{method="phone_button"}': 1,
+      'wxauth_logins_total{app="default",result="registration_required"}': 1,
+      'wxauth_registrations_total{app="default",method="phone_button"}': 1,
       'wxauth_refreshes_total{result="rotated"}': 1,
       'wxauth_refreshes_total{result="reuse_detected"}': 1,
       // One successful lookup: the one WeChat bills.
-      'wxauth_phone_number_lookups_total{result="success"}': 1,
-      'wxauth_wechat_calls_total{api="jscode2session",outcome="ok"}': 1,
-      'wxauth_wechat_calls_total{api="getuserphonenumber",outcome="ok"}': 1,
-      'wxauth_wechat_calls_total{api="stable_token",outcome="ok"}': 1,
-      'wxauth_wechat_call_duration_seconds_count{api="jscode2session"}': 1,
-      'wxauth_wechat_call_duration_seconds_count{api="getuserphonenumber"}': 1,
-      'wxauth_wechat_call_duration_seconds_count{api="stable_token"}': 1,
-      wxauth_wechat_access_token_fetches_total: 1,
+      'wxauth_phone_number_lookups_total{app="default",result="success"}': 1,
+      'wxauth_wechat_calls_total{api="jscode2session",app="default",outcome="ok"}': 1,
+      'wxauth_wechat_calls_total{api="getuserphonenumber",app="default",outcome="ok"}': 1,
+      'wxauth_wechat_calls_total{api="stable_token",app="default",outcome="ok"}': 1,
+      'wxauth_wechat_call_duration_seconds_count{api="jscode2session",app="default"}': 1,
+      'wxauth_wechat_call_duration_seconds_count{api="getuserphonenumber",app="default"}': 1,
+      'wxauth_wechat_call_duration_seconds_count{api="stable_token",app="default"}': 1,
+      'wxauth_wechat_access_token_fetches_total{app="default"}': 1,
       'wxauth_http_requests_total{method="POST",route="/api/auth/wechat/login",status="200"}': 1,
       'wxauth_http_requests_total{method="POST",route="/api/auth/wechat/register",status="201"}': 1,
       'wxauth_http_requests_total{method="POST",route="/api/auth/refresh",status="200"}': 1,
@@ -153,12 +153,13 @@ describe("metrics after a user's journey", () => {
     expectErrorBody(invalid, "VALIDATION_FAILED");
 
     expect(moved(before, await scrape())).toEqual({
-      'wxauth_logins_total{result="authenticated"}': 1,
-      'wxauth_logins_total{result="WECHAT_CODE_INVALID"}': 1,
-      'wxauth_logins_total{result="VALIDATION_FAILED"}': 1,
-      'wxauth_wechat_calls_total{api="jscode2session",outcome="ok"}': 1,
-      'wxauth_wechat_calls_total{api="jscode2session",outcome="40029"}': 1,
-      'wxauth_wechat_call_duration_seconds_count{api="jscode2session"}': 2,
+      'wxauth_logins_total{app="default",result="authenticated"}': 1,
+      'wxauth_logins_total{app="default",result="WECHAT_CODE_INVALID"}': 1,
+      // Refused before it named an app.
+      'wxauth_logins_total{app="unknown",result="VALIDATION_FAILED"}': 1,
+      'wxauth_wechat_calls_total{api="jscode2session",app="default",outcome="ok"}': 1,
+      'wxauth_wechat_calls_total{api="jscode2session",app="default",outcome="40029"}': 1,
+      'wxauth_wechat_call_duration_seconds_count{api="jscode2session",app="default"}': 2,
       'wxauth_http_requests_total{method="POST",route="/api/auth/wechat/login",status="200"}': 1,
       'wxauth_http_requests_total{method="POST",route="/api/auth/wechat/login",status="401"}': 1,
       'wxauth_http_requests_total{method="POST",route="/api/auth/wechat/login",status="400"}': 1,
@@ -180,9 +181,13 @@ describe("metrics after a user's journey", () => {
     expect(refused.status).toBe(401);
     const after = await scrape();
     const changes = moved(before, after);
-    expect(changes['wxauth_phone_number_lookups_total{result="40029"}']).toBe(1);
-    expect(changes['wxauth_phone_number_lookups_total{result="success"}']).toBeUndefined();
-    expect(changes['wxauth_registrations_total{method="phone_button"}']).toBeUndefined();
+    expect(changes['wxauth_phone_number_lookups_total{app="default",result="40029"}']).toBe(1);
+    expect(
+      changes['wxauth_phone_number_lookups_total{app="default",result="success"}'],
+    ).toBeUndefined();
+    expect(
+      changes['wxauth_registrations_total{app="default",method="phone_button"}'],
+    ).toBeUndefined();
     expect(after.text).not.toContain(openid);
   });
 });

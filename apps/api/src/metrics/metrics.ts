@@ -10,7 +10,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * several). Label values come from small closed sets (route templates, methods, statuses, error
  * codes, WeChat API names and errcodes): never an id, a phone number, an openid or a token.
  */
-export function createMetrics() {
+export function createMetrics(appNames: readonly string[] = ["default"]) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -32,38 +32,39 @@ export function createMetrics() {
     }),
     wechatCalls: new Counter({
       name: "wxauth_wechat_calls_total",
-      help: "Calls to WeChat's server API, retries included, by API and outcome (ok, errcode, timeout, network, http, parse)",
-      labelNames: ["api", "outcome"] as const,
+      help: "Calls to WeChat's server API, retries included, by app (its configured name), API and outcome (ok, errcode, timeout, network, http, parse)",
+      labelNames: ["app", "api", "outcome"] as const,
       registers,
     }),
     wechatCallDuration: new Histogram({
       name: "wxauth_wechat_call_duration_seconds",
-      help: "Duration of calls to WeChat's server API, retries included, by API",
-      labelNames: ["api"] as const,
+      help: "Duration of calls to WeChat's server API, retries included, by app and API",
+      labelNames: ["app", "api"] as const,
       buckets: DURATION_BUCKETS,
       registers,
     }),
     wechatAccessTokenFetches: new Counter({
       name: "wxauth_wechat_access_token_fetches_total",
-      help: "Access tokens fetched from WeChat (not served from this process's cache or the shared store)",
+      help: "Access tokens fetched from WeChat (not served from this process's cache or the shared store), by app",
+      labelNames: ["app"] as const,
       registers,
     }),
     phoneNumberLookups: new Counter({
       name: "wxauth_phone_number_lookups_total",
-      help: "getuserphonenumber calls by result: `success` is what WeChat bills; otherwise the errcode, timeout or network",
-      labelNames: ["result"] as const,
+      help: "getuserphonenumber calls by app and result: `success` is what WeChat bills; otherwise the errcode, timeout or network",
+      labelNames: ["app", "result"] as const,
       registers,
     }),
     logins: new Counter({
       name: "wxauth_logins_total",
-      help: "POST /api/auth/wechat/login answers by result: authenticated, registration_required, or the error code",
-      labelNames: ["result"] as const,
+      help: "POST /api/auth/wechat/login answers by app (`unknown` before one is known) and result: authenticated, registration_required, or the error code",
+      labelNames: ["app", "result"] as const,
       registers,
     }),
     registrations: new Counter({
       name: "wxauth_registrations_total",
-      help: "Accounts created, by how the phone was verified: phone_button, sms, or auto (no phone)",
-      labelNames: ["method"] as const,
+      help: "Accounts created, by app and how the phone was verified: phone_button, sms, or auto (no phone)",
+      labelNames: ["app", "method"] as const,
       registers,
     }),
     refreshes: new Counter({
@@ -98,25 +99,31 @@ export function createMetrics() {
 
   // The results alerts are written against exist from the start, at 0, so that a rate over them
   // is 0 rather than absent until the first one happens.
-  for (const result of ["authenticated", "registration_required"])
-    metrics.logins.inc({ result }, 0);
-  for (const method of ["phone_button", "sms", "auto"]) metrics.registrations.inc({ method }, 0);
+  for (const app of appNames) {
+    for (const result of ["authenticated", "registration_required"]) {
+      metrics.logins.inc({ app, result }, 0);
+    }
+    for (const method of ["phone_button", "sms", "auto"]) {
+      metrics.registrations.inc({ app, method }, 0);
+    }
+    metrics.phoneNumberLookups.inc({ app, result: "success" }, 0);
+  }
   for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
-  metrics.phoneNumberLookups.inc({ result: "success" }, 0);
   metrics.securityEventWriteFailures.inc(0);
 
-  const wechatObserver: WechatObserver = {
+  /** What one app's WeChat client reports to: its calls, counted under its name. */
+  const wechatObserverFor = (app: string): WechatObserver => ({
     call(api, outcome, seconds) {
-      metrics.wechatCalls.inc({ api, outcome });
-      metrics.wechatCallDuration.observe({ api }, seconds);
+      metrics.wechatCalls.inc({ app, api, outcome });
+      metrics.wechatCallDuration.observe({ app, api }, seconds);
       if (api === "getuserphonenumber") {
-        metrics.phoneNumberLookups.inc({ result: outcome === "ok" ? "success" : outcome });
+        metrics.phoneNumberLookups.inc({ app, result: outcome === "ok" ? "success" : outcome });
       }
     },
     accessTokenFetched() {
-      metrics.wechatAccessTokenFetches.inc();
+      metrics.wechatAccessTokenFetches.inc({ app });
     },
-  };
+  });
 
   const smsObserver: SmsObserver = {
     sent: () => metrics.smsSent.inc(),
@@ -124,7 +131,7 @@ export function createMetrics() {
     refused: (reason) => metrics.smsRefused.inc({ reason }),
   };
 
-  return { ...metrics, wechatObserver, smsObserver };
+  return { ...metrics, wechatObserverFor, smsObserver };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -71,12 +71,11 @@ async function ticketRow(registrationTicket: string) {
 }
 
 async function userRow(column: "openid" | "id", value: string) {
-  const row = await api.deps.db
-    .selectFrom("users")
-    .select("phone")
-    .where(column, "=", value)
-    .executeTakeFirst();
-  return row ?? null;
+  const user =
+    column === "id"
+      ? await api.deps.data.users.findById(value)
+      : await api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, value);
+  return user && { phone: user.phone };
 }
 
 /** A new WeChat user, signed in as far as the registration ticket. */

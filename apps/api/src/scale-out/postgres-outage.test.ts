@@ -91,11 +91,7 @@ describe("a registration the database fails halfway (the server crashes while We
         .where("token_hash", "=", hashOpaqueToken(registrationTicket))
         .executeTakeFirstOrThrow();
     const userOf = () =>
-      api.deps.db
-        .selectFrom("users")
-        .select("phone")
-        .where("openid", "=", openid)
-        .executeTakeFirst();
+      api.deps.data.wechatIdentities.findUser(api.deps.apps.primary.appid, openid);
     const register = async () =>
       api.request("POST", "/api/auth/wechat/register", {
         body: { registrationTicket, phoneCode: await api.phoneCode(phoneNumber, openid) },

@@ -9,6 +9,7 @@ export interface NewSecurityEvent {
   type: string;
   userId: string | null;
   sessionId: string | null;
+  appid: string | null;
   requestId: string | null;
   details: SecurityEventDetails;
   at: Date;
@@ -19,6 +20,7 @@ export interface SecurityEventRecord {
   type: string;
   at: Date;
   sessionId: string | null;
+  appid: string | null;
   details: SecurityEventDetails;
 }
 
@@ -40,6 +42,7 @@ export function createSecurityEventsRepository(db: Database) {
           type: event.type,
           user_id: event.userId,
           session_id: event.sessionId,
+          appid: event.appid,
           request_id: event.requestId,
           details: JSON.stringify(event.details),
           created_at: event.at,
@@ -52,7 +55,7 @@ export function createSecurityEventsRepository(db: Database) {
     async listForUser(userId: string, limit: number): Promise<SecurityEventRecord[]> {
       const rows = await db
         .selectFrom("security_events")
-        .select(["id", "type", "created_at as at", "session_id as sessionId", "details"])
+        .select(["id", "type", "created_at as at", "session_id as sessionId", "appid", "details"])
         .where("user_id", "=", userId)
         .orderBy("created_at", "desc")
         .orderBy("id", "desc")

@@ -13,6 +13,7 @@ import type {
 export const SECURITY_EVENTS = [
   "login",
   "register",
+  "identity_linked",
   "refresh_reuse_detected",
   "logout",
   "session_revoked",
@@ -92,6 +93,8 @@ export function createSecurityEventLog(deps: SecurityEventLogDeps): LogSecurityE
       type: event,
       userId,
       sessionId: sessionId ?? null,
+      // Events that happen in one mini program name it in details; it gets a column to filter on.
+      appid: typeof details.appid === "string" ? details.appid : null,
       requestId,
       details,
       at: new Date(deps.clock.now()),

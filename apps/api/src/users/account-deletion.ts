@@ -18,30 +18,33 @@ export interface AccountDeletionDeps {
 /**
  * Account deletion as the user asks for it: scheduled after a cooling-off period during which
  * they may sign in again and cancel, then purged by housekeeping. The purge deletes everything
- * personal in one transaction: the user (phone, openid, unionid, nickname), their sessions and
- * refresh tokens, avatars, the WeChat session_key kept for their openid and its registration
- * tickets. The same WeChat user and phone can then register again, as a new account.
+ * personal in one transaction: the user (phone, unionid, nickname), their WeChat identities
+ * (an openid per app), sessions and refresh tokens, avatars, and the WeChat session_key kept for
+ * each identity and its registration tickets. The same WeChat user and phone can then register again, as a new account.
  */
 export function createAccountDeletion(deps: AccountDeletionDeps) {
   const { data, clock, logSecurityEvent } = deps;
 
   /**
    * Purges the account if its deletion is due at `now`. Safe with several instances: the purge
-   * starts by deleting the user row on that condition, so of two purges (or a purge and a
+   * starts by locking the user row on that condition, so of two purges (or a purge and a
    * cancellation) racing for one account exactly one wins, and a loser changes nothing.
    */
   async function purge(userId: string, now: Date, requestId: string | null): Promise<boolean> {
     const purged = await data.transaction(async (repositories) => {
-      const account = await repositories.users.deleteIfDue(userId, now);
-      if (!account) return false;
+      // Locked first, so no identity is added between reading them and deleting the account.
+      if (!(await repositories.users.lockIfDue(userId, now))) return false;
+      const identities = await repositories.wechatIdentities.listForUser(userId);
       await repositories.sessions.deleteForUser(userId);
       await repositories.avatars.deleteForUserExcept(userId, undefined);
-      if (account.openid !== null) {
-        await repositories.registrationTickets.deleteForOpenid(account.openid);
-        await repositories.wechatSessionKeys.deleteForOpenid(account.openid);
+      for (const { appid, openid } of identities) {
+        await repositories.registrationTickets.deleteFor(appid, openid);
+        await repositories.wechatSessionKeys.deleteFor(appid, openid);
       }
       // The account's security events stay (180 days), keeping only its id.
       await repositories.securityEvents.forgetDetailsOf(userId);
+      // Its identities go with it (ON DELETE CASCADE).
+      if (!(await repositories.users.deleteIfDue(userId, now))) return false;
       await logSecurityEvent("account_deleted", { userId, requestId }, repositories);
       return true;
     });

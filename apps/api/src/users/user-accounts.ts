@@ -1,5 +1,6 @@
 import type { User } from "@wxauth/contracts";
 import { AppError } from "../errors.js";
+import type { Repositories } from "../db/data-access.js";
 import type { UserRecord, UsersRepository } from "./users.repository.js";
 
 /*
@@ -28,50 +29,78 @@ export function existingAccount(user: UserRecord | null): UserRecord {
   return user;
 }
 
+/** A WeChat user as one app's jscode2session saw them. */
 export interface WechatIdentity {
+  appid: string;
   openid: string;
+  /** Only for apps bound to an Open Platform account; the same person's in each of them. */
   unionid: string | null;
 }
 
+/** The repositories that write accounts and their identities (one transaction's). */
+type AccountRepositories = Pick<Repositories, "users" | "wechatIdentities">;
+
 /**
  * The account of a WeChat user who proved `phone`, under the phone rules:
- * - the openid already has an account: it gets the phone, unless another account holds it;
- * - the phone belongs to an account without an openid: that account gets the openid;
- * - the phone belongs to another WeChat account: 409 PHONE_ALREADY_BOUND;
+ * - the identity (appid, openid) already has an account, or its unionid does (registered through
+ *   another bound app meanwhile): that account, given the identity and the phone, unless another
+ *   account holds the phone;
+ * - the phone belongs to an account with no WeChat identity: that account gets this one;
+ * - the phone belongs to another WeChat account: 409 PHONE_ALREADY_BOUND (no linking by phone:
+ *   a phone is not proof of being the same WeChat user);
  * - otherwise a new account with both.
  * Runs inside a transaction; a unique-constraint race makes the caller run it again.
  */
 export async function bindWechatAccountToPhone(
-  users: UsersRepository,
+  { users, wechatIdentities }: AccountRepositories,
   identity: WechatIdentity,
   phone: string,
 ): Promise<UserRecord> {
-  const byOpenid = await users.findByOpenid(identity.openid);
+  const byIdentity = await wechatIdentities.findUser(identity.appid, identity.openid);
+  const byUnionid =
+    byIdentity || identity.unionid === null ? null : await users.findByUnionid(identity.unionid);
   const byPhone = await users.findByPhone(phone);
-  if (byOpenid) {
-    if (byPhone && byPhone.id !== byOpenid.id) throw new AppError("PHONE_ALREADY_BOUND");
-    if (byOpenid.phone === phone) return byOpenid;
-    return existingAccount(await users.update(byOpenid.id, { phone }));
+  const known = byIdentity ?? byUnionid;
+  if (known) {
+    if (byPhone && byPhone.id !== known.id) throw new AppError("PHONE_ALREADY_BOUND");
+    if (!byIdentity) await wechatIdentities.add({ userId: known.id, ...identity });
+    const unionid = known.unionid ?? (await freeUnionid(users, identity.unionid));
+    if (known.phone === phone && known.unionid === unionid) return known;
+    return existingAccount(await users.update(known.id, { phone, unionid }));
   }
   if (byPhone) {
-    // Seen only when a concurrent registration of this same WeChat user committed between the two
+    const identities = await wechatIdentities.listForUser(byPhone.id);
+    // Seen only when a concurrent registration of this same WeChat user committed between the
     // reads above (READ COMMITTED): the account is already theirs.
-    if (byPhone.openid === identity.openid) return byPhone;
-    if (byPhone.openid !== null) throw new AppError("PHONE_ALREADY_BOUND");
+    if (identities.some((i) => i.appid === identity.appid && i.openid === identity.openid)) {
+      return byPhone;
+    }
+    if (identities.length > 0) throw new AppError("PHONE_ALREADY_BOUND");
+    await wechatIdentities.add({ userId: byPhone.id, ...identity });
     const unionid = byPhone.unionid ?? (await freeUnionid(users, identity.unionid));
-    return existingAccount(await users.update(byPhone.id, { openid: identity.openid, unionid }));
+    return existingAccount(await users.update(byPhone.id, { unionid }));
   }
-  return users.create({
-    openid: identity.openid,
+  return createWechatUser({ users, wechatIdentities }, identity, phone);
+}
+
+/** A new account with the WeChat identity (and the phone, if proven). */
+export async function createWechatUser(
+  { users, wechatIdentities }: AccountRepositories,
+  identity: WechatIdentity,
+  phone: string | null = null,
+): Promise<UserRecord> {
+  const user = await users.create({
     unionid: await freeUnionid(users, identity.unionid),
     phone,
   });
+  await wechatIdentities.add({ userId: user.id, appid: identity.appid, openid: identity.openid });
+  return user;
 }
 
 /**
- * The unionid to store for a new binding, or null when another account already holds it. Within
- * one appid WeChat never gives two openids one unionid; if it ever happens, the openid still
- * identifies the account and the second binding simply goes without.
+ * The unionid to store for a new binding, or null when another account already holds it. Every
+ * caller looked the unionid's account up first; this covers a concurrent binding that took it
+ * since: the identity still identifies the account, which simply goes without.
  */
 async function freeUnionid(users: UsersRepository, unionid: string | null): Promise<string | null> {
   if (unionid === null) return null;

@@ -4,7 +4,6 @@ import type { Database } from "../db/client.js";
 export interface UserRecord {
   id: string;
   phone: string | null;
-  openid: string | null;
   unionid: string | null;
   nickname: string | null;
   avatarUrl: string | null;
@@ -25,23 +24,18 @@ export interface NewBan {
 }
 
 export interface NewUser {
-  openid?: string | null;
   unionid?: string | null;
   phone?: string | null;
 }
 
 export type UserChanges = Partial<
-  Pick<
-    UserRecord,
-    "phone" | "openid" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt"
-  >
+  Pick<UserRecord, "phone" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt">
 >;
 
 /** The columns of a UserRecord, under its field names. */
-const USER_COLUMNS = [
+export const USER_COLUMNS = [
   "id",
   "phone",
-  "openid",
   "unionid",
   "nickname",
   "avatar_url as avatarUrl",
@@ -53,7 +47,7 @@ const USER_COLUMNS = [
 
 export function createUsersRepository(db: Database) {
   const findBy =
-    (column: "id" | "openid" | "phone" | "unionid") =>
+    (column: "id" | "phone" | "unionid") =>
     async (value: string): Promise<UserRecord | null> =>
       (await db
         .selectFrom("users")
@@ -63,7 +57,6 @@ export function createUsersRepository(db: Database) {
 
   return {
     findById: findBy("id"),
-    findByOpenid: findBy("openid"),
     findByPhone: findBy("phone"),
     findByUnionid: findBy("unionid"),
 
@@ -73,7 +66,6 @@ export function createUsersRepository(db: Database) {
         .insertInto("users")
         .values({
           id: randomUUID(),
-          openid: user.openid ?? null,
           unionid: user.unionid ?? null,
           phone: user.phone ?? null,
           created_at: now,
@@ -89,7 +81,6 @@ export function createUsersRepository(db: Database) {
         .updateTable("users")
         .set({
           phone: changes.phone,
-          openid: changes.openid,
           unionid: changes.unionid,
           nickname: changes.nickname,
           avatar_url: changes.avatarUrl,
@@ -164,17 +155,29 @@ export function createUsersRepository(db: Database) {
     },
 
     /**
-     * Deletes the user if their deletion is due at `now`, resolving the openid the account had
-     * (its WeChat records go too); null when it is not due (cancelled meanwhile) or already gone.
+     * Locks the user's row if their deletion is due at `now`, until the transaction ends: nothing
+     * can then add to the account (an identity, a session) before it is deleted. Resolves false
+     * when it is not due (cancelled meanwhile) or already gone. Run it in a transaction.
      */
-    async deleteIfDue(id: string, now: Date): Promise<{ openid: string | null } | null> {
+    async lockIfDue(id: string, now: Date): Promise<boolean> {
       const row = await db
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", id)
+        .where("deletion_scheduled_at", "<=", now)
+        .forUpdate()
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /** Deletes the user if their deletion is due at `now`; false when it is not (or gone). */
+    async deleteIfDue(id: string, now: Date): Promise<boolean> {
+      const { numDeletedRows } = await db
         .deleteFrom("users")
         .where("id", "=", id)
         .where("deletion_scheduled_at", "<=", now)
-        .returning("openid")
         .executeTakeFirst();
-      return row ?? null;
+      return numDeletedRows > 0n;
     },
   };
 }

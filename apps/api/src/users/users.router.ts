@@ -15,7 +15,9 @@ export function usersRouter(deps: {
   mount("sendPhoneChangeSms", ({ body, userId, req }) =>
     users.sendPhoneChangeSms(userId, body.phone, clientOf(req)),
   );
-  mount("bindPhone", ({ body, userId, req }) => users.bindPhone(userId, body, clientOf(req)));
+  mount("bindPhone", ({ body, userId, appid, req }) =>
+    users.bindPhone({ userId, appid }, body, clientOf(req)),
+  );
   mount("requestDeletion", ({ requestId, userId }) => accountDeletion.request(userId, requestId));
   mount("cancelDeletion", ({ requestId, userId }) => accountDeletion.cancel(userId, requestId));
   return router;

@@ -1,36 +1,63 @@
-import type { BindPhoneRequest, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
-import type { WechatClient } from "@wxauth/wechat";
+import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
+import type { WechatApps } from "../wechat/apps.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
-import type { UserRecord } from "./users.repository.js";
 
 export function createUsersService(deps: {
   data: DataAccess;
-  wechat: WechatClient;
+  apps: WechatApps;
   smsCodes: SmsCodes;
   logSecurityEvent: LogSecurityEvent;
 }) {
-  const { data, wechat, smsCodes } = deps;
+  const { data, apps, smsCodes } = deps;
 
-  /** A phone from a getPhoneNumber code; each success is billed by WeChat, so it is an event. */
-  async function phoneFromWechat(phoneCode: string, user: UserRecord, requestId: string | null) {
-    const phone = await wechat.getPhoneNumber(phoneCode, user.openid ?? "");
+  /**
+   * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
+   * (the app that issued the code), for their openid in that app.
+   */
+  async function phoneOfCode(
+    userId: string,
+    appid: string,
+    phoneCode: string,
+    requestId: string | null,
+  ): Promise<string> {
+    const app = apps.find(appid);
+    const openid = await data.wechatIdentities.openidFor(userId, appid);
+    if (!app || openid === null) {
+      throw new AppError(
+        "VALIDATION_FAILED",
+        "This session's mini program can no longer verify a phone: use an SMS code.",
+      );
+    }
+    const phone = await app.client.getPhoneNumber(phoneCode, openid);
+    // Billed by WeChat: counted in the console's spend.
     await deps.logSecurityEvent("phone_number_fetched", {
-      userId: user.id,
+      userId,
       requestId,
-      details: { purpose: "change-phone" },
+      details: { purpose: "change-phone", appid },
     });
     return phone.e164;
   }
 
   return {
-    getMe: async (userId: string): Promise<User> =>
-      toUserBody(existingAccount(await data.users.findById(userId))),
+    /** GET /api/me: the user, with the apps they are linked to (never an openid or unionid). */
+    async getMe(userId: string): Promise<Me> {
+      const user = existingAccount(await data.users.findById(userId));
+      const identities = await data.wechatIdentities.listForUser(userId);
+      return {
+        ...toUserBody(user),
+        identities: identities.map(({ appid, createdAt }) => ({
+          appid,
+          name: apps.nameOf(appid),
+          createdAt: createdAt.toISOString(),
+        })),
+      };
+    },
 
     async updateMe(userId: string, changes: UpdateMeRequest): Promise<User> {
       if (changes.avatarUrl === undefined) {
@@ -66,14 +93,18 @@ export function createUsersService(deps: {
     },
 
     /**
-     * Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code or by the
-     * SMS code sent for this user and phone.
+     * Binds or changes the phone of the signed-in user, proven by a getPhoneNumber code (of the
+     * app `appid` they are signed in through) or by the SMS code sent for this user and phone.
      */
-    async bindPhone(userId: string, proof: BindPhoneRequest, context: SmsContext): Promise<User> {
-      const user = existingAccount(await data.users.findById(userId));
+    async bindPhone(
+      { userId, appid }: { userId: string; appid: string },
+      proof: BindPhoneRequest,
+      context: SmsContext,
+    ): Promise<User> {
+      existingAccount(await data.users.findById(userId));
       const e164 =
         "phoneCode" in proof
-          ? await phoneFromWechat(proof.phoneCode, user, context.requestId ?? null)
+          ? await phoneOfCode(userId, appid, proof.phoneCode, context.requestId ?? null)
           : (
               await smsCodes.verify({
                 purpose: "change-phone",

@@ -1,5 +1,5 @@
 -- Issue 25: operators and their cookie sessions, the audit log, bans on users, and the security
--- events table (kept 180 days). Apply after 20261213090000_wechat_identities.
+-- events table (kept 180 days). Applied after 20261213090000_wechat_identities.
 
 -- AlterTable
 ALTER TABLE "users" ADD COLUMN     "ban_reason" TEXT,
@@ -52,6 +52,7 @@ CREATE TABLE "security_events" (
     "type" TEXT NOT NULL,
     "user_id" TEXT,
     "session_id" TEXT,
+    "appid" TEXT,
     "request_id" TEXT,
     "details" JSONB NOT NULL DEFAULT '{}',
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
