@@ -10,6 +10,7 @@ import {
   type RouteDefinition,
   type RouteName,
   type SuccessBody,
+  type ErrorBody,
   type TokenPair,
 } from "@wxauth/contracts";
 import { ApiError, TransportError } from "./errors";
@@ -50,6 +51,8 @@ export interface SessionPort {
   refreshed(tokens: TokenPair): void;
   /** The refresh token was refused: the session is over. */
   lost(): void;
+  /** The account is banned (ACCOUNT_DISABLED, on any route): the session is over, the user told. */
+  disabled(): void;
 }
 
 export interface HttpClientOptions {
@@ -154,6 +157,10 @@ export function createHttpClient({
         ...(payload.body !== undefined ? { data: payload.body } : {}),
       });
     }
+    // A banned account's every answer, a login's or a refresh's too, ends the session at once.
+    if ((response.data as ErrorBody | undefined)?.error?.code === "ACCOUNT_DISABLED") {
+      session.disabled();
+    }
     return parseResponse(route, response);
   }
 
@@ -173,8 +180,10 @@ export function createHttpClient({
         session.refreshed(tokens as TokenPair);
       } catch (error) {
         // A network blip or a retryable answer (rate limit, 503) keeps the session for a retry;
-        // only a refused refresh token ends it.
-        if (error instanceof ApiError && !error.retryable) session.lost();
+        // only a refused refresh token ends it. A ban is told apart below.
+        if (error instanceof ApiError && !error.retryable && error.code !== "ACCOUNT_DISABLED") {
+          session.lost();
+        }
         throw error;
       }
     })().finally(() => {
