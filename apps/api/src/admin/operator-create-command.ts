@@ -4,8 +4,9 @@
  * first sign-in. Run with the deployment's environment (DATABASE_URL); it applies pending
  * migrations first, so the first operator can come before the API's first start.
  *
- * `--dev` is what `pnpm dev` runs: it creates the operator or, when it exists, gives it a new
- * password and the role, and asks for no change. Refused with NODE_ENV=production.
+ * `--reset`: an operator of that name that exists gets a new one-time password and the role, and
+ * its sessions end (a forgotten password). `--dev` is what `pnpm dev` runs: as `--reset`, and no
+ * change is asked for; refused with NODE_ENV=production.
  */
 import { parseArgs } from "node:util";
 import { OPERATOR_ROLES, type OperatorRole } from "@wxauth/contracts/admin";
@@ -17,12 +18,16 @@ import { applyMigrations } from "../db/migrate.js";
 import { systemClock } from "../clock.js";
 import { createOperators } from "./operators.service.js";
 
-const USAGE = "usage: operator:create <name> --role admin|viewer";
+const USAGE = "usage: operator:create <name> --role admin|viewer [--reset]";
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { role: { type: "string" }, dev: { type: "boolean", default: false } },
+    options: {
+      role: { type: "string" },
+      reset: { type: "boolean", default: false },
+      dev: { type: "boolean", default: false },
+    },
   });
   const [name, ...rest] = positionals;
   const role = values.role as OperatorRole | undefined;
@@ -40,7 +45,10 @@ async function main(): Promise<number> {
   try {
     // Creating an operator signs nobody in: the sign-in limits' store is never used.
     const operators = createOperators({ data, store: new MemoryStore(), clock: systemClock });
-    const password = await operators.create(name, role, { dev: values.dev });
+    const password = await operators.create(name, role, {
+      dev: values.dev,
+      reset: values.reset || values.dev,
+    });
     process.stdout.write(
       values.dev
         ? `operator "${name}" (${role}) ready for pnpm dev; its password:\n${password}\n`

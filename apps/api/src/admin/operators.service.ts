@@ -168,20 +168,31 @@ export function createOperators(deps: OperatorsDeps) {
 
     /**
      * operator:create. Resolves the one-time password, which must be changed at first sign-in.
-     * `dev` (pnpm dev only): an existing operator of that name gets a new password and role
-     * instead of an error, and no change is asked for.
+     * `reset`: an existing operator of that name gets a new one-time password and the role instead
+     * of an error, and their sessions end (a forgotten password). `dev` (pnpm dev only): the same,
+     * and no change is asked for.
      */
-    async create(name: string, role: OperatorRole, { dev = false } = {}): Promise<string> {
+    async create(
+      name: string,
+      role: OperatorRole,
+      { dev = false, reset = false }: { dev?: boolean; reset?: boolean } = {},
+    ): Promise<string> {
       const password = newOperatorPassword();
       const passwordHash = await hashPassword(password, cost);
       try {
         await data.operators.create({ name, role, passwordHash, passwordChangeRequired: !dev });
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const existing = dev ? await data.operators.findByName(name) : null;
-        if (!existing) throw new Error(`an operator named "${name}" already exists`);
-        await data.operators.setPassword(existing.id, passwordHash, false, role);
-        await data.operators.deleteSessionsExcept(existing.id, null);
+        const existing = reset || dev ? await data.operators.findByName(name) : null;
+        if (!existing) {
+          throw new Error(
+            `an operator named "${name}" already exists (--reset gives it a new password)`,
+          );
+        }
+        await data.transaction(async ({ operators }) => {
+          await operators.setPassword(existing.id, passwordHash, !dev, role);
+          await operators.deleteSessionsExcept(existing.id, null);
+        });
       }
       return password;
     },

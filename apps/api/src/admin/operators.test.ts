@@ -79,6 +79,15 @@ describe("operator:create", () => {
     expect(again.session.passwordChangeRequired).toBe(false);
   });
 
+  it("gives an existing operator a new one-time password with --reset, ending their sessions", async () => {
+    const operator = await signedInOperator(api, "viewer");
+    const password = await api.deps.operators.create(operator.name, "viewer", { reset: true });
+    expect((await operator.request("GET", "/api/admin/session")).status).toBe(401);
+    expect((await signInRequest(api, operator.name, operator.password)).status).toBe(401);
+    const again = await signIn(api, operator.name, password);
+    expect(again.session.passwordChangeRequired).toBe(true);
+  });
+
   it("refuses a name that is taken, and a role that does not exist", async () => {
     const { name } = await createOperator(api, "viewer");
     const env = {
