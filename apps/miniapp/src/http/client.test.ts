@@ -214,16 +214,6 @@ describe("http", () => {
     expect(uni.reLaunches).toEqual(["/pages/home/home"]);
   });
 
-  it("tells a banned user whose silent login is refused, and stays home as a guest", async () => {
-    useAuthStore().clear();
-    uni.script = () => errorBody("ACCOUNT_DISABLED");
-    await expect(api.wechatLogin({ code: "code-1" })).rejects.toMatchObject({
-      code: "ACCOUNT_DISABLED",
-    });
-    expect(uni.reLaunches).toEqual(["/pages/home/home"]);
-    expect(uni.modals).toHaveLength(1);
-  });
-
   it("keeps the session when the refresh only failed on the network", async () => {
     server.validAccessToken = null;
     server.refreshAnswer = { fail: "request:fail timeout" };

@@ -10,7 +10,6 @@ import {
   type RouteDefinition,
   type RouteName,
   type SuccessBody,
-  type ErrorBody,
   type TokenPair,
 } from "@wxauth/contracts";
 import { ApiError, TransportError } from "./errors";
@@ -49,10 +48,8 @@ export interface SessionPort {
   refreshToken(): string | null;
   /** A refresh rotated the tokens. */
   refreshed(tokens: TokenPair): void;
-  /** The refresh token was refused: the session is over. */
-  lost(): void;
-  /** The account is banned (ACCOUNT_DISABLED, on any route): the session is over, the user told. */
-  disabled(): void;
+  /** The refresh token was refused, or the account is banned (`disabled`): the session is over. */
+  lost(disabled?: boolean): void;
 }
 
 export interface HttpClientOptions {
@@ -157,10 +154,6 @@ export function createHttpClient({
         ...(payload.body !== undefined ? { data: payload.body } : {}),
       });
     }
-    // A banned account's every answer, a login's or a refresh's too, ends the session at once.
-    if ((response.data as ErrorBody | undefined)?.error?.code === "ACCOUNT_DISABLED") {
-      session.disabled();
-    }
     return parseResponse(route, response);
   }
 
@@ -180,9 +173,9 @@ export function createHttpClient({
         session.refreshed(tokens as TokenPair);
       } catch (error) {
         // A network blip or a retryable answer (rate limit, 503) keeps the session for a retry;
-        // only a refused refresh token ends it. A ban is told apart below.
-        if (error instanceof ApiError && !error.retryable && error.code !== "ACCOUNT_DISABLED") {
-          session.lost();
+        // only a refused refresh token (or a ban) ends it.
+        if (error instanceof ApiError && !error.retryable) {
+          session.lost(error.code === "ACCOUNT_DISABLED");
         }
         throw error;
       }
@@ -203,7 +196,10 @@ export function createHttpClient({
     try {
       return await sendRoute(route, payload, accessToken, parameters);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
+      if (!(error instanceof ApiError)) throw error;
+      // A ban (403 ACCOUNT_DISABLED) ends the session at once, whichever request meets it first.
+      if (error.code === "ACCOUNT_DISABLED") session.lost(true);
+      if (error.code !== "UNAUTHORIZED") throw error;
       // Refused with a token another request has already replaced: just replay with the new one.
       if (session.accessToken() === accessToken) await refreshTokens();
       else if (refreshInFlight) await refreshInFlight;

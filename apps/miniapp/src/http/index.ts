@@ -1,5 +1,4 @@
 import { useAuthStore } from "../stores/auth";
-import { informDialog } from "../account/dialogs";
 import { apiErrorMessage } from "../errors/messages";
 import { reLaunchToHome, reLaunchToLogin } from "../navigation";
 import { createHttpClient } from "./client";
@@ -11,9 +10,6 @@ export type { HttpClient } from "./client";
 
 export const API_BASE_URL = import.meta.env.VITE_API_BASE_URL || "http://localhost:3000";
 
-/** Several requests refused at once tell the user once. */
-let tellingDisabled = false;
-
 export const http = createHttpClient({
   baseUrl: API_BASE_URL,
   send: uniSend,
@@ -22,19 +18,15 @@ export const http = createHttpClient({
     accessToken: () => useAuthStore().accessToken,
     refreshToken: () => useAuthStore().refreshToken,
     refreshed: (tokens) => useAuthStore().updateTokens(tokens),
-    lost: () => {
-      useAuthStore().clear();
-      reLaunchToLogin();
-    },
-    // Home as a guest: the login page would only be refused again.
-    disabled: () => {
-      useAuthStore().clear();
-      if (tellingDisabled) return;
-      tellingDisabled = true;
+    lost: (disabled) => {
+      const auth = useAuthStore();
+      // Several requests refused by one ban tell the user once.
+      if (disabled && !auth.isSignedIn) return;
+      auth.clear();
+      if (!disabled) return reLaunchToLogin();
+      // Home as a guest: the login page would only be refused again.
       reLaunchToHome();
-      void informDialog({ title: "", content: apiErrorMessage("ACCOUNT_DISABLED") }).then(
-        () => (tellingDisabled = false),
-      );
+      uni.showModal({ content: apiErrorMessage("ACCOUNT_DISABLED"), showCancel: false });
     },
   },
 });
