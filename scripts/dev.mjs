@@ -17,6 +17,7 @@ const ports = {
   sandbox: Number(env.DEV_SANDBOX_PORT ?? 3100),
   api: Number(env.DEV_API_PORT ?? 3000),
   h5: Number(env.DEV_H5_PORT ?? 5173),
+  admin: Number(env.DEV_ADMIN_PORT ?? 5174),
   metrics: Number(env.DEV_METRICS_PORT ?? 9464),
   database: Number(env.DEV_DATABASE_PORT ?? 5433),
 };
@@ -50,6 +51,7 @@ const urls = {
   sandbox: `http://127.0.0.1:${ports.sandbox}`,
   api: `http://localhost:${ports.api}`,
   h5: `http://localhost:${ports.h5}`,
+  admin: `http://localhost:${ports.admin}`,
   metrics: `http://localhost:${ports.metrics}/metrics`,
   database: env.DATABASE_URL || `postgresql://postgres@127.0.0.1:${ports.database}/postgres`,
   mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
@@ -65,6 +67,7 @@ if (env.DEV_SKIP_BUILD !== "1") {
       "build",
       "--filter=@wxauth/api...",
       "--filter=@wxauth/miniapp^...",
+      "--filter=@wxauth/admin^...",
       "--output-logs=errors-only",
     ],
     { cwd: root, stdio: "inherit" },
@@ -130,6 +133,13 @@ const parts = [
     },
   },
   {
+    name: "admin",
+    prefixColor: "red",
+    command: "pnpm --filter @wxauth/admin dev",
+    // The console proxies /api to the API, so its operator cookie is first-party.
+    env: { DEV_ADMIN_PORT: String(ports.admin), VITE_API_PROXY: urls.api },
+  },
+  {
     name: "h5",
     prefixColor: "green",
     command: "pnpm --filter @wxauth/miniapp dev",
@@ -174,7 +184,41 @@ const ready = await Promise.all([
   waitFor(async () => existsSync(join(urls.mpWeixin, "app.json"))),
   // Readiness reads a table: the database is up and migrated.
   waitFor(answers(`${urls.api}/api/health/ready`)),
+  waitFor(answers(urls.admin)),
 ]);
+
+/**
+ * The console's dev operator, `dev`, an admin: created on the first `pnpm dev`, given a new
+ * password on every later one (printed below), never asked to change it. operator:create --dev
+ * refuses NODE_ENV=production.
+ */
+const DEV_OPERATOR = "dev";
+function devOperatorPassword() {
+  const created = spawnSync(
+    "pnpm",
+    [
+      "--silent",
+      "--filter",
+      "@wxauth/api",
+      "operator:create",
+      DEV_OPERATOR,
+      "--role",
+      "admin",
+      "--dev",
+    ],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...env, NODE_ENV: env.NODE_ENV ?? "development", DATABASE_URL: urls.database },
+    },
+  );
+  if (created.status !== 0) {
+    console.error(`dev: could not create the dev operator:\n${created.stderr}`);
+    return null;
+  }
+  return created.stdout.trim().split("\n").at(-1);
+}
+const operatorPassword = ready[4] && !stopping ? devOperatorPassword() : null;
 if (!stopping) {
   const mark = (ok) => (ok ? "ready " : "NOT UP");
   console.log(
@@ -193,6 +237,7 @@ if (!stopping) {
       `  [${mark(ready[1])}] API             ${urls.api}   (docs: ${urls.api}/api/docs)`,
       `           metrics         ${urls.metrics}`,
       `  [${mark(ready[2])}] H5 app          ${urls.h5}`,
+      `  [${mark(ready[5])}] admin console   ${urls.admin}/   (operator ${DEV_OPERATOR}, password ${operatorPassword ?? "NOT CREATED"})`,
       `  [${mark(ready[3])}] mp-weixin       ${urls.mpWeixin}   (import into WeChat DevTools)`,
       "  Ctrl-C stops everything.",
       "",

@@ -1,6 +1,8 @@
 import cors from "cors";
 import express from "express";
 import helmet from "helmet";
+import { ADMIN_CONSOLE_DIST, adminConsoleRouter } from "./admin/admin-console.js";
+import { adminRouter } from "./admin/admin.router.js";
 import { authRouter } from "./auth/auth.router.js";
 import { avatarsRouter } from "./avatars/avatars.router.js";
 import type { Dependencies } from "./dependencies.js";
@@ -43,10 +45,14 @@ export function createApp(deps: Dependencies): express.Express {
   app.use(jsonBody());
 
   app.use(healthRouter(deps));
+  app.use(adminRouter(deps));
   app.use(authRouter(deps));
   app.use(usersRouter(deps));
   app.use(avatarsRouter(deps));
   app.use(docsRouter());
+  // The operators' console, when it has been built (pnpm dev serves it from Vite instead).
+  const adminConsole = adminConsoleRouter(deps.config.adminConsoleDir ?? ADMIN_CONSOLE_DIST);
+  if (adminConsole) app.use(adminConsole);
 
   app.use(notFound);
   app.use(errorHandler);

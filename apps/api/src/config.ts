@@ -226,6 +226,9 @@ const EnvSchema = z.object({
   SMS_PHONE_DAILY_LIMIT: integer(1, 1000).default(10),
   SMS_SUBJECT_HOURLY_LIMIT: integer(1, 1000).default(5),
   SMS_IP_HOURLY_LIMIT: integer(1, 1_000_000).default(30),
+  ADMIN_CONSOLE_DIR: z.string().min(1).optional(),
+  PHONE_LOOKUP_PRICE_CNY: z.coerce.number().min(0).max(100).default(0.03),
+  SMS_PRICE_CNY: z.coerce.number().min(0).max(100).default(0.045),
   CORS_ORIGINS: csv.optional(),
   TRUST_PROXY: trustProxy.default(false),
 });
@@ -433,6 +436,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
     refreshReuseGraceS: e.REFRESH_REUSE_GRACE_S,
     accountDeletionCoolingOffS: e.ACCOUNT_DELETION_COOLING_OFF_S,
     authRateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MINUTE,
+    /** The built console served at /admin/; default apps/admin/dist beside the API. */
+    adminConsoleDir: e.ADMIN_CONSOLE_DIR,
+    /** What one successful getuserphonenumber call and one SMS cost, for the console's spend. */
+    prices: { phoneLookupCny: e.PHONE_LOOKUP_PRICE_CNY, smsCny: e.SMS_PRICE_CNY },
     corsOrigins: e.CORS_ORIGINS ?? (production ? [] : DEV_CORS_ORIGINS.split(",")),
     trustProxy: e.TRUST_PROXY,
   };

@@ -13,6 +13,12 @@ import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { createSmsCodes, disabledSmsCodes, type SmsCodes } from "./sms/sms-codes.js";
 import { createSmsSender } from "./sms/sms-sender.js";
 import type { Authenticate } from "./http/authenticate.js";
+import { createAdminService, type AdminService } from "./admin/admin.service.js";
+import { createOperators, type Operators, type OperatorsDeps } from "./admin/operators.service.js";
+import {
+  createSecurityEventLog,
+  type LogSecurityEvent,
+} from "./security-events/security-events.js";
 import { createAccountDeletion, type AccountDeletion } from "./users/account-deletion.js";
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
@@ -42,6 +48,12 @@ export interface Dependencies {
   users: UsersService;
   avatars: AvatarsService;
   accountDeletion: AccountDeletion;
+  /** Writes a security event: its log line and its row in security_events. */
+  logSecurityEvent: LogSecurityEvent;
+  /** The console's operators and their cookie sessions. */
+  operators: Operators;
+  /** What operators read and do (users, bans, spend, audit). */
+  admin: AdminService;
   /**
    * Stops background work, then closes WeChat's idle connections, the database and the store.
    * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
@@ -57,6 +69,11 @@ export interface DependencyOverrides {
   db?: Database;
   /** Replaces the store built from config.redisUrl. */
   store?: SharedStore;
+  /**
+   * The operators' password hashing cost and sign-in limits. Tests lower the scrypt cost to keep
+   * suites fast (a hash names its cost, so verification follows whatever made it).
+   */
+  operators?: Pick<OperatorsDeps, "scryptCost" | "signInLimits">;
 }
 
 /** Everything the app needs, built once from the configuration. Tests swap parts through overrides. */
@@ -82,6 +99,12 @@ export async function buildDependencies(
     logger,
     observerFor: metrics.wechatObserverFor,
   });
+  const logSecurityEvent = createSecurityEventLog({
+    data,
+    logger,
+    clock,
+    onWriteFailure: () => metrics.securityEventWriteFailures.inc(),
+  });
   const sealers = createAtRestSealers(config.dataKeys);
   const accessTokens = createAccessTokens({ ...config.jwt, ttlS: config.accessTokenTtlS }, clock);
   const sessions = createSessions({
@@ -90,7 +113,7 @@ export async function buildDependencies(
     accessTokens,
     successorCipher: sealers.refreshTokenSuccessor,
     clock,
-    logger,
+    logSecurityEvent,
     refreshTokenTtlS: config.refreshTokenTtlS,
     refreshReuseGraceS: config.refreshReuseGraceS,
   });
@@ -101,7 +124,7 @@ export async function buildDependencies(
       : createSmsCodes({
           store,
           sender: createSmsSender(config.sms, smsLogger, metrics.smsObserver),
-          logger: smsLogger,
+          logSecurityEvent,
           observer: metrics.smsObserver,
           limits: config.sms.limits,
           dataKeys: config.dataKeys,
@@ -114,6 +137,7 @@ export async function buildDependencies(
     wechatSessionKeyCipher: sealers.wechatSessionKey,
     clock,
     logger,
+    logSecurityEvent,
     registrationMode: config.registrationMode,
     observer: metrics.authObserver,
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
@@ -123,14 +147,23 @@ export async function buildDependencies(
     data,
     apps,
     smsCodes,
+    logSecurityEvent,
     deletionCoolingOffS: config.accountDeletionCoolingOffS,
   });
   const avatars = createAvatarsService({ data });
   const accountDeletion = createAccountDeletion({
     data,
     clock,
-    logger,
+    logSecurityEvent,
     coolingOffS: config.accountDeletionCoolingOffS,
+  });
+  const operators = createOperators({ data, store, clock, ...overrides.operators });
+  const admin = createAdminService({
+    data,
+    clock,
+    logSecurityEvent,
+    prices: config.prices,
+    apps,
   });
   return {
     config,
@@ -150,6 +183,9 @@ export async function buildDependencies(
     users,
     avatars,
     accountDeletion,
+    logSecurityEvent,
+    operators,
+    admin,
     async close(track: TrackClosing = (_part, closing) => closing) {
       apps.close();
       await Promise.allSettled([

@@ -1,13 +1,22 @@
-import { errorCatalog, errorCodeForWechatErrcode, type ErrorCode } from "@wxauth/contracts";
+import {
+  errorCatalog,
+  errorCodeForWechatErrcode,
+  operatorErrorCatalog,
+  type ErrorCode,
+  type OperatorErrorCode,
+} from "@wxauth/contracts";
 import type { WechatApiError } from "@wxauth/wechat";
 
 /**
  * The one typed error of the API. Services throw it; the error handler answers it with the
  * catalog status and `{ error: { code, message, retryable, requestId } }`.
  */
+/** Both catalogues: the operators' codes are answered by the /api/admin routes only. */
+const catalog = { ...errorCatalog, ...operatorErrorCatalog };
+
 export class AppError extends Error {
   override readonly name = "AppError";
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | OperatorErrorCode;
   readonly status: number;
   readonly retryable: boolean;
   /** A client-safe explanation added to the catalog message (which field failed, and why). */
@@ -16,11 +25,11 @@ export class AppError extends Error {
   readonly retryAfterS: number | undefined;
 
   constructor(
-    code: ErrorCode,
+    code: ErrorCode | OperatorErrorCode,
     detail?: string,
     options: { retryable?: boolean; cause?: unknown; retryAfterS?: number } = {},
   ) {
-    const entry = errorCatalog[code];
+    const entry = catalog[code];
     super(detail ? `${entry.message.en} ${detail}` : entry.message.en, { cause: options.cause });
     this.code = code;
     this.status = entry.status;

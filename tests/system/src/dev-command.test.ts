@@ -45,8 +45,8 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
 }
 
 describe("pnpm dev", () => {
-  const urls = { sandbox: "", api: "", h5: "" };
-  const ports = { sandbox: 0, api: 0, h5: 0, database: 0 };
+  const urls = { sandbox: "", api: "", h5: "", admin: "" };
+  const ports = { sandbox: 0, api: 0, h5: 0, admin: 0, database: 0 };
   let dev: ChildProcess;
   let dataDir = "";
   let output = "";
@@ -59,11 +59,13 @@ describe("pnpm dev", () => {
       sandbox: await freePort(),
       api: await freePort(),
       h5: await freePort(),
+      admin: await freePort(),
       database: await freePort(),
     });
     urls.sandbox = `http://127.0.0.1:${ports.sandbox}`;
     urls.api = `http://127.0.0.1:${ports.api}`;
     urls.h5 = `http://localhost:${ports.h5}`;
+    urls.admin = `http://localhost:${ports.admin}`;
     dataDir = mkdtempSync(join(tmpdir(), "wxauth-dev-test-"));
     rmSync(mpWeixinDir, { recursive: true, force: true });
     dev = spawn("pnpm", ["dev"], {
@@ -74,6 +76,7 @@ describe("pnpm dev", () => {
         DEV_SANDBOX_PORT: String(ports.sandbox),
         DEV_API_PORT: String(ports.api),
         DEV_H5_PORT: String(ports.h5),
+        DEV_ADMIN_PORT: String(ports.admin),
         DEV_METRICS_PORT: String(await freePort()),
         // No DATABASE_URL: the embedded PostgreSQL, on a free port, its data in a folder of its own.
         DATABASE_URL: "",
@@ -114,6 +117,7 @@ describe("pnpm dev", () => {
     expect(banner).toMatch(/\[ready \] API/);
     expect(banner).toMatch(/\[ready \] H5 app/);
     expect(banner).toMatch(/\[ready \] mp-weixin/);
+    expect(banner).toMatch(/\[ready \] admin console .*operator dev, password [\w-]{24}\)/);
     expect(banner).not.toContain("NOT UP");
   });
 
@@ -150,6 +154,17 @@ describe("pnpm dev", () => {
     expect(AuthenticatedSchema.parse(register.body).user.phone).toBe("+8613800138000");
     // That account is in the embedded PostgreSQL's folder.
     expect(existsSync(join(dataDir, "pglite", "PG_VERSION"))).toBe(true);
+  });
+
+  it("serves the console, whose dev operator signs in through its proxy with the printed password", async () => {
+    const password = /operator dev, password ([\w-]{24})\)/.exec(output)?.[1];
+    expect((await fetch(urls.admin)).status).toBe(200);
+    const signIn = await postJson(`${urls.admin}/api/admin/session`, { name: "dev", password });
+    expect(signIn.status).toBe(200);
+    expect(signIn.body).toMatchObject({
+      operator: { name: "dev", role: "admin" },
+      passwordChangeRequired: false,
+    });
   });
 
   it("stops everything on Ctrl-C", async () => {

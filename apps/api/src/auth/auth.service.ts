@@ -13,7 +13,8 @@ import { isForeignKeyViolation, isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
-import { logSecurityEvent } from "../security-events.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
+import { accountDisabled, banInForce } from "../users/bans.js";
 import {
   accountGone,
   bindWechatAccountToPhone,
@@ -56,6 +57,7 @@ export interface AuthServiceDeps {
   wechatSessionKeyCipher: Sealer;
   clock: Clock;
   logger: Logger;
+  logSecurityEvent: LogSecurityEvent;
   registrationMode: "phone" | "auto";
   /** How long a redemption holds its ticket; past it, a crashed redemption no longer blocks the ticket. */
   ticketLeaseMs: number;
@@ -73,9 +75,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     { device, requestId }: SignInContext,
     wechatSessionKey?: WechatSessionKeyRecord,
   ): Promise<Authenticated | null> {
+    if (banInForce(user, clock.now())) throw accountDisabled();
     const issued = await sessions.issue(user.id, appid, device ?? {}, wechatSessionKey);
     if (!issued) return null;
-    logSecurityEvent(deps.logger, event, {
+    await deps.logSecurityEvent(event, {
       userId: user.id,
       sessionId: issued.sessionId,
       requestId,
@@ -146,7 +149,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       throw error;
     }
     if (linked?.added) {
-      logSecurityEvent(deps.logger, "identity_linked", {
+      await deps.logSecurityEvent("identity_linked", {
         userId: linked.user.id,
         requestId,
         details: { appid: identity.appid },
@@ -305,6 +308,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     ): Promise<Authenticated> =>
       redeem(registrationTicket, "phone_button", context, async ({ ticket, app }) => {
         const phone = await app.client.getPhoneNumber(phoneCode, ticket.openid);
+        // Billed by WeChat: counted in the console's spend.
+        await deps.logSecurityEvent("phone_number_fetched", {
+          userId: null,
+          requestId: context.requestId,
+          details: { purpose: "register", appid: app.appid },
+        });
         return phone.e164;
       }),
 

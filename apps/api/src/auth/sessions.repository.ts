@@ -10,6 +10,17 @@ export interface RefreshTokenRecord {
   rotatedAt: Date | null;
   successorCiphertext: string | null;
   session: { userId: string; appid: string; revokedAt: Date | null };
+  /** The user's ban columns (see banInForce). */
+  user: { bannedAt: Date | null; bannedUntil: Date | null };
+}
+
+/** What a Bearer request needs to know of its session, read in one statement. */
+export interface SessionStanding {
+  revoked: boolean;
+  /** The session's own app. */
+  appid: string;
+  bannedAt: Date | null;
+  bannedUntil: Date | null;
 }
 
 export interface NewRefreshToken {
@@ -29,9 +40,11 @@ export interface SessionRecord {
 
 /**
  * Why a session stopped: its device logged out, a rotated token came back (reuse), its user
- * revoked it from the list of sessions (one or all), or the user asked for the account's deletion.
+ * revoked it from the list of sessions (one or all), the user asked for the account's deletion,
+ * an operator signed it out (one or all), or an operator banned the user.
  */
-export type SessionRevocationReason = "logout" | "reuse" | "revoke" | "deletion";
+export type SessionRevocationReason =
+  "logout" | "reuse" | "revoke" | "deletion" | "operator" | "ban";
 
 /**
  * Sessions (one sign-in each) and the refresh tokens each rotated through. The methods that write
@@ -83,6 +96,7 @@ export function createSessionsRepository(db: Database) {
       const row = await db
         .selectFrom("refresh_tokens as t")
         .innerJoin("sessions as s", "s.id", "t.session_id")
+        .innerJoin("users as u", "u.id", "s.user_id")
         .select([
           "t.id",
           "t.session_id as sessionId",
@@ -92,12 +106,14 @@ export function createSessionsRepository(db: Database) {
           "s.user_id as userId",
           "s.appid",
           "s.revoked_at as revokedAt",
+          "u.banned_at as bannedAt",
+          "u.banned_until as bannedUntil",
         ])
         .where("t.token_hash", "=", tokenHash)
         .executeTakeFirst();
       if (!row) return null;
-      const { userId, appid, revokedAt, ...token } = row;
-      return { ...token, session: { userId, appid, revokedAt } };
+      const { userId, appid, revokedAt, bannedAt, bannedUntil, ...token } = row;
+      return { ...token, session: { userId, appid, revokedAt }, user: { bannedAt, bannedUntil } };
     },
 
     /**
@@ -138,18 +154,29 @@ export function createSessionsRepository(db: Database) {
     },
 
     /**
-     * The app of the user's session if it stands (not revoked, not deleted with its account);
-     * null when it does not.
+     * The user's session and the user's ban, in one primary-key read joined to the user's row;
+     * null when the session is gone (deleted with its account).
      */
-    async activeAppid(sessionId: string, userId: string): Promise<string | null> {
+    async standing(sessionId: string, userId: string): Promise<SessionStanding | null> {
       const row = await db
-        .selectFrom("sessions")
-        .select("appid")
-        .where("id", "=", sessionId)
-        .where("user_id", "=", userId)
-        .where("revoked_at", "is", null)
+        .selectFrom("sessions as s")
+        .innerJoin("users as u", "u.id", "s.user_id")
+        .select([
+          "s.revoked_at as revokedAt",
+          "s.appid",
+          "u.banned_at as bannedAt",
+          "u.banned_until as bannedUntil",
+        ])
+        .where("s.id", "=", sessionId)
+        .where("s.user_id", "=", userId)
         .executeTakeFirst();
-      return row?.appid ?? null;
+      if (!row) return null;
+      return {
+        revoked: row.revokedAt !== null,
+        appid: row.appid,
+        bannedAt: row.bannedAt,
+        bannedUntil: row.bannedUntil,
+      };
     },
 
     /** The user's live sessions (not revoked, their current token unexpired), newest first. */

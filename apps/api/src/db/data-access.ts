@@ -2,6 +2,10 @@ import { createRegistrationTicketsRepository } from "../auth/registration-ticket
 import { createSessionsRepository } from "../auth/sessions.repository.js";
 import { createWechatSessionKeysRepository } from "../auth/wechat-session-keys.repository.js";
 import { createAvatarsRepository } from "../avatars/avatars.repository.js";
+import { createAuditRepository } from "../admin/audit.repository.js";
+import { createAdminUsersRepository } from "../admin/admin-users.repository.js";
+import { createOperatorsRepository } from "../admin/operators.repository.js";
+import { createSecurityEventsRepository } from "../security-events/security-events.repository.js";
 import { createUsersRepository } from "../users/users.repository.js";
 import { createWechatIdentitiesRepository } from "../users/wechat-identities.repository.js";
 import type { Database } from "./client.js";
@@ -16,6 +20,10 @@ function repositoriesOn(db: Database) {
     registrationTickets: createRegistrationTicketsRepository(db),
     sessions: createSessionsRepository(db),
     avatars: createAvatarsRepository(db),
+    securityEvents: createSecurityEventsRepository(db),
+    operators: createOperatorsRepository(db),
+    audit: createAuditRepository(db),
+    adminUsers: createAdminUsersRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof repositoriesOn>;

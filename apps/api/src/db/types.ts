@@ -5,6 +5,25 @@ export type Generated<T> =
     : ColumnType<T, T | undefined, T>;
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export type AuditEntry = {
+  id: string;
+  /**
+   * The operator's name, kept as it was when they acted.
+   */
+  operator: string;
+  action: string;
+  /**
+   * `user:<id>` or `session:<id>`; null for the operator's own (signing in, a password change).
+   */
+  target: string | null;
+  address: string;
+  /**
+   * The ban's reason and until, for example; never a phone.
+   */
+  details: Generated<unknown>;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
 export type Avatar = {
   id: string;
   user_id: string;
@@ -14,6 +33,32 @@ export type Avatar = {
   content_type: string;
   bytes: Buffer;
   byte_length: number;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type Operator = {
+  id: string;
+  name: string;
+  /**
+   * "viewer" reads with phones masked; "admin" also acts and can reveal a phone.
+   */
+  role: string;
+  /**
+   * `scrypt$N$r$p$salt$hash` (base64url), so a change of cost still verifies older hashes.
+   */
+  password_hash: string;
+  /**
+   * True for the one-time password operator:create prints, until the operator replaces it.
+   */
+  password_change_required: boolean;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type OperatorSession = {
+  id: string;
+  operator_id: string;
+  token_hash: string;
+  last_seen_at: Timestamp;
   created_at: Generated<Timestamp>;
   updated_at: Timestamp;
 };
@@ -47,6 +92,20 @@ export type RegistrationTicket = {
    */
   claimed_until: Timestamp | null;
   used_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Timestamp;
+};
+export type SecurityEvent = {
+  id: string;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  /**
+   * The mini program it happened in, when it happened in one (details.appid of the event).
+   */
+  appid: string | null;
+  request_id: string | null;
+  details: Generated<unknown>;
   created_at: Generated<Timestamp>;
   updated_at: Timestamp;
 };
@@ -94,6 +153,22 @@ export type User = {
    * deletes the account once it has passed.
    */
   deletion_scheduled_at: Timestamp | null;
+  /**
+   * Set while an operator's ban stands: every request of the user answers ACCOUNT_DISABLED.
+   */
+  banned_at: Timestamp | null;
+  /**
+   * When the ban lifts itself (checked at read time); null for a ban until an operator lifts it.
+   */
+  banned_until: Timestamp | null;
+  /**
+   * Shown to operators only; the user sees ACCOUNT_DISABLED.
+   */
+  ban_reason: string | null;
+  /**
+   * The name of the operator who banned.
+   */
+  banned_by: string | null;
 };
 export type WechatIdentity = {
   id: string;
@@ -114,9 +189,13 @@ export type WechatSessionKey = {
   updated_at: Timestamp;
 };
 export type DB = {
+  audit_entries: AuditEntry;
   avatars: Avatar;
+  operator_sessions: OperatorSession;
+  operators: Operator;
   refresh_tokens: RefreshToken;
   registration_tickets: RegistrationTicket;
+  security_events: SecurityEvent;
   sessions: Session;
   users: User;
   wechat_identities: WechatIdentity;

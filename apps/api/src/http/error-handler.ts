@@ -1,4 +1,4 @@
-import type { ErrorBody } from "@wxauth/contracts";
+import type { AdminErrorBody } from "@wxauth/contracts/admin";
 import { WechatApiError } from "@wxauth/wechat";
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
@@ -63,7 +63,8 @@ export function toAppError(error: unknown, logger: Logger): AppError {
 export interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
-  body: ErrorBody;
+  /** ErrorBody; on the /api/admin routes the code may also be one of the operators' own. */
+  body: AdminErrorBody;
 }
 
 export function errorResponseOf(error: AppError, requestId: string): ErrorResponse {
@@ -77,7 +78,7 @@ export function errorResponseOf(error: AppError, requestId: string): ErrorRespon
   ) {
     headers["Retry-After"] = "1";
   }
-  const body: ErrorBody = {
+  const body: AdminErrorBody = {
     error: { code: error.code, message: error.message, retryable: error.retryable, requestId },
   };
   return { status: error.status, headers, body };

@@ -91,6 +91,11 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
       labelNames: ["reason"] as const,
       registers,
     }),
+    securityEventWriteFailures: new Counter({
+      name: "wxauth_security_event_write_failures_total",
+      help: "Security events logged but not stored in the security_events table (the database refused the row)",
+      registers,
+    }),
   };
 
   // The results alerts are written against exist from the start, at 0, so that a rate over them
@@ -105,6 +110,7 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
     metrics.phoneNumberLookups.inc({ app, result: "success" }, 0);
   }
   for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
+  metrics.securityEventWriteFailures.inc(0);
 
   /** What one app's WeChat client reports to: its calls, counted under its name. */
   const wechatObserverFor = (app: string): WechatObserver => ({

@@ -15,6 +15,7 @@ import {
 import {
   recordingSmsLogger,
   rejectionOf,
+  securityEventsLoggedTo,
   startSmsSandbox,
   type SmsSandbox,
 } from "../testing/sms.js";
@@ -130,7 +131,7 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
     return createSmsCodes({
       store: setup.stores[instance],
       sender: sms.sender(logger),
-      logger,
+      logSecurityEvent: securityEventsLoggedTo(logger),
       dataKeys: DATA_KEYS,
       ...options,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
@@ -378,7 +379,7 @@ describe.each(storeKinds)("SMS codes %s", (_kind, setUp) => {
       const service = createSmsCodes({
         store: setup.stores[0],
         sender: createSmsSender({ ...sms.config(), provider: "none" }, logger),
-        logger,
+        logSecurityEvent: securityEventsLoggedTo(logger),
         dataKeys: DATA_KEYS,
         limits: DEFAULT_LIMITS,
       });
@@ -420,7 +421,7 @@ describe("SMS codes in memory, at the five-minute boundary", () => {
     const service = createSmsCodes({
       store,
       sender: sms.sender(),
-      logger: recordingSmsLogger(),
+      logSecurityEvent: securityEventsLoggedTo(recordingSmsLogger()),
       dataKeys: DATA_KEYS,
       limits: { ...DEFAULT_LIMITS, phoneIntervalS: 1 },
     });

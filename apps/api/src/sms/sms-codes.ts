@@ -4,8 +4,8 @@ import { deriveKey, type DataKey, type SharedStore } from "@wxauth/wechat";
 import { ipKeyGenerator } from "express-rate-limit";
 import type { SmsConfig } from "../config.js";
 import { AppError } from "../errors.js";
-import { logSecurityEvent } from "../security-events.js";
-import type { SmsContext, SmsLogger, SmsObserver, SmsSender } from "./sms-sender.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
+import type { SmsContext, SmsObserver, SmsSender } from "./sms-sender.js";
 
 /** What a code is for; a code sent for one purpose never verifies for another. */
 export type SmsPurpose = "register" | "change-phone";
@@ -54,7 +54,8 @@ export interface SmsCodes {
 export interface SmsCodesOptions {
   store: SharedStore;
   sender: SmsSender;
-  logger: SmsLogger;
+  /** Writes sms_sent and sms_limited (log line and table). */
+  logSecurityEvent: LogSecurityEvent;
   /** Told of each code sent and each send a limit refused (the metrics). */
   observer?: SmsObserver;
   limits: SmsConfig["limits"];
@@ -116,7 +117,7 @@ type KeyedHashes = ReturnType<typeof hashesUnder>;
  * exceed it either. The limits are fixed windows counted in the shared store.
  */
 export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
-  const { store, sender, logger, limits } = options;
+  const { store, sender, limits } = options;
   const codeTtlMs = options.codeTtlMs ?? SMS_CODE_TTL_MS;
   const ring = options.dataKeys.map(hashesUnder);
   const current = ring[0];
@@ -185,9 +186,10 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
       const { count: sends, resetInMs } = await countUnderEveryKey(counterKey, windowMs);
       if (sends <= max) continue;
       const retryAfter = Math.max(1, Math.ceil(resetInMs / 1000));
-      logSecurityEvent(logger, "sms_limited", {
+      await options.logSecurityEvent("sms_limited", {
         ...eventSubjectOf(input),
-        details: { purpose: input.purpose, limit, retryAfter, phone: maskPhone(phone) },
+        details: { purpose: input.purpose, limit, retryAfter },
+        logOnly: { phone: maskPhone(phone) },
       });
       options.observer?.limited(limit);
       throw new AppError("SMS_RATE_LIMITED", undefined, { retryAfterS: retryAfter });
@@ -217,9 +219,10 @@ export function createSmsCodes(options: SmsCodesOptions): SmsCodes {
         await store.deleteIfEquals(storeKey, record);
         throw error;
       }
-      logSecurityEvent(logger, "sms_sent", {
+      await options.logSecurityEvent("sms_sent", {
         ...eventSubjectOf(input),
-        details: { purpose: input.purpose, phone: maskPhone(phone) },
+        details: { purpose: input.purpose },
+        logOnly: { phone: maskPhone(phone) },
       });
       options.observer?.sent();
       return {

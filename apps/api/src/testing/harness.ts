@@ -107,6 +107,13 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/**
+ * Operators' passwords in tests: scrypt at N = 2^14 rather than 2^17, so a suite that signs in a
+ * few dozen times stays within seconds on a busy machine. Production's cost is checked on its own
+ * (admin/passwords.test.ts).
+ */
+export const TEST_SCRYPT_COST = { N: 2 ** 14, r: 8, p: 1 };
+
 let phoneCounter = 0;
 /** A mainland mobile number no other call in this process has used. */
 export function uniquePhoneNumber(): string {
@@ -231,7 +238,11 @@ export async function startTestApi(
       )
     : createLogger(config.logLevel);
   const clock = new ManualClock();
-  const deps = await buildDependencies(config, logger, { clock, ...options.overrides });
+  const deps = await buildDependencies(config, logger, {
+    clock,
+    operators: { scryptCost: TEST_SCRYPT_COST },
+    ...options.overrides,
+  });
   // As main.ts does after the migrations: rows from before several apps become the first app's.
   if (!options.overrides?.db) await adoptUnadopted(deps.data, deps.apps.primary.appid, logger);
   const server = createHttpServer(createApp(deps), logger).listen(0, "127.0.0.1");

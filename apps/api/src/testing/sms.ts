@@ -3,6 +3,11 @@
  * pointed at an in-process sandbox, which stands in for Tencent Cloud SMS, and the AppError a
  * promise rejects with.
  */
+import { systemClock } from "../clock.js";
+import {
+  createSecurityEventLog,
+  type LogSecurityEvent,
+} from "../security-events/security-events.js";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { expect } from "vitest";
 import { loadConfig, type SmsConfig } from "../config.js";
@@ -13,6 +18,15 @@ export interface LoggedEntry {
   level: "info" | "warn" | "error";
   obj: Record<string, unknown>;
   msg: string | undefined;
+}
+
+/** logSecurityEvent writing the log line only: the SMS unit tests have no database. */
+export function securityEventsLoggedTo(logger: SmsLogger): LogSecurityEvent {
+  return createSecurityEventLog({
+    data: { securityEvents: { insert: async () => {} } },
+    logger,
+    clock: systemClock,
+  });
 }
 
 export function recordingSmsLogger(): SmsLogger & { entries: LoggedEntry[] } {

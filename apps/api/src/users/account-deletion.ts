@@ -1,8 +1,7 @@
 import type { DeletionScheduled, User } from "@wxauth/contracts";
-import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
-import { logSecurityEvent } from "../security-events.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
 
 /** Accounts purged per housekeeping run at most; the rest wait for the next run. */
@@ -11,7 +10,7 @@ const PURGE_BATCH = 100;
 export interface AccountDeletionDeps {
   data: DataAccess;
   clock: Clock;
-  logger: Logger;
+  logSecurityEvent: LogSecurityEvent;
   /** A requested deletion waits this long; 0 deletes at once. */
   coolingOffS: number;
 }
@@ -24,7 +23,7 @@ export interface AccountDeletionDeps {
  * each identity and its registration tickets. The same WeChat user and phone can then register again, as a new account.
  */
 export function createAccountDeletion(deps: AccountDeletionDeps) {
-  const { data, clock, logger } = deps;
+  const { data, clock, logSecurityEvent } = deps;
 
   /**
    * Purges the account if its deletion is due at `now`. Safe with several instances: the purge
@@ -42,10 +41,13 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
         await repositories.registrationTickets.deleteFor(appid, openid);
         await repositories.wechatSessionKeys.deleteFor(appid, openid);
       }
+      // The account's security events stay (180 days), keeping only its id.
+      await repositories.securityEvents.forgetDetailsOf(userId);
       // Its identities go with it (ON DELETE CASCADE).
-      return repositories.users.deleteIfDue(userId, now);
+      if (!(await repositories.users.deleteIfDue(userId, now))) return false;
+      await logSecurityEvent("account_deleted", { userId, requestId }, repositories);
+      return true;
     });
-    if (purged) logSecurityEvent(logger, "account_deleted", { userId, requestId });
     return purged;
   }
 
@@ -65,7 +67,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
         await sessions.revokeAllForUser(userId, "deletion", now);
         return due;
       });
-      logSecurityEvent(logger, "deletion_requested", { userId, requestId });
+      await logSecurityEvent("deletion_requested", { userId, requestId });
       if (dueAt <= now) await purge(userId, now, requestId);
       return { deletionScheduledAt: dueAt.toISOString() };
     },
@@ -78,7 +80,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
         const updated = existingAccount(await users.update(userId, { deletionScheduledAt: null }));
         return { user: updated, cancelled: true };
       });
-      if (cancelled) logSecurityEvent(logger, "deletion_cancelled", { userId, requestId });
+      if (cancelled) await logSecurityEvent("deletion_cancelled", { userId, requestId });
       return toUserBody(user);
     },
 

@@ -10,6 +10,17 @@ export interface UserRecord {
   createdAt: Date;
   /** When the deletion the user asked for is due; null when none is. */
   deletionScheduledAt: Date | null;
+  /** Set while an operator's ban stands (see banInForce: a ban with an end lifts itself). */
+  bannedAt: Date | null;
+  bannedUntil: Date | null;
+}
+
+/** An operator's ban, as it is written to the user's row. */
+export interface NewBan {
+  reason: string;
+  until: Date | null;
+  bannedAt: Date;
+  by: string;
 }
 
 export interface NewUser {
@@ -30,6 +41,8 @@ export const USER_COLUMNS = [
   "avatar_url as avatarUrl",
   "created_at as createdAt",
   "deletion_scheduled_at as deletionScheduledAt",
+  "banned_at as bannedAt",
+  "banned_until as bannedUntil",
 ] as const;
 
 export function createUsersRepository(db: Database) {
@@ -90,6 +103,55 @@ export function createUsersRepository(db: Database) {
         .limit(limit)
         .execute();
       return rows.map((row) => row.id);
+    },
+
+    /** Bans the user (a second ban replaces the first); false when no user has the id. */
+    async ban(id: string, ban: NewBan): Promise<boolean> {
+      const { numUpdatedRows } = await db
+        .updateTable("users")
+        .set({
+          banned_at: ban.bannedAt,
+          banned_until: ban.until,
+          ban_reason: ban.reason,
+          banned_by: ban.by,
+          updated_at: new Date(),
+        })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return numUpdatedRows > 0n;
+    },
+
+    /** Lifts the user's ban; resolves whether one was there (expired or not). */
+    async unban(id: string): Promise<boolean> {
+      const { numUpdatedRows } = await db
+        .updateTable("users")
+        .set({
+          banned_at: null,
+          banned_until: null,
+          ban_reason: null,
+          banned_by: null,
+          updated_at: new Date(),
+        })
+        .where("id", "=", id)
+        .where("banned_at", "is not", null)
+        .executeTakeFirst();
+      return numUpdatedRows > 0n;
+    },
+
+    /** Housekeeping: bans whose end has passed are cleared (they stopped counting already). */
+    async clearBansEndedBefore(now: Date): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("users")
+        .set({
+          banned_at: null,
+          banned_until: null,
+          ban_reason: null,
+          banned_by: null,
+          updated_at: now,
+        })
+        .where("banned_until", "<=", now)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
     },
 
     /**

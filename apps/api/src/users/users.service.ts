@@ -2,6 +2,7 @@ import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
+import type { LogSecurityEvent } from "../security-events/security-events.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
 import type { WechatApps } from "../wechat/apps.js";
@@ -13,6 +14,7 @@ export function createUsersService(deps: {
   smsCodes: SmsCodes;
   /** ACCOUNT_DELETION_COOLING_OFF_S, told to the user before they ask for a deletion. */
   deletionCoolingOffS: number;
+  logSecurityEvent: LogSecurityEvent;
 }) {
   const { data, apps, smsCodes } = deps;
 
@@ -20,7 +22,12 @@ export function createUsersService(deps: {
    * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
    * (the app that issued the code), for their openid in that app.
    */
-  async function phoneOfCode(userId: string, appid: string, phoneCode: string): Promise<string> {
+  async function phoneOfCode(
+    userId: string,
+    appid: string,
+    phoneCode: string,
+    requestId: string | null,
+  ): Promise<string> {
     const app = apps.find(appid);
     const openid = await data.wechatIdentities.openidFor(userId, appid);
     if (!app || openid === null) {
@@ -29,7 +36,14 @@ export function createUsersService(deps: {
         "This session's mini program can no longer verify a phone: use an SMS code.",
       );
     }
-    return (await app.client.getPhoneNumber(phoneCode, openid)).e164;
+    const phone = await app.client.getPhoneNumber(phoneCode, openid);
+    // Billed by WeChat: counted in the console's spend.
+    await deps.logSecurityEvent("phone_number_fetched", {
+      userId,
+      requestId,
+      details: { purpose: "change-phone", appid },
+    });
+    return phone.e164;
   }
 
   return {
@@ -96,7 +110,7 @@ export function createUsersService(deps: {
       existingAccount(await data.users.findById(userId));
       const e164 =
         "phoneCode" in proof
-          ? await phoneOfCode(userId, appid, proof.phoneCode)
+          ? await phoneOfCode(userId, appid, proof.phoneCode, context.requestId ?? null)
           : (
               await smsCodes.verify({
                 purpose: "change-phone",

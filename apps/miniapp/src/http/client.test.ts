@@ -195,6 +195,25 @@ describe("http", () => {
     expect(uni.reLaunches).toEqual(["/pages/login/login"]);
   });
 
+  it("ends the credentials of a banned account at once, tells the user once and goes home as a guest", async () => {
+    uni.script = () => errorBody("ACCOUNT_DISABLED");
+    const results = await Promise.allSettled([api.getMe(), api.getMe()]);
+    expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+    expect(results[0]).toMatchObject({ reason: { code: "ACCOUNT_DISABLED", status: 403 } });
+    expect(useAuthStore().isSignedIn).toBe(false);
+    expect(uni.storage.has(CREDENTIALS_STORAGE_KEY)).toBe(false);
+    expect(uni.reLaunches).toEqual(["/pages/home/home"]);
+    expect(uni.modals).toEqual(["该账号已被停用，如有疑问请联系客服"]);
+  });
+
+  it("treats a refresh refused with ACCOUNT_DISABLED as a ban, not a lost session", async () => {
+    server.validAccessToken = null;
+    server.refreshAnswer = errorBody("ACCOUNT_DISABLED");
+    await expect(api.getMe()).rejects.toMatchObject({ code: "ACCOUNT_DISABLED" });
+    expect(useAuthStore().isSignedIn).toBe(false);
+    expect(uni.reLaunches).toEqual(["/pages/home/home"]);
+  });
+
   it("keeps the credentials when the refresh only failed on the network", async () => {
     server.validAccessToken = null;
     server.refreshAnswer = { fail: "request:fail timeout" };

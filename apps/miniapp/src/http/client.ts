@@ -48,8 +48,8 @@ export interface CredentialsPort {
   refreshToken(): string | null;
   /** A refresh rotated the tokens. */
   refreshed(tokens: TokenPair): void;
-  /** The refresh token was refused: the session is over. */
-  lost(): void;
+  /** The refresh token was refused, or the account is banned (`disabled`): the session is over. */
+  lost(disabled?: boolean): void;
 }
 
 export interface HttpClientOptions {
@@ -173,8 +173,10 @@ export function createHttpClient({
         credentials.refreshed(tokens as TokenPair);
       } catch (error) {
         // A network blip or a retryable answer (rate limit, 503) keeps the credentials for a retry;
-        // only a refused refresh token ends it.
-        if (error instanceof ApiError && !error.retryable) credentials.lost();
+        // only a refused refresh token (or a ban) ends them.
+        if (error instanceof ApiError && !error.retryable) {
+          credentials.lost(error.code === "ACCOUNT_DISABLED");
+        }
         throw error;
       }
     })().finally(() => {
@@ -194,7 +196,10 @@ export function createHttpClient({
     try {
       return await sendRoute(route, payload, accessToken, parameters);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
+      if (!(error instanceof ApiError)) throw error;
+      // A ban (403 ACCOUNT_DISABLED) ends the session at once, whichever request meets it first.
+      if (error.code === "ACCOUNT_DISABLED") credentials.lost(true);
+      if (error.code !== "UNAUTHORIZED") throw error;
       // Refused with a token another request has already replaced: just replay with the new one.
       if (credentials.accessToken() === accessToken) await refreshTokens();
       else if (refreshInFlight) await refreshInFlight;

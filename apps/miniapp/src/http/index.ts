@@ -1,5 +1,6 @@
 import { useAuthStore } from "../stores/auth";
-import { reLaunchToLogin } from "../navigation";
+import { apiErrorMessage } from "../errors/messages";
+import { reLaunchToHome, reLaunchToLogin } from "../navigation";
 import { createHttpClient } from "./client";
 import { uniSend } from "./uni-send";
 import { uniUpload } from "./uni-upload";
@@ -17,9 +18,15 @@ export const http = createHttpClient({
     accessToken: () => useAuthStore().accessToken,
     refreshToken: () => useAuthStore().refreshToken,
     refreshed: (tokens) => useAuthStore().updateTokens(tokens),
-    lost: () => {
-      useAuthStore().clear();
-      reLaunchToLogin();
+    lost: (disabled) => {
+      const auth = useAuthStore();
+      // Several requests refused by one ban tell the user once.
+      if (disabled && !auth.isSignedIn) return;
+      auth.clear();
+      if (!disabled) return reLaunchToLogin();
+      // Home as a guest: the login page would only be refused again.
+      reLaunchToHome();
+      uni.showModal({ content: apiErrorMessage("ACCOUNT_DISABLED"), showCancel: false });
     },
   },
 });

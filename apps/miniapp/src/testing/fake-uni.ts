@@ -24,6 +24,8 @@ export interface FakeUni {
   requests: UniRequestCall[];
   uploads: UniUploadCall[];
   reLaunches: string[];
+  /** The content of each uni.showModal, closed at once. */
+  modals: string[];
   script: RequestScript;
   /** What uni.getDeviceInfo answers; an Error is thrown instead. */
   deviceInfo: Record<string, unknown> | Error;
@@ -40,6 +42,7 @@ export function installFakeUni(script: RequestScript = () => ({ fail: "request:f
     requests: [],
     uploads: [],
     reLaunches: [],
+    modals: [],
     script,
     deviceInfo: { platform: "ios", model: "iPhone 15", system: "iOS 17.0", brand: "Apple" },
   };
@@ -106,6 +109,10 @@ export function installFakeUni(script: RequestScript = () => ({ fail: "request:f
     },
     reLaunch: ({ url }: { url: string }) => {
       fake.reLaunches.push(url);
+    },
+    showModal: (options: UniApp.ShowModalOptions) => {
+      fake.modals.push(options.content ?? "");
+      options.complete?.({ errMsg: "showModal:ok" } as UniApp.GeneralCallbackResult);
     },
     getDeviceInfo: () => {
       if (fake.deviceInfo instanceof Error) throw fake.deviceInfo;
