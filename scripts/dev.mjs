@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `pnpm dev`: the WeChat and SMS sandbox, the API, the H5 app and the mp-weixin watch build in one
-// terminal. Each part runs its own package's `dev` script; this file only decides the wiring
+// `pnpm dev`: the WeChat and SMS sandbox, the embedded PostgreSQL, the API, the H5 app and the
+// mp-weixin watch build in one terminal. Each part runs its own package's `dev` script; this file only decides the wiring
 // between them (ports, which WeChat and SMS to talk to) and says where everything is once it is up.
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import concurrently from "concurrently";
@@ -18,7 +18,12 @@ const ports = {
   api: Number(env.DEV_API_PORT ?? 3000),
   h5: Number(env.DEV_H5_PORT ?? 5173),
   metrics: Number(env.DEV_METRICS_PORT ?? 9464),
+  database: Number(env.DEV_DATABASE_PORT ?? 5433),
 };
+// Without a DATABASE_URL (in .env or the environment), an embedded PostgreSQL (PGlite) runs as a
+// part of its own, with its data in apps/api/data/pglite, and the API uses it like any PostgreSQL.
+const embeddedDatabase = !env.DATABASE_URL;
+const embeddedDatabaseDir = env.DEV_DATABASE_DIR || join(root, "apps/api/data/pglite");
 const realWechat = Boolean(
   env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET,
 );
@@ -36,11 +41,11 @@ const urls = {
   api: `http://localhost:${ports.api}`,
   h5: `http://localhost:${ports.h5}`,
   metrics: `http://localhost:${ports.metrics}/metrics`,
+  database: env.DATABASE_URL || `postgresql://postgres@127.0.0.1:${ports.database}/postgres`,
   mpWeixin: join(root, "apps/miniapp/dist/dev/mp-weixin"),
 };
 
-// The packages the apps import, and the API's Prisma clients, must exist before the dev servers
-// start. A caller that has just built everything (the dev-command test, under turbo) skips this.
+// The packages the apps import must be built before the dev servers start. A caller that has just built everything (the dev-command test, under turbo) skips this.
 if (env.DEV_SKIP_BUILD !== "1") {
   const build = spawnSync(
     "pnpm",
@@ -79,12 +84,26 @@ const parts = [
           },
         },
       ]),
+  ...(embeddedDatabase
+    ? [
+        {
+          name: "db",
+          prefixColor: "blue",
+          command: "pnpm --filter @wxauth/api dev:database",
+          env: { DEV_DATABASE_PORT: String(ports.database), DEV_DATABASE_DIR: embeddedDatabaseDir },
+        },
+      ]
+    : []),
   {
     name: "api",
     prefixColor: "cyan",
-    command: "pnpm --filter @wxauth/api dev",
+    // The API migrates its database first thing, so it starts once the embedded one listens.
+    command: embeddedDatabase
+      ? `node scripts/wait-for-port.mjs 127.0.0.1 ${ports.database} && pnpm --filter @wxauth/api dev`
+      : "pnpm --filter @wxauth/api dev",
     env: {
       NODE_ENV: env.NODE_ENV ?? "development",
+      DATABASE_URL: urls.database,
       PORT: String(ports.api),
       METRICS_PORT: String(ports.metrics),
       CORS_ORIGINS: env.CORS_ORIGINS ?? h5Origins,
@@ -143,6 +162,8 @@ const ready = await Promise.all([
   waitFor(answers(`${urls.api}/api/health`)),
   waitFor(answers(urls.h5)),
   waitFor(async () => existsSync(join(urls.mpWeixin, "app.json"))),
+  // Readiness reads a table: the database is up and migrated.
+  waitFor(answers(`${urls.api}/api/health/ready`)),
 ]);
 if (!stopping) {
   const mark = (ok) => (ok ? "ready " : "NOT UP");
@@ -156,6 +177,9 @@ if (!stopping) {
       sandboxSms
         ? `  [${mark(ready[0])}] SMS sandbox     ${urls.sandbox}/__dev/sms   (codes sent)`
         : `  [ready ] SMS             SMS_PROVIDER=${env.SMS_PROVIDER}`,
+      embeddedDatabase
+        ? `  [${mark(ready[4])}] PostgreSQL      ${urls.database}   (embedded PGlite, data in ${relative(root, embeddedDatabaseDir)})`
+        : `  [${mark(ready[4])}] PostgreSQL      DATABASE_URL from the environment`,
       `  [${mark(ready[1])}] API             ${urls.api}   (docs: ${urls.api}/api/docs)`,
       `           metrics         ${urls.metrics}`,
       `  [${mark(ready[2])}] H5 app          ${urls.h5}`,

@@ -39,7 +39,7 @@ app.post("/api/auth/wechat/login", express.json(), async (req, res, next) => {
     if (!user) return res.status(404).json({ error: "not registered" });
     const refreshToken = randomBytes(32).toString("base64url");
     const now = new Date();
-    const familyId = randomUUID();
+    const sessionId = randomUUID();
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
@@ -53,16 +53,16 @@ app.post("/api/auth/wechat/login", express.json(), async (req, res, next) => {
         [randomUUID(), wechat.openid, wechat.unionid ?? null, seal(wechat.session_key), now],
       );
       await client.query(
-        `INSERT INTO refresh_token_families (id, user_id, created_at, updated_at)
+        `INSERT INTO sessions (id, user_id, created_at, updated_at)
           VALUES ($1, $2, $3, $3)`,
-        [familyId, user.id, now],
+        [sessionId, user.id, now],
       );
       await client.query(
-        `INSERT INTO refresh_tokens (id, family_id, token_hash, expires_at, created_at, updated_at)
+        `INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at, created_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $5)`,
         [
           randomUUID(),
-          familyId,
+          sessionId,
           createHash("sha256").update(refreshToken).digest("base64url"),
           new Date(now.getTime() + 30 * 86_400_000),
           now,

@@ -43,6 +43,14 @@ describe("dist/build/mp-weixin", () => {
     expect(readSentCode).toContain("Promise.resolve(void 0)");
   });
 
+  it("carries nothing of the operators' console: its routes and error codes", () => {
+    const offenders = files.filter((file) => {
+      const text = readFileSync(file, "utf8");
+      return text.includes("/api/admin") || text.includes("OPERATOR_") || text.includes("CSRF");
+    });
+    expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);
+  });
+
   it("makes no request to a third party (uni-app's CDN image preload is compiled out)", () => {
     const offenders = files.filter((file) => readFileSync(file, "utf8").includes("preloadAssets"));
     expect(offenders.map((file) => path.relative(mpWeixinDir, file))).toEqual([]);

@@ -64,6 +64,7 @@ describe("error catalog", () => {
       REQUEST_HEADER_TOO_LARGE: 431,
       SERVICE_UNAVAILABLE: 503,
       INTERNAL: 500,
+      ACCOUNT_DISABLED: 403,
     });
   });
 

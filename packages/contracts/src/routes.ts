@@ -65,18 +65,23 @@ type SuccessStatusCode = 200 | 201 | 202 | 204;
  * code the route can answer with, each of which is sent with its catalog status and the shared
  * error body. A route takes a JSON `body` or a file `upload`, never both.
  */
-export interface RouteDefinition {
+export interface RouteDefinition<Code extends string = ErrorCode> {
   method: HttpMethod;
   /** Express syntax: `:name` is a path parameter. */
   path: `/api/${string}`;
   summary: string;
-  /** Whether the route needs `Authorization: Bearer <accessToken>`. */
-  auth: boolean;
+  /**
+   * `true`: the route needs an end user's `Authorization: Bearer <accessToken>`. `"operator"`: it
+   * needs an operator's session cookie instead (the console's routes, admin.ts). `false`: neither.
+   */
+  auth: boolean | "operator";
+  /** The query string, as an object schema of its parameters (values arrive as strings). */
+  query?: z.ZodMiniObject;
   body?: z.ZodMiniType;
   upload?: FileUpload;
   responses: Partial<Record<SuccessStatusCode, z.ZodMiniType | null>>;
   download?: FileDownload;
-  errors: readonly ErrorCode[];
+  errors: readonly Code[];
 }
 
 /** Errors any route can answer with, whatever it does. */
@@ -282,10 +287,13 @@ export const contract = {
 export type Contract = typeof contract;
 export type RouteName = keyof Contract;
 
-type SuccessStatus<R extends RouteDefinition> = Extract<keyof R["responses"], SuccessStatusCode>;
+type SuccessStatus<R extends RouteDefinition<string>> = Extract<
+  keyof R["responses"],
+  SuccessStatusCode
+>;
 
-/** The body a route accepts, or `undefined` for routes without one. */
-export type RequestBody<K extends RouteName> = Contract[K] extends {
+/** The body route `R` accepts, or `undefined` for routes without one. */
+export type RouteRequestBody<R extends RouteDefinition<string>> = R extends {
   body: infer S extends z.ZodMiniType;
 }
   ? z.input<S>
@@ -297,23 +305,32 @@ type PathParameterNames<P extends string> = P extends `${string}:${infer Name}/$
     ? Name
     : never;
 
-/** The path parameters of a route (`{ sessionId: string }`), or `undefined` for routes without. */
-export type PathParameters<K extends RouteName> = [
-  PathParameterNames<Contract[K]["path"]>,
+/** The path parameters of route `R` (`{ sessionId: string }`), or `undefined` for routes without. */
+export type RoutePathParameters<R extends RouteDefinition<string>> = [
+  PathParameterNames<R["path"]>,
 ] extends [never]
   ? undefined
-  : Record<PathParameterNames<Contract[K]["path"]>, string>;
+  : Record<PathParameterNames<R["path"]>, string>;
 
-/** The body a route answers with on success (`undefined` for 204). */
-export type SuccessBody<K extends RouteName> = Contract[K]["responses"][SuccessStatus<Contract[K]> &
-  keyof Contract[K]["responses"]] extends infer S
+/** The body route `R` answers with on success (`undefined` for 204). */
+export type RouteSuccessBody<R extends RouteDefinition<string>> = R["responses"][SuccessStatus<R> &
+  keyof R["responses"]] extends infer S
   ? S extends z.ZodMiniType
     ? z.output<S>
     : undefined
   : never;
 
+/** The body a route accepts, or `undefined` for routes without one. */
+export type RequestBody<K extends RouteName> = RouteRequestBody<Contract[K]>;
+
+/** The path parameters of a route (`{ sessionId: string }`), or `undefined` for routes without. */
+export type PathParameters<K extends RouteName> = RoutePathParameters<Contract[K]>;
+
+/** The body a route answers with on success (`undefined` for 204). */
+export type SuccessBody<K extends RouteName> = RouteSuccessBody<Contract[K]>;
+
 /** The success status and schema of a route. */
-export function successOf(route: RouteDefinition): {
+export function successOf(route: RouteDefinition<string>): {
   status: SuccessStatusCode;
   schema: z.ZodMiniType | null;
 } {

@@ -82,6 +82,7 @@ async function typecheck(
           "@wxauth/contracts": [join(contractsDist, "index.d.ts")],
           "@wxauth/contracts/openapi": [join(contractsDist, "openapi.d.ts")],
           "@wxauth/contracts/sandbox": [join(contractsDist, "sandbox.d.ts")],
+          "@wxauth/contracts/admin": [join(contractsDist, "admin.d.ts")],
         },
       },
     }),

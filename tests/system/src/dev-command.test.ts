@@ -45,7 +45,7 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
 
 describe("pnpm dev", () => {
   const urls = { sandbox: "", api: "", h5: "" };
-  const ports = { sandbox: 0, api: 0, h5: 0 };
+  const ports = { sandbox: 0, api: 0, h5: 0, database: 0 };
   let dev: ChildProcess;
   let dataDir = "";
   let output = "";
@@ -58,6 +58,7 @@ describe("pnpm dev", () => {
       sandbox: await freePort(),
       api: await freePort(),
       h5: await freePort(),
+      database: await freePort(),
     });
     urls.sandbox = `http://127.0.0.1:${ports.sandbox}`;
     urls.api = `http://127.0.0.1:${ports.api}`;
@@ -73,9 +74,12 @@ describe("pnpm dev", () => {
         DEV_API_PORT: String(ports.api),
         DEV_H5_PORT: String(ports.h5),
         DEV_METRICS_PORT: String(await freePort()),
-        DATABASE_URL: `file:${join(dataDir, "dev.db")}`,
+        // No DATABASE_URL: the embedded PostgreSQL, on a free port, its data in a folder of its own.
+        DATABASE_URL: "",
+        DEV_DATABASE_PORT: String(ports.database),
+        DEV_DATABASE_DIR: join(dataDir, "pglite"),
         // turbo built every package before this test (its ^build); a second build here would
-        // rewrite the API's generated Prisma clients under the API's own running tests.
+        // rewrite apps/api/dist under the API's own running tests.
         DEV_SKIP_BUILD: "1",
         FORCE_COLOR: "0",
       },
@@ -102,9 +106,10 @@ describe("pnpm dev", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("says where each of the four parts is, all ready", () => {
+  it("says where each of the parts is, all ready", () => {
     const banner = output.slice(output.indexOf("wxauth dev is running"));
     expect(banner).toMatch(/\[ready \] WeChat sandbox/);
+    expect(banner).toMatch(/\[ready \] PostgreSQL .*embedded PGlite/);
     expect(banner).toMatch(/\[ready \] API/);
     expect(banner).toMatch(/\[ready \] H5 app/);
     expect(banner).toMatch(/\[ready \] mp-weixin/);
@@ -138,6 +143,8 @@ describe("pnpm dev", () => {
     });
     expect(register.status).toBe(201);
     expect(AuthenticatedSessionSchema.parse(register.body).user.phone).toBe("+8613800138000");
+    // That account is in the embedded PostgreSQL's folder.
+    expect(existsSync(join(dataDir, "pglite", "PG_VERSION"))).toBe(true);
   });
 
   it("stops everything on Ctrl-C", async () => {
