@@ -25,8 +25,18 @@ const ports = {
 const embeddedDatabase = !env.DATABASE_URL;
 const embeddedDatabaseDir = env.DEV_DATABASE_DIR || join(root, "apps/api/data/pglite");
 const realWechat = Boolean(
-  env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET,
+  env.WECHAT_APPS || (env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET),
 );
+// The sandbox's two apps, bound to one Open Platform account (@wxauth/contracts/sandbox): a second
+// mini program's login works out of the box. Empty WECHAT_APPID/WECHAT_SECRET mean unset.
+const sandboxApps = {
+  WECHAT_APPS: JSON.stringify([
+    { appid: SANDBOX_APPID, secret: "sandbox-secret-0000000000000000", name: "sandbox" },
+    { appid: "wxsandbox0000000002", secret: "sandbox-secret-0000000000000002", name: "sandbox-2" },
+  ]),
+  WECHAT_APPID: "",
+  WECHAT_SECRET: "",
+};
 // SMS goes to the sandbox's Tencent Cloud SMS unless .env chooses a provider (SMS_PROVIDER).
 const sandboxSms = !env.SMS_PROVIDER;
 // Empty means unset: the sandbox and the API then both fall back to the sandbox's credentials,
@@ -107,7 +117,7 @@ const parts = [
       PORT: String(ports.api),
       METRICS_PORT: String(ports.metrics),
       CORS_ORIGINS: env.CORS_ORIGINS ?? h5Origins,
-      ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox }),
+      ...(realWechat ? {} : { WECHAT_API_BASE_URL: urls.sandbox, ...sandboxApps }),
       ...(sandboxSms
         ? {
             SMS_PROVIDER: "tencent",
@@ -172,7 +182,7 @@ if (!stopping) {
       "",
       "  wxauth dev is running",
       realWechat
-        ? `  [ready ] WeChat          real WeChat, appid ${env.WECHAT_APPID}`
+        ? `  [ready ] WeChat          real WeChat, ${env.WECHAT_APPS ? "WECHAT_APPS" : `appid ${env.WECHAT_APPID}`}`
         : `  [${mark(ready[0])}] WeChat sandbox  ${urls.sandbox}`,
       sandboxSms
         ? `  [${mark(ready[0])}] SMS sandbox     ${urls.sandbox}/__dev/sms   (codes sent)`

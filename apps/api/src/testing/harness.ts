@@ -15,7 +15,12 @@ import {
   type ErrorCode,
   type WechatLoginResponse,
 } from "@wxauth/contracts";
-import type { SandboxFailRequest, SandboxStats } from "@wxauth/contracts/sandbox";
+import type {
+  SandboxAppInput,
+  SandboxFailRequest,
+  SandboxLoginCodeRequest,
+  SandboxStats,
+} from "@wxauth/contracts/sandbox";
 import { startSandbox, type RunningSandbox } from "@wxauth/wechat-mock";
 import { inject } from "vitest";
 import { createApp } from "../app.js";
@@ -68,24 +73,36 @@ export interface TestApi {
     options?: { body?: unknown; token?: string; headers?: Record<string, string> },
   ): Promise<HttpResult>;
   raw(request: RawRequest): Promise<HttpResult>;
-  /** A wx.login code from the sandbox (a new random openid unless one is given). */
-  loginCode(identity?: {
-    openid?: string;
-    unionid?: string;
-  }): Promise<{ code: string; openid: string }>;
+  /**
+   * A wx.login code from the sandbox, of its first app unless `appid` says: a new random openid
+   * unless one is given, or the openid of `person` (a stable key) in that app.
+   */
+  loginCode(
+    identity?: SandboxLoginCodeRequest,
+  ): Promise<{ code: string; openid: string; unionid?: string }>;
   /** The code of the newest SMS the sandbox accepted for `phone` (E.164), if any. */
   smsCode(phone: string): string | undefined;
-  /** A getPhoneNumber code for a national number (default country 86), bound to `openid` if given. */
-  phoneCode(phoneNumber: string, openid?: string, countryCode?: string): Promise<string>;
+  /**
+   * A getPhoneNumber code for a national number (default country 86), bound to `openid` if given,
+   * minted for `appid` (else the openid's app, else the sandbox's first).
+   */
+  phoneCode(
+    phoneNumber: string,
+    openid?: string,
+    countryCode?: string,
+    appid?: string,
+  ): Promise<string>;
   fail(fault: SandboxFailRequest): Promise<void>;
   stats(): Promise<SandboxStats>;
-  login(code: string): Promise<WechatLoginResponse>;
-  /** The whole phone-mode sign-up of a new WeChat user: login, then register with the phone. */
-  register(options?: {
-    openid?: string;
-    unionid?: string;
-    phoneNumber?: string;
-  }): Promise<AuthenticatedSession & { openid: string }>;
+  /** POST /api/auth/wechat/login with a code, from `appid` when given. */
+  login(code: string, appid?: string): Promise<WechatLoginResponse>;
+  /**
+   * The whole phone-mode sign-up of a new WeChat user: login, then register with the phone (a
+   * phone code minted for the same app).
+   */
+  register(
+    options?: SandboxLoginCodeRequest & { phoneNumber?: string },
+  ): Promise<AuthenticatedSession & { openid: string }>;
   close(): Promise<void>;
 }
 
@@ -170,11 +187,22 @@ export async function createSuiteDatabase(): Promise<SuiteDatabase> {
  * environment); `captureLogs` records the API's log lines at `info` level or the given one;
  * `overrides` swaps dependencies (a broken database, say). A DATABASE_URL in `env` is used as is
  * (and left in place on close); otherwise the API gets a fresh database of its own.
+ * `sandboxApps` replaces the sandbox's two default apps (bound to one Open Platform account).
  */
 export async function startTestApi(
-  options: { env?: Env; captureLogs?: boolean | string; overrides?: DependencyOverrides } = {},
+  options: {
+    env?: Env;
+    captureLogs?: boolean | string;
+    overrides?: DependencyOverrides;
+    sandboxApps?: SandboxAppInput[];
+  } = {},
 ): Promise<TestApi> {
-  const sandbox = await startSandbox({ port: 0, host: "127.0.0.1", log: () => {} });
+  const sandbox = await startSandbox({
+    port: 0,
+    host: "127.0.0.1",
+    log: () => {},
+    apps: options.sandboxApps,
+  });
   const database = options.env?.DATABASE_URL ? undefined : await createSuiteDatabase();
 
   const config = loadConfig({
@@ -242,30 +270,33 @@ export async function startTestApi(
     raw: (raw) => send(url, raw),
     loginCode: (identity = {}) => dev("/__dev/login-code", identity),
     smsCode: (phone) => sandbox.state.smsMessages(phone)[0]?.params[0],
-    phoneCode: async (phoneNumber, openid, countryCode) =>
+    phoneCode: async (phoneNumber, openid, countryCode, appid) =>
       (
         await dev<{ code: string }>("/__dev/phone-code", {
           phoneNumber,
           ...(openid ? { openid } : {}),
           ...(countryCode ? { countryCode } : {}),
+          ...(appid ? { appid } : {}),
         })
       ).code,
     fail: async (fault) => {
       await dev("/__dev/fail", fault);
     },
     stats: () => dev("/__dev/stats"),
-    async login(code) {
-      const result = await request("POST", "/api/auth/wechat/login", { body: { code } });
+    async login(code, appid) {
+      const result = await request("POST", "/api/auth/wechat/login", {
+        body: appid === undefined ? { code } : { code, appid },
+      });
       if (result.status !== 200) throw new Error(`login: ${result.status} ${result.text}`);
       return WechatLoginResponseSchema.parse(result.body);
     },
-    async register({ openid, unionid, phoneNumber = uniquePhoneNumber() } = {}) {
-      const login = await api.loginCode({ openid, unionid });
-      const answer = await api.login(login.code);
+    async register({ phoneNumber = uniquePhoneNumber(), ...identity } = {}) {
+      const login = await api.loginCode(identity);
+      const answer = await api.login(login.code, identity.appid);
       if (answer.status !== "registration_required") {
         throw new Error(`register: expected registration_required, got ${answer.status}`);
       }
-      const phoneCode = await api.phoneCode(phoneNumber, login.openid);
+      const phoneCode = await api.phoneCode(phoneNumber, login.openid, undefined, identity.appid);
       const result = await request("POST", "/api/auth/wechat/register", {
         body: { registrationTicket: answer.registrationTicket, phoneCode },
       });
