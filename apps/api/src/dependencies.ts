@@ -17,6 +17,11 @@ import { createAccountDeletion, type AccountDeletion } from "./users/account-del
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
 import { createWechatApps, type WechatApps } from "./wechat/apps.js";
+import { createContentChecks } from "./content-checks/content-checks.js";
+import {
+  createWechatPushService,
+  type WechatPushService,
+} from "./wechat-push/wechat-push.service.js";
 
 export interface Dependencies {
   config: Config;
@@ -42,6 +47,8 @@ export interface Dependencies {
   users: UsersService;
   avatars: AvatarsService;
   accountDeletion: AccountDeletion;
+  /** WeChat's message push to each app: the server-address check and the events acted on. */
+  wechatPush: WechatPushService;
   /**
    * Stops background work, then closes WeChat's idle connections, the database and the store.
    * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
@@ -118,13 +125,37 @@ export async function buildDependencies(
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
-  const users = createUsersService({ data, apps, smsCodes });
-  const avatars = createAvatarsService({ data });
+  const contentChecks = createContentChecks({
+    enabled: config.contentChecks,
+    apps,
+    data,
+    metrics,
+    logger,
+  });
+  const users = createUsersService({ data, apps, smsCodes, contentChecks });
+  const avatars = createAvatarsService({
+    data,
+    contentChecks,
+    publicBaseUrl: config.publicBaseUrl,
+    metrics,
+    clock,
+    logger,
+  });
   const accountDeletion = createAccountDeletion({
     data,
     clock,
     logger,
     coolingOffS: config.accountDeletionCoolingOffS,
+  });
+  const wechatPush = createWechatPushService({
+    apps,
+    data,
+    store,
+    avatars,
+    accountDeletion,
+    metrics,
+    clock,
+    logger,
   });
   return {
     config,
@@ -144,6 +175,7 @@ export async function buildDependencies(
     users,
     avatars,
     accountDeletion,
+    wechatPush,
     async close(track: TrackClosing = (_part, closing) => closing) {
       apps.close();
       await Promise.allSettled([

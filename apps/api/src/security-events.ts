@@ -17,6 +17,13 @@ export const SECURITY_EVENTS = [
   "account_deleted",
   "sms_sent",
   "sms_limited",
+  "content_review",
+  "content_rejected",
+  "avatar_removed",
+  "wechat_authorization_revoked",
+  "wechat_authorization_cancelled",
+  "wechat_user_info_modified",
+  "wechat_push_refused",
 ] as const;
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
 

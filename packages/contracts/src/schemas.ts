@@ -52,6 +52,11 @@ export type WechatIdentity = z.infer<typeof WechatIdentitySchema>;
 /** GET /api/me: the user, and the mini programs their account is linked to, oldest first. */
 export const MeSchema = z.extend(UserSchema, {
   identities: z.array(WechatIdentitySchema),
+  /**
+   * When WeChat's content check found the uploaded avatar risky and the API removed it; null
+   * otherwise, and again once the user sets a new avatar. The profile tells the user from it.
+   */
+  avatarRemovedAt: z.nullable(z.iso.datetime({ offset: true })),
 });
 export type Me = z.infer<typeof MeSchema>;
 

@@ -29,9 +29,11 @@ export interface SessionRecord {
 
 /**
  * Why a session stopped: its device logged out, a rotated token came back (reuse), its user
- * revoked it from the list of sessions (one or all), or the user asked for the account's deletion.
+ * revoked it from the list of sessions (one or all), the user asked for the account's deletion,
+ * or the user cancelled their authorization of the app in WeChat (user_authorization_cancellation).
  */
-export type SessionRevocationReason = "logout" | "reuse" | "revoke" | "deletion";
+export type SessionRevocationReason =
+  "logout" | "reuse" | "revoke" | "deletion" | "wechat_cancellation";
 
 /**
  * Sessions (one sign-in each) and the refresh tokens each rotated through. The methods that write
@@ -225,6 +227,23 @@ export function createSessionsRepository(db: Database) {
         .updateTable("sessions")
         .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
         .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
+    },
+
+    /** Revokes every session the user signed in through `appid` still standing; resolves how many. */
+    async revokeAllForUserInApp(
+      userId: string,
+      appid: string,
+      reason: SessionRevocationReason,
+      now: Date,
+    ): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where("user_id", "=", userId)
+        .where("appid", "=", appid)
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       return Number(numUpdatedRows);

@@ -10,6 +10,8 @@ export interface UserRecord {
   createdAt: Date;
   /** When the deletion the user asked for is due; null when none is. */
   deletionScheduledAt: Date | null;
+  /** When a risky avatar was removed after WeChat's content check; null since another was set. */
+  avatarRemovedAt: Date | null;
 }
 
 export interface NewUser {
@@ -18,7 +20,10 @@ export interface NewUser {
 }
 
 export type UserChanges = Partial<
-  Pick<UserRecord, "phone" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt">
+  Pick<
+    UserRecord,
+    "phone" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt" | "avatarRemovedAt"
+  >
 >;
 
 /** The columns of a UserRecord, under its field names. */
@@ -30,6 +35,7 @@ export const USER_COLUMNS = [
   "avatar_url as avatarUrl",
   "created_at as createdAt",
   "deletion_scheduled_at as deletionScheduledAt",
+  "avatar_removed_at as avatarRemovedAt",
 ] as const;
 
 export function createUsersRepository(db: Database) {
@@ -72,6 +78,7 @@ export function createUsersRepository(db: Database) {
           nickname: changes.nickname,
           avatar_url: changes.avatarUrl,
           deletion_scheduled_at: changes.deletionScheduledAt,
+          avatar_removed_at: changes.avatarRemovedAt,
           updated_at: new Date(),
         })
         .where("id", "=", id)
