@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEmptyTestDatabase, startApiProcess } from "@wxauth/api/testing";
+import { SANDBOX_APPID } from "@wxauth/contracts/sandbox";
 import { startSandbox } from "@wxauth/wechat-mock";
 import type { TestProject } from "vitest/node";
 
@@ -104,6 +105,8 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
   };
 }
 
+const E2E_PUSH_TOKEN = "wxauthE2ePushToken";
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "wxauth-miniapp-e2e-"));
   const cleanups: (() => Promise<void>)[] = [];
@@ -131,8 +134,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
       TENCENT_SMS_ENDPOINT: sandbox.url,
       JWT_SECRET: jwtSecret,
       CORS_ORIGINS: h5Server.url,
+      // WeChat's message push, so an avatar's content-check verdict reaches the API.
+      WECHAT_PUSH_TOKEN: E2E_PUSH_TOKEN,
     });
     cleanups.push(async () => void (await api.stop()));
+    sandbox.configurePush(SANDBOX_APPID, {
+      pushUrl: `${api.url}/api/wechat/push/${SANDBOX_APPID}`,
+      pushToken: E2E_PUSH_TOKEN,
+    });
 
     const mpWeixinDir = path.join(APP_DIR, "dist/build/mp-weixin");
     await Promise.all([

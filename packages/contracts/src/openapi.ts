@@ -1,5 +1,4 @@
 import * as z from "zod/mini";
-import * as adminSchemas from "./admin.js";
 import {
   adminContract,
   adminErrorCatalog,
@@ -9,7 +8,7 @@ import {
 } from "./admin.js";
 import { ErrorBodySchema } from "./errors.js";
 import { contract, type RouteDefinition } from "./routes.js";
-import * as schemas from "./schemas.js";
+import * as schemas from "./named-schemas.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -18,7 +17,7 @@ type AnyRoute = RouteDefinition<AdminErrorCode>;
 
 /** Schemas that get a name under components.schemas (everything exported as `XxxSchema`). */
 const namedSchemas = new Map<z.ZodMiniType, string>([
-  ...[...Object.entries(schemas), ...Object.entries(adminSchemas)]
+  ...Object.entries(schemas)
     .filter(([exportName]) => exportName.endsWith("Schema"))
     .map(
       ([exportName, schema]) =>
