@@ -20,7 +20,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEmptyTestDatabase, startApiProcess } from "@wxauth/api/testing";
-import { SANDBOX_APPID } from "@wxauth/contracts/sandbox";
+import {
+  SANDBOX_APPID,
+  SANDBOX_SECOND_APPID,
+  SANDBOX_SECOND_SECRET,
+  SANDBOX_SECRET,
+} from "@wxauth/contracts/sandbox";
 import { startSandbox } from "@wxauth/wechat-mock";
 import type { TestProject } from "vitest/node";
 
@@ -129,13 +134,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       NODE_ENV: "test",
       DATABASE_URL: database.url,
       WECHAT_API_BASE_URL: sandbox.url,
+      // The sandbox's two apps, bound to one Open Platform account: one account across both.
+      // The first has WeChat's message push, so an avatar's content-check verdict reaches the API.
+      WECHAT_APPS: JSON.stringify([
+        { appid: SANDBOX_APPID, secret: SANDBOX_SECRET, name: "shop", pushToken: E2E_PUSH_TOKEN },
+        { appid: SANDBOX_SECOND_APPID, secret: SANDBOX_SECOND_SECRET, name: "staff" },
+      ]),
       // The sandbox is Tencent Cloud SMS too; its outbox (/__dev/sms) is where tests read codes.
       SMS_PROVIDER: "tencent",
       TENCENT_SMS_ENDPOINT: sandbox.url,
       JWT_SECRET: jwtSecret,
       CORS_ORIGINS: h5Server.url,
-      // WeChat's message push, so an avatar's content-check verdict reaches the API.
-      WECHAT_PUSH_TOKEN: E2E_PUSH_TOKEN,
     });
     cleanups.push(async () => void (await api.stop()));
     sandbox.configurePush(SANDBOX_APPID, {

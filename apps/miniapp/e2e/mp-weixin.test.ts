@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { UserSchema, errorCatalog } from "@wxauth/contracts";
+import { SANDBOX_APPID, SANDBOX_SECOND_APPID } from "@wxauth/contracts/sandbox";
 import { describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
 import { meStatusWith, signInElsewhere } from "./other-device";
@@ -404,5 +405,50 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
       "POST /api/auth/wechat/register 201",
     ]);
     expect(runtime.storage.get(SESSION_KEY)).toMatchObject({ user: { phone: "+8613612345678" } });
+  });
+  it("the same person opening a second app bound to the same Open Platform is signed in at once; the profile lists both apps", async () => {
+    // Registered in the first app (its own storage, its own openid), with the person's unionid.
+    const unionid = `u${randomBytes(20).toString("base64url").slice(0, 27)}`;
+    const firstOpenid = newOpenid();
+    const sandboxCall = async (path: string, body: unknown) =>
+      (await fetch(stack.sandboxUrl + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((response) => response.json())) as { code: string };
+    const apiCall = async (path: string, body: unknown) =>
+      (await fetch(stack.apiUrl + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((response) => response.json())) as { registrationTicket: string };
+    const { code } = await sandboxCall("/__dev/login-code", {
+      appid: SANDBOX_APPID,
+      openid: firstOpenid,
+      unionid,
+    });
+    const { registrationTicket } = await apiCall("/api/auth/wechat/login", {
+      code,
+      appid: SANDBOX_APPID,
+    });
+    const phone = await sandboxCall("/__dev/phone-code", {
+      phoneNumber: "13300133000",
+      appid: SANDBOX_APPID,
+      openid: firstOpenid,
+    });
+    await apiCall("/api/auth/wechat/register", { registrationTicket, phoneCode: phone.code });
+
+    // The second app: another openid, the same unionid, nothing stored yet.
+    runtime.storage.clear();
+    runtime.appid = SANDBOX_SECOND_APPID;
+    runtime.openid = newOpenid();
+    runtime.unionid = unionid;
+    const requestsBefore = runtime.requests.length;
+    miniProgram.launch();
+    const home = miniProgram.open("pages/home/home");
+    await until(() => textOf(home, "#home-phone") === "133****3000", "the signed-in home");
+    expect(runtime.requests.slice(requestsBefore)).toEqual(["POST /api/auth/wechat/login 200"]);
+    profile = miniProgram.open("pages/me/me");
+    await until(() => textOf(profile, "#profile-apps") === "shop、staff", "the linked apps");
   });
 });

@@ -4,7 +4,11 @@ import {
   type AuthenticatedSession,
   type Device,
 } from "@wxauth/contracts";
-import { SandboxLoginCodeResponseSchema, sandboxRoutes } from "@wxauth/contracts/sandbox";
+import {
+  SANDBOX_APPID,
+  SandboxLoginCodeResponseSchema,
+  sandboxRoutes,
+} from "@wxauth/contracts/sandbox";
 
 /**
  * The same WeChat user signing in on another phone, straight against the API: a second session
@@ -24,7 +28,8 @@ export async function signInElsewhere(
   const login = await fetch(`${stack.apiUrl}/api/auth/wechat/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code, device }),
+    // The sandbox's first app, which the stack's API serves beside a second one.
+    body: JSON.stringify({ code, appid: SANDBOX_APPID, device }),
   });
   const answer = WechatLoginResponseSchema.parse(await login.json());
   return AuthenticatedSessionSchema.parse(answer);

@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import {
+  SANDBOX_APPID,
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
   SandboxSmsMessagesSchema,
@@ -50,8 +51,12 @@ async function postJson(url: string, body: unknown): Promise<unknown> {
 }
 
 export interface WechatRuntime {
+  /** The mini program running (wx.getAccountInfoSync): the sandbox's first app unless a test switches. */
+  appid: string;
   /** The WeChat user wx.login and phone codes are for; a test may switch to a new user. */
   openid: string;
+  /** Their unionid, for an app bound to the Open Platform account; none unless a test sets one. */
+  unionid?: string;
   storage: Map<string, unknown>;
   /** wx.reLaunch / wx.navigateTo targets, in order. */
   navigations: string[];
@@ -82,6 +87,7 @@ export function installWechatRuntime(options: {
     return options.apiUrl + url.slice(BUILT_API_BASE_URL.length);
   };
   const runtime: WechatRuntime = {
+    appid: SANDBOX_APPID,
     openid: options.openid,
     storage: new Map(),
     navigations: [],
@@ -97,6 +103,7 @@ export function installWechatRuntime(options: {
       SandboxPhoneCodeResponseSchema.parse(
         await postJson(options.sandboxUrl + sandboxRoutes.phoneCode, {
           phoneNumber,
+          appid: runtime.appid,
           openid: runtime.openid,
         }),
       ).code,
@@ -126,7 +133,11 @@ export function installWechatRuntime(options: {
     login: (call: Callbacks<{ code: string; errMsg: string }>) =>
       settle(call, async () => {
         const { code } = SandboxLoginCodeResponseSchema.parse(
-          await postJson(options.sandboxUrl + sandboxRoutes.loginCode, { openid: runtime.openid }),
+          await postJson(options.sandboxUrl + sandboxRoutes.loginCode, {
+            appid: runtime.appid,
+            openid: runtime.openid,
+            ...(runtime.unionid ? { unionid: runtime.unionid } : {}),
+          }),
         );
         return { code, errMsg: "login:ok" };
       }),
@@ -226,6 +237,9 @@ export function installWechatRuntime(options: {
     getWindowInfo: () => systemInfo,
     getDeviceInfo: () => systemInfo,
     getAppBaseInfo: () => systemInfo,
+    getAccountInfoSync: () => ({
+      miniProgram: { appId: runtime.appid, envVersion: "develop", version: "" },
+    }),
     getLaunchOptionsSync: () => ({ path: "pages/home/home", query: {}, scene: 1001 }),
     canIUse: () => true,
   };

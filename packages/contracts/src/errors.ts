@@ -20,10 +20,7 @@ export const errorCatalog = {
   WECHAT_APP_UNKNOWN: {
     status: 400,
     retryable: false,
-    message: {
-      zh: "该小程序未接入登录服务",
-      en: "The appid is not one of the mini programs this API serves.",
-    },
+    message: { zh: "该小程序未接入登录服务", en: "The appid is not configured." },
   },
   WECHAT_CODE_INVALID: {
     status: 401,

@@ -162,7 +162,7 @@ export const contract = {
   getMe: {
     method: "GET",
     path: "/api/me",
-    summary: "The signed-in user, with the mini programs their account is linked to",
+    summary: "The signed-in user",
     auth: true,
     responses: { 200: MeSchema },
     errors: ["UNAUTHORIZED", ...COMMON_ERRORS],

@@ -14,6 +14,7 @@ import {
   WechatLoginResponseSchema,
 } from "@wxauth/contracts";
 import {
+  SANDBOX_APPID,
   SandboxLoginCodeResponseSchema,
   SandboxPhoneCodeResponseSchema,
 } from "@wxauth/contracts/sandbox";
@@ -130,7 +131,11 @@ describe("pnpm dev", () => {
   it("logs a new user in through the sandbox and registers them with a phone", async () => {
     const minted = await postJson(`${urls.sandbox}/__dev/login-code`, {});
     const { code, openid } = SandboxLoginCodeResponseSchema.parse(minted.body);
-    const login = await postJson(`${urls.api}/api/auth/wechat/login`, { code });
+    // The API serves both sandbox apps: a login names its own.
+    const login = await postJson(`${urls.api}/api/auth/wechat/login`, {
+      code,
+      appid: SANDBOX_APPID,
+    });
     expect(login.status).toBe(200);
     const ticket = RegistrationRequiredSchema.parse(WechatLoginResponseSchema.parse(login.body));
     const phone = await postJson(`${urls.sandbox}/__dev/phone-code`, {

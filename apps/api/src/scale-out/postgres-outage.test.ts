@@ -110,7 +110,7 @@ describe("a registration the database fails halfway (the server crashes while We
       await cluster.start();
     }
     expectDatabaseUnavailable(refused, "register");
-    expect(await userOf()).toBeUndefined();
+    expect(await userOf()).toBeNull();
     expect((await ticket()).usedAt).toBeNull();
 
     // Past any lease, well inside the ticket's 10 minutes.

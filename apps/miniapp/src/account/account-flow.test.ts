@@ -13,6 +13,7 @@ function session(id: string, current = false): Session {
     createdAt: "2026-12-01T08:00:00.000Z",
     lastUsedAt: "2026-12-04T07:00:00.000Z",
     device: { model: "iPhone 15", system: "iOS 17.0" },
+    app: { appid: "wx-this-app", name: "shop" },
     current,
   };
 }

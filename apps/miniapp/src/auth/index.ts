@@ -1,7 +1,7 @@
 import { currentDevice } from "../account/device";
 import { api } from "../api";
 import { useAuthStore } from "../stores/auth";
-import { getLoginCode } from "../wechat";
+import { currentAppid, getLoginCode } from "../wechat";
 import { createLoginFlow } from "./login-flow";
 
 export { phoneVerification } from "./phone-verification";
@@ -9,6 +9,7 @@ export { phoneVerification } from "./phone-verification";
 /** The app's one login flow: its state (ticket, a refusal) lasts for the launch. */
 export const loginFlow = createLoginFlow({
   getLoginCode,
+  appid: currentAppid,
   wechatLogin: api.wechatLogin,
   wechatRegister: api.wechatRegister,
   sendRegistrationSms: api.sendRegistrationSms,

@@ -40,6 +40,7 @@ function scripted(options: {
   };
   const flow = createLoginFlow({
     getLoginCode: async () => `login-code-${++codes}`,
+    appid: () => "wx-this-app",
     wechatLogin: async (body) => {
       calls.loginBodies.push(body);
       const answer = options.logins[calls.logins++];
@@ -101,7 +102,7 @@ describe("login flow", () => {
     });
     await flow.signInSilently();
     await flow.authorizePhone({ kind: "code", code: "phone-code-1" });
-    expect(calls.loginBodies).toEqual([{ code: "login-code-1", device }]);
+    expect(calls.loginBodies).toEqual([{ code: "login-code-1", appid: "wx-this-app", device }]);
     expect(calls.registrations.map((body) => body.device)).toEqual([device]);
   });
 

@@ -21,6 +21,8 @@ export type LoginPhase =
 
 export interface LoginFlowDependencies {
   getLoginCode(): Promise<string>;
+  /** The mini program's appid: the API serves several, and must know which one the code is from. */
+  appid(): string;
   wechatLogin(body: RequestBody<"wechatLogin">): Promise<WechatLoginResponse>;
   wechatRegister(body: RequestBody<"wechatRegister">): Promise<AuthenticatedSession>;
   sendRegistrationSms(body: RequestBody<"sendRegistrationSms">): Promise<SmsCodeSent>;
@@ -66,6 +68,7 @@ export function createLoginFlow(deps: LoginFlowDependencies) {
   async function requestRegistrationTicket(): Promise<string | null> {
     const answer = await deps.wechatLogin({
       code: await deps.getLoginCode(),
+      appid: deps.appid(),
       device: deps.device(),
     });
     if (answer.status === "authenticated") {

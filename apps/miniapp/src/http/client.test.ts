@@ -5,7 +5,7 @@ import { api } from "../api";
 import { ApiError, API_BASE_URL, TransportError } from ".";
 import { SESSION_STORAGE_KEY, useAuthStore } from "../stores/auth";
 import { deferred, installFakeUni, type FakeUni, type ScriptedAnswer } from "../testing/fake-uni";
-import { errorBody, session, user } from "../testing/fixtures";
+import { errorBody, me, session, user } from "../testing/fixtures";
 
 /**
  * A scripted API behind uni.request: /api/me accepts only the current access token, and
@@ -42,7 +42,7 @@ function scriptApi(uni: FakeUni) {
       if (call.header.authorization !== `Bearer ${api.validAccessToken}`) {
         return errorBody("UNAUTHORIZED");
       }
-      return { statusCode: 200, data: user };
+      return { statusCode: 200, data: me };
     }
     if (path === "/api/me/avatar") {
       if (call.header.authorization !== `Bearer ${api.validAccessToken}`) {
@@ -79,7 +79,7 @@ describe("http", () => {
   });
 
   it("sends to the API base URL with the Bearer token and returns the parsed body", async () => {
-    await expect(api.getMe()).resolves.toEqual(user);
+    await expect(api.getMe()).resolves.toEqual(me);
     expect(uni.requests).toHaveLength(1);
     expect(uni.requests[0]).toMatchObject({
       url: `${API_BASE_URL}/api/me`,
@@ -145,7 +145,7 @@ describe("http", () => {
     await waitUntil(() => meCalls(uni).length === 3 && server.refreshCalls === 1);
     gate.resolve();
 
-    await expect(calls).resolves.toEqual([user, user, user]);
+    await expect(calls).resolves.toEqual([me, me, me]);
     expect(server.refreshCalls).toBe(1);
     const replays = meCalls(uni).slice(3);
     expect(replays).toHaveLength(3);
@@ -171,7 +171,7 @@ describe("http", () => {
     expect(meCalls(uni)).toHaveLength(1); // the queued request waits for the refresh
     gate.resolve();
 
-    await expect(Promise.all([first, queued])).resolves.toEqual([user, user]);
+    await expect(Promise.all([first, queued])).resolves.toEqual([me, me]);
     expect(server.refreshCalls).toBe(1);
     expect(
       meCalls(uni)
@@ -204,7 +204,7 @@ describe("http", () => {
     expect(uni.reLaunches).toEqual([]);
 
     server.refreshAnswer = null; // the network is back: the next call refreshes and succeeds
-    await expect(api.getMe()).resolves.toEqual(user);
+    await expect(api.getMe()).resolves.toEqual(me);
     expect(server.refreshCalls).toBe(2);
   });
 
@@ -276,7 +276,7 @@ describe("http uploads", () => {
     await waitUntil(() => server.refreshCalls === 1 && uni.uploads.length === 1);
     gate.resolve();
 
-    await expect(calls).resolves.toEqual([{ ...user, avatarUrl: AVATAR_URL }, user]);
+    await expect(calls).resolves.toEqual([{ ...user, avatarUrl: AVATAR_URL }, me]);
     expect(server.refreshCalls).toBe(1);
     expect(uni.uploads.map((upload) => upload.header.authorization)).toEqual([
       "Bearer access-token-1",

@@ -3,11 +3,11 @@ import { beforeEach, expect, it } from "vitest";
 import { api } from "../api";
 import { useAuthStore } from "../stores/auth";
 import { installFakeUni, type FakeUni } from "../testing/fake-uni";
-import { session, user } from "../testing/fixtures";
+import { me, session } from "../testing/fixtures";
 
 let uni: FakeUni;
 beforeEach(() => {
-  uni = installFakeUni(() => ({ statusCode: 200, data: { ...user, nickname: "小明" } }));
+  uni = installFakeUni(() => ({ statusCode: 200, data: { ...me, nickname: "小明" } }));
   setActivePinia(createPinia());
   useAuthStore().startSession(session());
 });
@@ -22,7 +22,7 @@ it("sends PATCH as POST with X-HTTP-Method-Override, since wx.request has no PAT
 });
 
 it("sends the other methods unchanged", async () => {
-  uni.script = () => ({ statusCode: 200, data: user });
+  uni.script = () => ({ statusCode: 200, data: me });
   await api.getMe();
   expect(uni.requests[0]?.method).toBe("GET");
   uni.script = () => ({ statusCode: 204, data: "" });

@@ -1,4 +1,4 @@
-import type { AuthenticatedSession, ErrorBody, ErrorCode, User } from "@wxauth/contracts";
+import type { AuthenticatedSession, ErrorBody, ErrorCode, Me, User } from "@wxauth/contracts";
 import { errorCatalog } from "@wxauth/contracts";
 
 export const user: User = {
@@ -8,6 +8,12 @@ export const user: User = {
   avatarUrl: null,
   createdAt: "2026-11-20T08:00:00.000Z",
   deletionScheduledAt: null,
+};
+
+/** GET /api/me: the user and the mini programs their account is linked to. */
+export const me: Me = {
+  ...user,
+  identities: [{ appid: "wx-this-app", name: "shop", createdAt: "2026-11-20T08:00:00.000Z" }],
 };
 
 export function session(generation = 1): AuthenticatedSession {

@@ -1,4 +1,5 @@
 export { getLoginCode } from "./login";
+export { currentAppid } from "./app-id";
 export { WechatLoginError } from "./errors";
 export * from "./phone";
 export { phoneButtonSupported } from "./phone-support";

@@ -8,6 +8,7 @@ import {
 } from "@wxauth/contracts/sandbox";
 import type * as z from "zod/mini";
 import { TransportError } from "../../http/errors";
+import { currentAppid } from "../app-id";
 
 // The H5 stand-in for WeChat: only ever compiled into the H5 build.
 const SANDBOX_URL = (import.meta.env.VITE_WECHAT_SANDBOX_URL || "http://localhost:3100").replace(
@@ -45,7 +46,8 @@ function testOpenid(): string | undefined {
 
 export async function sandboxLoginCode(): Promise<string> {
   const openid = testOpenid();
-  const request: SandboxLoginCodeRequest = openid ? { openid } : {};
+  // Minted for the app the login names, as WeChat's wx.login code is the running app's.
+  const request: SandboxLoginCodeRequest = { appid: currentAppid(), ...(openid ? { openid } : {}) };
   const { code, openid: minted } = await postToSandbox(
     sandboxRoutes.loginCode,
     request,
@@ -57,7 +59,11 @@ export async function sandboxLoginCode(): Promise<string> {
 
 export async function sandboxPhoneCode(phoneNumber: string): Promise<string> {
   const openid = testOpenid();
-  const request: SandboxPhoneCodeRequest = { phoneNumber, ...(openid ? { openid } : {}) };
+  const request: SandboxPhoneCodeRequest = {
+    phoneNumber,
+    appid: currentAppid(),
+    ...(openid ? { openid } : {}),
+  };
   const { code } = await postToSandbox(
     sandboxRoutes.phoneCode,
     request,
