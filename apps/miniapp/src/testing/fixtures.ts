@@ -14,6 +14,7 @@ export const user: User = {
 export const me: Me = {
   ...user,
   identities: [{ appid: "wx-this-app", name: "shop", createdAt: "2026-11-20T08:00:00.000Z" }],
+  avatarRemovedAt: null,
 };
 
 export function session(generation = 1): AuthenticatedSession {
