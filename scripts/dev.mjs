@@ -29,12 +29,23 @@ const realWechat = Boolean(
   env.WECHAT_APPS || (env.WECHAT_APPID && env.WECHAT_APPID !== SANDBOX_APPID && env.WECHAT_SECRET),
 );
 // The sandbox's two apps, bound to one Open Platform account (@wxauth/contracts/sandbox): a second
-// mini program's login works out of the box. Empty WECHAT_APPID/WECHAT_SECRET mean unset.
+// mini program's login works out of the box. Each has WeChat's message push pointed at the API's
+// push route with a dev Token; the second also has an EncodingAESKey, so its pushes (media check
+// verdicts, /__dev/push-event) come in safe mode and the first's in plaintext mode.
+// Empty WECHAT_APPID/WECHAT_SECRET mean unset.
+const DEV_PUSH_TOKEN = "wxauthDevPushToken";
+const DEV_PUSH_AES_KEY = "wxauthDevPushAesKey000000000000000000000000";
+const devApps = [
+  { appid: SANDBOX_APPID, secret: "sandbox-secret-0000000000000000", name: "sandbox" },
+  {
+    appid: "wxsandbox0000000002",
+    secret: "sandbox-secret-0000000000000002",
+    name: "sandbox-2",
+    pushAesKey: DEV_PUSH_AES_KEY,
+  },
+].map((app) => ({ ...app, pushToken: DEV_PUSH_TOKEN }));
 const sandboxApps = {
-  WECHAT_APPS: JSON.stringify([
-    { appid: SANDBOX_APPID, secret: "sandbox-secret-0000000000000000", name: "sandbox" },
-    { appid: "wxsandbox0000000002", secret: "sandbox-secret-0000000000000002", name: "sandbox-2" },
-  ]),
+  WECHAT_APPS: JSON.stringify(devApps),
   WECHAT_APPID: "",
   WECHAT_SECRET: "",
 };
@@ -75,6 +86,17 @@ if (env.DEV_SKIP_BUILD !== "1") {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
+// What the sandbox pushes to: each app's push route on the API (SANDBOX_APPS).
+const sandboxPushApps = JSON.stringify(
+  devApps.map(({ appid, secret, pushToken, pushAesKey }) => ({
+    appid,
+    secret,
+    pushUrl: `http://127.0.0.1:${ports.api}/api/wechat/push/${appid}`,
+    pushToken,
+    ...(pushAesKey ? { pushAesKey } : {}),
+  })),
+);
+
 const h5Origins = [`http://localhost:${ports.h5}`, `http://127.0.0.1:${ports.h5}`].join(",");
 const miniappEnv = {
   VITE_API_BASE_URL: env.VITE_API_BASE_URL ?? urls.api,
@@ -93,6 +115,7 @@ const parts = [
             PORT: String(ports.sandbox),
             HOST: "127.0.0.1",
             SANDBOX_ACCEPT_UNKNOWN_CODES: "1",
+            ...(realWechat ? {} : { SANDBOX_APPS: sandboxPushApps }),
             ...sandboxSmsCredentials,
           },
         },

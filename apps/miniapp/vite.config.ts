@@ -1,5 +1,6 @@
 import uni from "@dcloudio/vite-plugin-uni";
 import { defineConfig, loadEnv } from "vite";
+import { noRouteSummaries } from "./build/no-route-summaries";
 import { noVendorBeacon } from "./build/no-vendor-beacon";
 import { phoneVerificationFromEnv } from "./build/phone-verification";
 import { wechatAppidFromEnv } from "./build/wechat-appid";
@@ -10,7 +11,12 @@ export default defineConfig(({ mode }) => {
     ...process.env,
   };
   return {
-    plugins: [noVendorBeacon(), uni(), wechatAppidFromEnv(env.VITE_WECHAT_APPID)],
+    plugins: [
+      noVendorBeacon(),
+      noRouteSummaries(),
+      uni(),
+      wechatAppidFromEnv(env.VITE_WECHAT_APPID),
+    ],
     // uni-app resolves with preserveSymlinks, so zod reached through the linked @wxauth/contracts
     // and zod imported here would be two copies in the bundle; dedupe makes them one.
     resolve: { dedupe: ["zod"] },

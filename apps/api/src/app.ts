@@ -16,6 +16,7 @@ import { metricsMiddleware } from "./metrics/metrics-middleware.js";
 import { authRateLimit } from "./http/rate-limit.js";
 import { requestId } from "./http/request-id.js";
 import { usersRouter } from "./users/users.router.js";
+import { wechatPushRouter } from "./wechat-push/wechat-push.router.js";
 
 /** The Express app. It never listens: main.ts and the tests do. */
 export function createApp(deps: Dependencies): express.Express {
@@ -42,6 +43,8 @@ export function createApp(deps: Dependencies): express.Express {
     }),
   );
   app.use("/api/auth", authRateLimit(deps.store, config.authRateLimitPerMinute, logger));
+  // Before the JSON parser: a push's signature covers its body exactly as sent.
+  app.use(wechatPushRouter(deps));
   app.use(jsonBody());
 
   app.use(healthRouter(deps));

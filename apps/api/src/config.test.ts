@@ -19,6 +19,7 @@ const productionBase = {
   WECHAT_SECRET: "0123456789abcdef0123456789abcdef",
   DATABASE_URL: "postgresql://wxauth@db.internal:5432/wxauth",
   DATA_KEYS: `2026-12:${DATA_KEY}`,
+  PUBLIC_BASE_URL: "https://api.example.com",
 };
 
 describe("loadConfig", () => {
@@ -81,8 +82,29 @@ describe("loadConfig", () => {
     ["the dev JWT_SECRET", { JWT_SECRET: DEV_JWT_SECRET }, /JWT_SECRET/],
     ["the sandbox appid", { WECHAT_APPID: SANDBOX_APPID }, /WECHAT_APPID/],
     ["a missing WeChat secret", { WECHAT_SECRET: undefined }, /WECHAT_SECRET/],
+    [
+      "content checks on without PUBLIC_BASE_URL",
+      { PUBLIC_BASE_URL: undefined },
+      /PUBLIC_BASE_URL: production needs the API's public https URL when CONTENT_CHECKS is on/,
+    ],
   ])("refuses production with %s", (_name, change, message) => {
     expect(() => loadConfig({ ...productionBase, ...change })).toThrow(message);
+  });
+
+  it("checks content by default; CONTENT_CHECKS=off needs no PUBLIC_BASE_URL in production", () => {
+    expect(loadConfig({})).toMatchObject({ contentChecks: true, publicBaseUrl: undefined });
+    expect(loadConfig(productionBase).publicBaseUrl).toBe("https://api.example.com");
+    expect(
+      loadConfig({ ...productionBase, PUBLIC_BASE_URL: "https://example.com/auth/" }).publicBaseUrl,
+    ).toBe("https://example.com/auth");
+    const off = loadConfig({
+      ...productionBase,
+      CONTENT_CHECKS: "off",
+      PUBLIC_BASE_URL: undefined,
+    });
+    expect(off.contentChecks).toBe(false);
+    expect(() => loadConfig({ CONTENT_CHECKS: "maybe" })).toThrow(/CONTENT_CHECKS/);
+    expect(() => loadConfig({ PUBLIC_BASE_URL: "ftp://example.com" })).toThrow(/PUBLIC_BASE_URL/);
   });
 
   describe("WeChat apps", () => {
@@ -139,9 +161,9 @@ describe("loadConfig", () => {
         /WECHAT_APPS\.0: Unrecognized key/,
       ],
       [
-        "a pushAesKey that is not 43 base64 characters",
+        "a pushAesKey that is not 43 letters and digits",
         JSON.stringify([{ ...shop, pushToken: "token123", pushAesKey: "short" }]),
-        /WECHAT_APPS\.0\.pushAesKey: expected 43 base64 characters/,
+        /WECHAT_APPS\.0\.pushAesKey: expected 43 letters and digits/,
       ],
       [
         "a pushAesKey without pushToken",

@@ -94,8 +94,8 @@ const previousTokenKeys = z
 
 /** WeChat's message push Token: 3 to 32 letters and digits. */
 const pushToken = z.string().regex(/^[A-Za-z0-9]{3,32}$/, "expected 3 to 32 letters and digits");
-/** WeChat's EncodingAESKey: 43 base64 characters (a 32-byte key once "=" is appended). */
-const pushAesKey = z.string().regex(/^[A-Za-z0-9+/]{43}$/, "expected 43 base64 characters");
+/** WeChat's EncodingAESKey: 43 letters and digits (a 32-byte key once "=" is appended). */
+const pushAesKey = z.string().regex(/^[A-Za-z0-9]{43}$/, "expected 43 letters and digits");
 
 /** One mini program the API serves: an entry of WECHAT_APPS. */
 const wechatApp = z
@@ -205,6 +205,11 @@ const EnvSchema = z.object({
   WECHAT_PUSH_AES_KEY: pushAesKey.optional(),
   WECHAT_API_BASE_URL: z.url().default("https://api.weixin.qq.com"),
   WECHAT_TIMEOUT_MS: integer(100, 60_000).default(5000),
+  CONTENT_CHECKS: z.enum(["on", "off"]).default("on"),
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/, error: "expected the API's public http(s) URL" })
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
   REGISTRATION_MODE: z.enum(["phone", "auto"]).default("phone"),
   ACCESS_TOKEN_TTL_S: integer(30, 86_400).default(900),
   REFRESH_TOKEN_TTL_S: integer(60, 365 * 86_400).default(30 * 86_400),
@@ -343,6 +348,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       problems.push("WECHAT_SECRET: production needs the mini program's real AppSecret");
     }
   }
+  if (production && e.CONTENT_CHECKS === "on" && !e.PUBLIC_BASE_URL) {
+    problems.push(
+      "PUBLIC_BASE_URL: production needs the API's public https URL when CONTENT_CHECKS is on (WeChat fetches avatars from it to check them)",
+    );
+  }
   if (production && e.SMS_PROVIDER === "tencent") {
     const missing = Object.keys(TENCENT_SMS_VARIABLES).filter(
       (name) => e[name as keyof typeof TENCENT_SMS_VARIABLES] === undefined,
@@ -401,6 +411,16 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
       baseUrl: e.WECHAT_API_BASE_URL,
       timeoutMs: e.WECHAT_TIMEOUT_MS,
     },
+    /**
+     * WeChat's content checks of nicknames (msgSecCheck) and avatars (mediaCheckAsync); `off`
+     * makes no content-check call at all.
+     */
+    contentChecks: e.CONTENT_CHECKS === "on",
+    /**
+     * The API's address as the internet reaches it, without a trailing slash: where WeChat fetches
+     * an avatar to check it. Unset (outside production): the address each upload came in on.
+     */
+    publicBaseUrl: e.PUBLIC_BASE_URL,
     /**
      * The data key ring: the first key seals, every key opens. Without DATA_KEYS (development and
      * tests only) the one key JWT_SECRET derives, as before key rings.

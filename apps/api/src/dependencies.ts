@@ -23,6 +23,11 @@ import { createAccountDeletion, type AccountDeletion } from "./users/account-del
 import { createUsersService, type UsersService } from "./users/users.service.js";
 import { createStore } from "./stores/create-store.js";
 import { createWechatApps, type WechatApps } from "./wechat/apps.js";
+import { createContentChecks } from "./content-checks/content-checks.js";
+import {
+  createWechatPushService,
+  type WechatPushService,
+} from "./wechat-push/wechat-push.service.js";
 
 export interface Dependencies {
   config: Config;
@@ -54,6 +59,8 @@ export interface Dependencies {
   operators: Operators;
   /** What operators read and do (users, bans, spend, audit). */
   admin: AdminService;
+  /** WeChat's message push to each app: the server-address check and the events acted on. */
+  wechatPush: WechatPushService;
   /**
    * Stops background work, then closes WeChat's idle connections, the database and the store.
    * `track` sees each part's closing, so a shutdown that runs out of time can name what is left.
@@ -143,14 +150,31 @@ export async function buildDependencies(
     // Outlives the WeChat call it covers, so a slow WeChat never lets a second redemption in.
     ticketLeaseMs: config.wechat.timeoutMs + 10_000,
   });
+  const contentChecks = createContentChecks({
+    enabled: config.contentChecks,
+    apps,
+    data,
+    metrics,
+    logger,
+    logSecurityEvent,
+  });
   const users = createUsersService({
     data,
     apps,
     smsCodes,
     logSecurityEvent,
+    contentChecks,
     deletionCoolingOffS: config.accountDeletionCoolingOffS,
   });
-  const avatars = createAvatarsService({ data });
+  const avatars = createAvatarsService({
+    data,
+    contentChecks,
+    publicBaseUrl: config.publicBaseUrl,
+    metrics,
+    clock,
+    logger,
+    logSecurityEvent,
+  });
   const accountDeletion = createAccountDeletion({
     data,
     clock,
@@ -164,6 +188,17 @@ export async function buildDependencies(
     logSecurityEvent,
     prices: config.prices,
     apps,
+  });
+  const wechatPush = createWechatPushService({
+    apps,
+    data,
+    store,
+    avatars,
+    accountDeletion,
+    metrics,
+    clock,
+    logger,
+    logSecurityEvent,
   });
   return {
     config,
@@ -186,6 +221,7 @@ export async function buildDependencies(
     logSecurityEvent,
     operators,
     admin,
+    wechatPush,
     async close(track: TrackClosing = (_part, closing) => closing) {
       apps.close();
       await Promise.allSettled([

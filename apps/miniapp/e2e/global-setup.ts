@@ -110,6 +110,8 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
   };
 }
 
+const E2E_PUSH_TOKEN = "wxauthE2ePushToken";
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "wxauth-miniapp-e2e-"));
   const cleanups: (() => Promise<void>)[] = [];
@@ -133,8 +135,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       DATABASE_URL: database.url,
       WECHAT_API_BASE_URL: sandbox.url,
       // The sandbox's two apps, bound to one Open Platform account: one account across both.
+      // The first has WeChat's message push, so an avatar's content-check verdict reaches the API.
       WECHAT_APPS: JSON.stringify([
-        { appid: SANDBOX_APPID, secret: SANDBOX_SECRET, name: "shop" },
+        { appid: SANDBOX_APPID, secret: SANDBOX_SECRET, name: "shop", pushToken: E2E_PUSH_TOKEN },
         { appid: SANDBOX_SECOND_APPID, secret: SANDBOX_SECOND_SECRET, name: "staff" },
       ]),
       // The sandbox is Tencent Cloud SMS too; its outbox (/__dev/sms) is where tests read codes.
@@ -146,6 +149,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ACCOUNT_DELETION_COOLING_OFF_S: String(3 * 86_400),
     });
     cleanups.push(async () => void (await api.stop()));
+    sandbox.configurePush(SANDBOX_APPID, {
+      pushUrl: `${api.url}/api/wechat/push/${SANDBOX_APPID}`,
+      pushToken: E2E_PUSH_TOKEN,
+    });
 
     const mpWeixinDir = path.join(APP_DIR, "dist/build/mp-weixin");
     await Promise.all([

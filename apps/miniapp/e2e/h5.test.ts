@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { errorCatalog } from "@wxauth/contracts";
 import { SandboxSmsMessagesSchema, sandboxRoutes } from "@wxauth/contracts/sandbox";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
@@ -237,6 +238,54 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
 
     await page.reload();
     await expect.poll(() => page.locator("#profile-avatar img").getAttribute("src")).toBe(src);
+  });
+
+  it("a nickname WeChat's content check finds risky is refused by the field; the old one stays", async () => {
+    calls.length = 0;
+    await page.locator("#profile-nickname input").fill("违规昵称");
+    await page.locator("#save-profile").click();
+    await expect
+      .poll(() => page.locator("#nickname-error").textContent())
+      .toBe(errorCatalog.CONTENT_REJECTED.message.zh);
+    expect(calls).toEqual(["PATCH /api/me 422"]);
+    expect(await page.locator(".identity-name").textContent()).toBe("小明");
+    // Changing the text clears the refusal.
+    await page.locator("#profile-nickname input").fill("小明同学");
+    await expect.poll(() => page.locator("#nickname-error").count()).toBe(0);
+  });
+
+  it("an avatar WeChat's check finds risky is removed after the upload, and the profile says so", async () => {
+    const verdict = await fetch(`${stack.sandboxUrl}${sandboxRoutes.mediaVerdict}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ suggest: "risky" }),
+    });
+    expect(verdict.status).toBe(200);
+    const chooser = page.waitForEvent("filechooser");
+    await page.locator("#choose-avatar").click();
+    const image = solidPng(8, 8, [250, 0, 0]);
+    await (await chooser).setFiles({ name: "avatar.png", mimeType: "image/png", buffer: image });
+    await expect.poll(() => page.locator("#profile-status").textContent()).toBe("头像已更新");
+    // The verdict arrives as a push from WeChat (the sandbox) a moment later.
+    const session = await storedSession(page);
+    await expect
+      .poll(async () => {
+        const me = await fetch(`${stack.apiUrl}/api/me`, {
+          headers: { authorization: `Bearer ${session?.accessToken}` },
+        });
+        return ((await me.json()) as { avatarUrl: string | null }).avatarUrl;
+      })
+      .toBeNull();
+    await page.reload();
+    await expect.poll(() => page.locator("#avatar-removed-notice").count()).toBe(1);
+    expect(await page.locator("#profile-avatar").count()).toBe(0);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, "h5-profile-avatar-removed.png") });
+
+    // Another avatar ends the notice.
+    const next = page.waitForEvent("filechooser");
+    await page.locator("#choose-avatar").click();
+    await (await next).setFiles({ name: "avatar.png", mimeType: "image/png", buffer: image });
+    await expect.poll(() => page.locator("#avatar-removed-notice").count()).toBe(0);
   });
 
   it("logs out: the server session is revoked and the login page waits for a tap", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { UserSchema } from "@wxauth/contracts";
+import { UserSchema, errorCatalog } from "@wxauth/contracts";
 import { SANDBOX_APPID, SANDBOX_SECOND_APPID } from "@wxauth/contracts/sandbox";
 import { describe, expect, inject, it } from "vitest";
 import { solidPng } from "@wxauth/api/testing";
@@ -239,6 +239,20 @@ describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate",
     );
     expect(runtime.requests).toContain("POST /api/me 200");
     expect(textOf(profile, "#profile-status")).toBe("已保存");
+  });
+
+  it("shows WeChat's refusal of a risky nickname by the field", async () => {
+    profile
+      .querySelector("#profile-nickname")
+      ?.dispatchEvent("input", { detail: { value: "违规昵称" } });
+    const save = profile.querySelector("#save-profile");
+    if (!save) throw new Error("no #save-profile");
+    await until(() => !isDisabled(save), "the save button to enable");
+    save.dispatchEvent("tap");
+    await until(() => textOf(profile, "#nickname-error") !== "", "the refusal");
+    expect(runtime.requests).toContain("POST /api/me 422");
+    expect(textOf(profile, "#nickname-error")).toBe(errorCatalog.CONTENT_REJECTED.message.zh);
+    expect(textOf(profile, ".identity-name")).toBe("小明");
   });
 
   it("returning user: after logout, the next launch signs in silently without a tap", async () => {

@@ -59,6 +59,7 @@ describe("error catalog", () => {
       REFRESH_TOKEN_INVALID: 401,
       REFRESH_TOKEN_REUSED: 401,
       RATE_LIMITED: 429,
+      CONTENT_REJECTED: 422,
       NOT_FOUND: 404,
       PAYLOAD_TOO_LARGE: 413,
       REQUEST_HEADER_TOO_LARGE: 431,
@@ -73,6 +74,7 @@ describe("error catalog", () => {
     expect(errorCodeForWechatErrcode(40163)).toBe("WECHAT_CODE_USED");
     expect(errorCodeForWechatErrcode(40226)).toBe("WECHAT_USER_BLOCKED");
     expect(errorCodeForWechatErrcode(45011)).toBe("WECHAT_RATE_LIMITED");
+    expect(errorCodeForWechatErrcode(87014)).toBe("CONTENT_REJECTED");
     for (const errcode of [-1, 40013, 40125, 40164, 45009]) {
       expect(errorCodeForWechatErrcode(errcode)).toBe("WECHAT_UNAVAILABLE");
     }
@@ -213,6 +215,7 @@ describe("schemas", () => {
       deletionScheduledAt: null,
       deletionCoolingOff: 0,
       identities: [{ appid: "wx1", name: "shop", createdAt: "2026-11-20T10:00:00.000Z" }],
+      avatarRemovedAt: null,
     });
     expect(me.identities).toEqual([
       { appid: "wx1", name: "shop", createdAt: "2026-11-20T10:00:00.000Z" },

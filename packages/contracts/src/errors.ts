@@ -110,6 +110,16 @@ export const errorCatalog = {
     retryable: true,
     message: { zh: "请求太频繁，请稍后再试", en: "Too many requests." },
   },
+  CONTENT_REJECTED: {
+    status: 422,
+    retryable: false,
+    // msg_sec_check v1's answer for risky content; v2 answers errcode 0 with suggest "risky".
+    wechatErrcodes: [87014],
+    message: {
+      zh: "内容含有不当信息，请修改后重试",
+      en: "WeChat's content check found the content risky; it was not saved.",
+    },
+  },
   NOT_FOUND: {
     status: 404,
     retryable: false,

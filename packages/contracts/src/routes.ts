@@ -175,7 +175,7 @@ export const contract = {
     auth: true,
     body: UpdateMeRequestSchema,
     responses: { 200: UserSchema },
-    errors: ["UNAUTHORIZED", ...BODY_ERRORS],
+    errors: ["UNAUTHORIZED", ...BODY_ERRORS, "CONTENT_REJECTED", "WECHAT_UNAVAILABLE"],
   },
   sendPhoneChangeSms: {
     method: "POST",

@@ -57,6 +57,11 @@ export const MeSchema = z.extend(UserSchema, {
   /** Seconds a deletion requested now waits before it is carried out; 0: at once. */
   deletionCoolingOff: z.int().check(z.nonnegative()),
   identities: z.array(WechatIdentitySchema),
+  /**
+   * When WeChat's content check found the uploaded avatar risky and the API removed it; null
+   * otherwise, and again once the user sets a new avatar. The profile tells the user from it.
+   */
+  avatarRemovedAt: z.nullable(z.iso.datetime({ offset: true })),
 });
 export type Me = z.infer<typeof MeSchema>;
 

@@ -167,6 +167,23 @@ describe("pnpm dev", () => {
     });
   });
 
+  it("points each sandbox app's message push at the API's push route, the second in safe mode", async () => {
+    for (const appid of ["wxsandbox0000000001", "wxsandbox0000000002"]) {
+      const pushed = await postJson(`${urls.sandbox}/__dev/push-event`, {
+        appid,
+        message: { Event: "dev_command_check" },
+      });
+      expect(pushed.body).toEqual({ deliveries: [{ status: 200, answer: "success", ok: true }] });
+    }
+    const pushes = await (await fetch(`${urls.sandbox}/__dev/pushes`)).json();
+    expect(pushes).toMatchObject({
+      pushes: expect.arrayContaining([
+        expect.objectContaining({ appid: "wxsandbox0000000001", encrypted: false, ok: true }),
+        expect.objectContaining({ appid: "wxsandbox0000000002", encrypted: true, ok: true }),
+      ]),
+    });
+  });
+
   it("stops everything on Ctrl-C", async () => {
     process.kill(-dev.pid!, "SIGINT");
     const stoppedInTime = await Promise.race([

@@ -41,10 +41,11 @@ export interface SessionRecord {
 /**
  * Why a session stopped: its device logged out, a rotated token came back (reuse), its user
  * revoked it from the list of sessions (one or all), the user asked for the account's deletion,
- * an operator signed it out (one or all), or an operator banned the user.
+ * an operator signed it out (one or all), an operator banned the user, or the user cancelled their
+ * authorization of the app in WeChat (user_authorization_cancellation).
  */
 export type SessionRevocationReason =
-  "logout" | "reuse" | "revoke" | "deletion" | "operator" | "ban";
+  "logout" | "reuse" | "revoke" | "deletion" | "operator" | "ban" | "wechat_cancellation";
 
 /**
  * Sessions (one sign-in each) and the refresh tokens each rotated through. The methods that write
@@ -252,6 +253,23 @@ export function createSessionsRepository(db: Database) {
         .updateTable("sessions")
         .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
         .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      return Number(numUpdatedRows);
+    },
+
+    /** Revokes every session the user signed in through `appid` still standing; resolves how many. */
+    async revokeAllForUserInApp(
+      userId: string,
+      appid: string,
+      reason: SessionRevocationReason,
+      now: Date,
+    ): Promise<number> {
+      const { numUpdatedRows } = await db
+        .updateTable("sessions")
+        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
+        .where("user_id", "=", userId)
+        .where("appid", "=", appid)
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       return Number(numUpdatedRows);

@@ -34,6 +34,39 @@ export function createAvatarsRepository(db: Database) {
       ).execute();
     },
 
+    /** Records the trace_id of the avatar's content check; false when it is gone (replaced). */
+    async setCheckTraceId(id: string, traceId: string): Promise<boolean> {
+      const { numUpdatedRows } = await db
+        .updateTable("avatars")
+        .set({ check_trace_id: traceId, updated_at: new Date() })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return numUpdatedRows > 0n;
+    },
+
+    /** The avatar whose content check has this trace_id; null when none has (replaced, removed). */
+    async findByCheckTraceId(traceId: string): Promise<{ id: string; userId: string } | null> {
+      const row = await db
+        .selectFrom("avatars")
+        .select(["id", "user_id as userId"])
+        .where("check_trace_id", "=", traceId)
+        .executeTakeFirst();
+      return row ?? null;
+    },
+
+    /**
+     * Deletes the avatar whose content check has this trace_id. Resolves what was deleted, or null
+     * when nothing was: of two deliveries of one verdict (or two instances), exactly one deletes.
+     */
+    async deleteByCheckTraceId(traceId: string): Promise<{ id: string; userId: string } | null> {
+      const row = await db
+        .deleteFrom("avatars")
+        .where("check_trace_id", "=", traceId)
+        .returning(["id", "user_id as userId"])
+        .executeTakeFirst();
+      return row ?? null;
+    },
+
     /** Stores `avatar` as the user's only one. Run it in a transaction with the avatarUrl change. */
     async replaceForUser(avatar: NewAvatar): Promise<void> {
       const now = new Date();

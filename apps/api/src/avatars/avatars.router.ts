@@ -24,10 +24,10 @@ function avatarUrlFor(req: Request): (avatarId: string) => string {
 export function avatarsRouter(deps: { avatars: AvatarsService; authenticate: Authenticate }) {
   const { avatars } = deps;
   const { router, mount } = contractRouter(deps.authenticate);
-  mount("uploadAvatar", async ({ req, userId }) => {
+  mount("uploadAvatar", async ({ req, userId, appid, requestId }) => {
     const urlOf = avatarUrlFor(req);
     const bytes = await readUploadedFile(req, contract.uploadAvatar.upload);
-    return avatars.upload(userId, bytes, urlOf);
+    return avatars.upload({ userId, appid, requestId }, bytes, urlOf);
   });
   // Not through mountRoute: the body is the image itself, not JSON.
   router.get(contract.getAvatar.path, async (req, res) => {

@@ -33,6 +33,11 @@ export type Avatar = {
   content_type: string;
   bytes: Buffer;
   byte_length: number;
+  /**
+   * WeChat's trace_id of the image's content check (mediaCheckAsync), whose verdict arrives as a
+   * wxa_media_check push; null when no check was started (CONTENT_CHECKS=off, or the call failed).
+   */
+  check_trace_id: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Timestamp;
 };
@@ -169,6 +174,11 @@ export type User = {
    * The name of the operator who banned.
    */
   banned_by: string | null;
+  /**
+   * When WeChat's content check found the uploaded avatar risky and it was removed; cleared when
+   * the user sets another avatar. GET /api/me shows it, so the mini program can say why.
+   */
+  avatar_removed_at: Timestamp | null;
 };
 export type WechatIdentity = {
   id: string;

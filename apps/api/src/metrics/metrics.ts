@@ -96,6 +96,18 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
       help: "Security events logged but not stored in the security_events table (the database refused the row)",
       registers,
     }),
+    contentChecks: new Counter({
+      name: "wxauth_content_checks_total",
+      help: "WeChat content checks of nicknames and avatars by verdict (pass, review, risky); unchecked: the avatar check could not be started",
+      labelNames: ["check", "result"] as const,
+      registers,
+    }),
+    wechatPushes: new Counter({
+      name: "wxauth_wechat_pushes_total",
+      help: "WeChat message pushes received, by app, event and result (handled, duplicate, refused)",
+      labelNames: ["app", "event", "result"] as const,
+      registers,
+    }),
   };
 
   // The results alerts are written against exist from the start, at 0, so that a rate over them
@@ -111,6 +123,7 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
   }
   for (const result of ["rotated", "reuse_detected"]) metrics.refreshes.inc({ result }, 0);
   metrics.securityEventWriteFailures.inc(0);
+  metrics.contentChecks.inc({ check: "avatar", result: "unchecked" }, 0);
 
   /** What one app's WeChat client reports to: its calls, counted under its name. */
   const wechatObserverFor = (app: string): WechatObserver => ({

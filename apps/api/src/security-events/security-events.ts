@@ -26,6 +26,13 @@ export const SECURITY_EVENTS = [
   "phone_number_fetched",
   "account_banned",
   "account_unbanned",
+  "content_review",
+  "content_rejected",
+  "avatar_removed",
+  "wechat_authorization_revoked",
+  "wechat_authorization_cancelled",
+  "wechat_user_info_modified",
+  "wechat_push_refused",
 ] as const;
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
 

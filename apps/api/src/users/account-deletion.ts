@@ -1,6 +1,6 @@
 import type { DeletionScheduled, User } from "@wxauth/contracts";
 import type { Clock } from "../clock.js";
-import type { DataAccess } from "../db/data-access.js";
+import type { DataAccess, Repositories } from "../db/data-access.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
 
@@ -51,6 +51,24 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
     return purged;
   }
 
+  /**
+   * Schedules the account's deletion after the cooling-off period (a repeated request keeps the
+   * first date) and signs every session out, in the caller's transaction. Resolves the due date.
+   */
+  async function schedule(
+    { users, sessions }: Pick<Repositories, "users" | "sessions">,
+    userId: string,
+    now: Date,
+  ): Promise<Date> {
+    const user = existingAccount(await users.findById(userId));
+    const due = user.deletionScheduledAt ?? new Date(now.getTime() + deps.coolingOffS * 1000);
+    if (user.deletionScheduledAt === null) {
+      await users.update(userId, { deletionScheduledAt: due });
+    }
+    await sessions.revokeAllForUser(userId, "deletion", now);
+    return due;
+  }
+
   return {
     /**
      * POST /api/me/deletion: schedules the deletion (a repeated request keeps the first date) and
@@ -58,18 +76,52 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
      */
     async request(userId: string, requestId: string): Promise<DeletionScheduled> {
       const now = new Date(clock.now());
-      const dueAt = await data.transaction(async ({ users, sessions }) => {
-        const user = existingAccount(await users.findById(userId));
-        const due = user.deletionScheduledAt ?? new Date(now.getTime() + deps.coolingOffS * 1000);
-        if (user.deletionScheduledAt === null) {
-          await users.update(userId, { deletionScheduledAt: due });
-        }
-        await sessions.revokeAllForUser(userId, "deletion", now);
-        return due;
-      });
+      const dueAt = await data.transaction((repositories) => schedule(repositories, userId, now));
       await logSecurityEvent("deletion_requested", { userId, requestId });
       if (dueAt <= now) await purge(userId, now, requestId);
       return { deletionScheduledAt: dueAt.toISOString() };
+    },
+
+    /**
+     * WeChat's user_authorization_cancellation: the user cancelled their authorization of the mini
+     * program `appid`, and WeChat asks for their data to be deleted. That identity goes, with its
+     * sessions, its stored session_key and registration tickets. An account left without any
+     * identity is scheduled for deletion as if its owner had asked (the usual cooling-off: signing
+     * in again through WeChat and the phone finds it, and the profile offers to cancel). One
+     * transaction, so a retried push after a failure finds the identity still there; a replay once
+     * it is gone changes nothing. Resolves what happened, or null when the identity was unknown.
+     */
+    async cancelWechatAuthorization(
+      identity: { appid: string; openid: string },
+      requestId: string,
+    ): Promise<{ userId: string; deletionScheduledAt: Date | null } | null> {
+      const { appid, openid } = identity;
+      const now = new Date(clock.now());
+      const outcome = await data.transaction(async (repositories) => {
+        const user = await repositories.wechatIdentities.findUser(appid, openid);
+        if (!user) return null;
+        await repositories.wechatIdentities.remove(appid, openid);
+        await repositories.sessions.revokeAllForUserInApp(
+          user.id,
+          appid,
+          "wechat_cancellation",
+          now,
+        );
+        await repositories.registrationTickets.deleteFor(appid, openid);
+        await repositories.wechatSessionKeys.deleteFor(appid, openid);
+        const left = await repositories.wechatIdentities.countForUser(user.id);
+        const due = left === 0 ? await schedule(repositories, user.id, now) : null;
+        return { userId: user.id, deletionScheduledAt: due };
+      });
+      if (outcome?.deletionScheduledAt) {
+        await logSecurityEvent("deletion_requested", {
+          userId: outcome.userId,
+          requestId,
+          details: { by: "wechat_authorization_cancellation" },
+        });
+        if (outcome.deletionScheduledAt <= now) await purge(outcome.userId, now, requestId);
+      }
+      return outcome;
     },
 
     /** DELETE /api/me/deletion: the account stays. Cancelling when nothing is scheduled is a no-op. */

@@ -13,6 +13,8 @@ export interface UserRecord {
   /** Set while an operator's ban stands (see banInForce: a ban with an end lifts itself). */
   bannedAt: Date | null;
   bannedUntil: Date | null;
+  /** When a risky avatar was removed after WeChat's content check; null since another was set. */
+  avatarRemovedAt: Date | null;
 }
 
 /** An operator's ban, as it is written to the user's row. */
@@ -29,7 +31,10 @@ export interface NewUser {
 }
 
 export type UserChanges = Partial<
-  Pick<UserRecord, "phone" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt">
+  Pick<
+    UserRecord,
+    "phone" | "unionid" | "nickname" | "avatarUrl" | "deletionScheduledAt" | "avatarRemovedAt"
+  >
 >;
 
 /** The columns of a UserRecord, under its field names. */
@@ -43,6 +48,7 @@ export const USER_COLUMNS = [
   "deletion_scheduled_at as deletionScheduledAt",
   "banned_at as bannedAt",
   "banned_until as bannedUntil",
+  "avatar_removed_at as avatarRemovedAt",
 ] as const;
 
 export function createUsersRepository(db: Database) {
@@ -85,6 +91,7 @@ export function createUsersRepository(db: Database) {
           nickname: changes.nickname,
           avatar_url: changes.avatarUrl,
           deletion_scheduled_at: changes.deletionScheduledAt,
+          avatar_removed_at: changes.avatarRemovedAt,
           updated_at: new Date(),
         })
         .where("id", "=", id)

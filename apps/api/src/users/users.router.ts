@@ -11,7 +11,9 @@ export function usersRouter(deps: {
   const { users, accountDeletion } = deps;
   const { router, mount } = contractRouter(deps.authenticate);
   mount("getMe", ({ userId }) => users.getMe(userId));
-  mount("updateMe", ({ body, userId }) => users.updateMe(userId, body));
+  mount("updateMe", ({ body, userId, appid, requestId }) =>
+    users.updateMe({ userId, appid, requestId }, body),
+  );
   mount("sendPhoneChangeSms", ({ body, userId, req }) =>
     users.sendPhoneChangeSms(userId, body.phone, clientOf(req)),
   );

@@ -1,5 +1,6 @@
 import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import { avatarIdIn } from "../avatars/avatar-url.js";
+import type { CheckedBy, ContentChecks } from "../content-checks/content-checks.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
@@ -15,8 +16,9 @@ export function createUsersService(deps: {
   /** ACCOUNT_DELETION_COOLING_OFF_S, told to the user before they ask for a deletion. */
   deletionCoolingOffS: number;
   logSecurityEvent: LogSecurityEvent;
+  contentChecks: ContentChecks;
 }) {
-  const { data, apps, smsCodes } = deps;
+  const { data, apps, smsCodes, contentChecks } = deps;
 
   /**
    * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
@@ -62,17 +64,32 @@ export function createUsersService(deps: {
           name: apps.nameOf(appid),
           createdAt: createdAt.toISOString(),
         })),
+        avatarRemovedAt: user.avatarRemovedAt?.toISOString() ?? null,
       };
     },
 
-    async updateMe(userId: string, changes: UpdateMeRequest): Promise<User> {
+    /**
+     * PATCH /api/me. A new nickname is saved only once WeChat's content check lets it through
+     * (content-checks/content-checks.ts); the same nickname again is not checked again.
+     */
+    async updateMe(by: CheckedBy, changes: UpdateMeRequest): Promise<User> {
+      const { userId } = by;
+      if (changes.nickname !== undefined) {
+        const current = existingAccount(await data.users.findById(userId));
+        if (changes.nickname !== current.nickname) {
+          await contentChecks.checkNickname(by, changes.nickname);
+        }
+      }
       if (changes.avatarUrl === undefined) {
         return toUserBody(existingAccount(await data.users.update(userId, changes)));
       }
       const { avatarUrl } = changes;
       // An uploaded avatar that avatarUrl no longer points at is nobody's: it goes with the change.
+      // Setting an avatar also ends the notice of one removed by the content check.
       const user = await data.transaction(async ({ users, avatars }) => {
-        const updated = existingAccount(await users.update(userId, changes));
+        const updated = existingAccount(
+          await users.update(userId, { ...changes, avatarRemovedAt: null }),
+        );
         await avatars.deleteForUserExcept(userId, avatarIdIn(avatarUrl));
         return updated;
       });

@@ -73,6 +73,30 @@ export function createWechatIdentitiesRepository(db: Database) {
     },
 
     /**
+     * Removes the identity (appid, openid); resolves the user it was of, or null when there was
+     * none (removed already: a replayed push).
+     */
+    async remove(appid: string, openid: string): Promise<string | null> {
+      const row = await db
+        .deleteFrom("wechat_identities")
+        .where("appid", "=", appid)
+        .where("openid", "=", openid)
+        .returning("user_id as userId")
+        .executeTakeFirst();
+      return row?.userId ?? null;
+    },
+
+    /** How many identities the user has left. */
+    async countForUser(userId: string): Promise<number> {
+      const { count } = await db
+        .selectFrom("wechat_identities")
+        .select((eb) => eb.fn.countAll<string>().as("count"))
+        .where("user_id", "=", userId)
+        .executeTakeFirstOrThrow();
+      return Number(count);
+    },
+
+    /**
      * Start-up: identities from before several apps become `appid`'s. One that `appid` already
      * has (written by a newer instance meanwhile) is left for the operator; resolves how many moved.
      */

@@ -171,9 +171,7 @@ describe("several mini programs, phone registration", () => {
     // The app is bound since: the same openid now comes with a unionid.
     const unionid = `u-${randomUUID()}`;
     const { code } = await api.loginCode({ appid: SHOP, openid, unionid });
-    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(
-      registered.user.id,
-    );
+    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(registered.user.id);
     expect((await api.deps.data.users.findById(registered.user.id))?.unionid).toBe(unionid);
 
     // So the same person opening the other bound app is recognised.
@@ -194,9 +192,7 @@ describe("several mini programs, phone registration", () => {
     const openid = `o-${randomUUID()}`;
     const other = await api.register({ appid: SHOP, openid });
     const { code } = await api.loginCode({ appid: SHOP, openid, unionid });
-    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(
-      other.user.id,
-    );
+    expect(AuthenticatedSchema.parse(await api.login(code, SHOP)).user.id).toBe(other.user.id);
     expect((await api.deps.data.users.findById(other.user.id))?.unionid).toBeNull();
     expect((await api.deps.data.users.findById(holder.user.id))?.unionid).toBe(unionid);
   });

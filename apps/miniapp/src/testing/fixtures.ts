@@ -18,6 +18,7 @@ export const me: Me = {
   ...user,
   deletionCoolingOff: 7 * 86_400,
   identities: [{ appid: "wx-this-app", name: "shop", createdAt: "2026-11-20T08:00:00.000Z" }],
+  avatarRemovedAt: null,
 };
 
 /** A login or registration answer: a new session's credentials. */
