@@ -29,7 +29,7 @@ export function avatarsRouter(deps: { avatars: AvatarsService; authenticate: Aut
     const bytes = await readUploadedFile(req, contract.uploadAvatar.upload);
     return avatars.upload({ userId, appid, requestId }, bytes, urlOf);
   });
-  // Not through mountRoute: the body is the image itself, not JSON.
+  // Not through mount: the body is the image itself, not JSON.
   router.get(contract.getAvatar.path, async (req, res) => {
     const avatar = await avatars.find(String(req.params.avatarId));
     res.set({
