@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
-  AuthenticatedSessionSchema,
+  AuthenticatedSchema,
   ErrorBodySchema,
   RegistrationRequiredSchema,
   WechatLoginResponseSchema,
@@ -126,9 +126,9 @@ describe("the console against the real API", () => {
       phoneCode: phone.code,
     });
     expect(registered.status).toBe(201);
-    const session = AuthenticatedSessionSchema.parse(registered.body);
+    const session = AuthenticatedSchema.parse(registered.body);
     first = { id: session.user.id, openid: registration.openid, accessToken: session.accessToken };
-    const again = AuthenticatedSessionSchema.parse((await signIn(registration.openid)).answer);
+    const again = AuthenticatedSchema.parse((await signIn(registration.openid)).answer);
     second = { ...first, accessToken: again.accessToken };
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });

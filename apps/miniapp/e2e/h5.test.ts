@@ -267,11 +267,11 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await (await chooser).setFiles({ name: "avatar.png", mimeType: "image/png", buffer: image });
     await expect.poll(() => page.locator("#profile-status").textContent()).toBe("头像已更新");
     // The verdict arrives as a push from WeChat (the sandbox) a moment later.
-    const session = await storedSession(page);
+    const credentials = await storedCredentials(page);
     await expect
       .poll(async () => {
         const me = await fetch(`${stack.apiUrl}/api/me`, {
-          headers: { authorization: `Bearer ${session?.accessToken}` },
+          headers: { authorization: `Bearer ${credentials?.accessToken}` },
         });
         return ((await me.json()) as { avatarUrl: string | null }).avatarUrl;
       })

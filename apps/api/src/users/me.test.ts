@@ -18,8 +18,11 @@ describe("GET /api/me", () => {
     const session = await api.register();
     const result = await api.request("GET", "/api/me", { token: session.accessToken });
     expect(result.status).toBe(200);
-    const { deletionCoolingOff, identities, ...user } = MeSchema.parse(result.body);
+    const { deletionCoolingOff, identities, avatarRemovedAt, ...user } = MeSchema.parse(
+      result.body,
+    );
     expect(user).toEqual(session.user);
+    expect(avatarRemovedAt).toBeNull();
     expect(deletionCoolingOff).toBe(DEFAULT_ACCOUNT_DELETION_COOLING_OFF_S);
     expect(identities).toEqual([
       { appid: api.deps.apps.primary.appid, name: "default", createdAt: expect.any(String) },
