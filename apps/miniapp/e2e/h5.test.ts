@@ -247,7 +247,8 @@ describe("H5 build in Chromium against the real API and the WeChat sandbox", () 
     await expect
       .poll(() => page.locator("#nickname-error").textContent())
       .toBe(errorCatalog.CONTENT_REJECTED.message.zh);
-    expect(calls).toEqual(["PATCH /api/me 422"]);
+    // The reload that ended the last test may still be loading the session list.
+    expect(calls.filter((call) => call.startsWith("PATCH"))).toEqual(["PATCH /api/me 422"]);
     expect(await page.locator(".identity-name").textContent()).toBe("小明");
     // Changing the text clears the refusal.
     await page.locator("#profile-nickname input").fill("小明同学");
