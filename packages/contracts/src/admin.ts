@@ -12,11 +12,12 @@
 import * as z from "zod/mini";
 import { ErrorBodySchema, errorCatalog, operatorErrorCatalog } from "./errors.js";
 import { DeviceSchema, PhoneE164Schema } from "./schemas.js";
-import type {
-  RouteDefinition,
-  RoutePathParameters,
-  RouteRequestBody,
-  RouteSuccessBody,
+import {
+  COMMON_ERRORS,
+  type RouteDefinition,
+  type RoutePathParameters,
+  type RouteRequestBody,
+  type RouteSuccessBody,
 } from "./routes.js";
 
 /** The cookie that carries an operator's session. The console never reads it (HttpOnly). */
@@ -360,13 +361,6 @@ export type AuditPage = z.infer<typeof AuditPageSchema>;
 
 // --- The routes -------------------------------------------------------------------------------
 
-const COMMON_ERRORS = [
-  "NOT_FOUND",
-  "PAYLOAD_TOO_LARGE",
-  "REQUEST_HEADER_TOO_LARGE",
-  "SERVICE_UNAVAILABLE",
-  "INTERNAL",
-] as const;
 /** What a guarded route can answer before its handler runs. */
 const READ_ERRORS = [
   "OPERATOR_UNAUTHENTICATED",

@@ -85,8 +85,8 @@ export interface RouteDefinition<Code extends string = ErrorCode> {
   errors: readonly Code[];
 }
 
-/** Errors any route can answer with, whatever it does. */
-const COMMON_ERRORS = [
+/** Errors any route can answer with, whatever it does (the console's routes too). */
+export const COMMON_ERRORS = [
   "NOT_FOUND",
   "PAYLOAD_TOO_LARGE",
   "REQUEST_HEADER_TOO_LARGE",

@@ -243,33 +243,21 @@ export function createSessionsRepository(db: Database) {
       return existing !== undefined;
     },
 
-    /** Revokes every session of the user still standing; resolves how many. */
+    /**
+     * Revokes every session of the user still standing, or only those signed in through `appid`;
+     * resolves how many.
+     */
     async revokeAllForUser(
       userId: string,
       reason: SessionRevocationReason,
       now: Date,
+      { appid }: { appid?: string } = {},
     ): Promise<number> {
       const { numUpdatedRows } = await db
         .updateTable("sessions")
         .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
         .where("user_id", "=", userId)
-        .where("revoked_at", "is", null)
-        .executeTakeFirst();
-      return Number(numUpdatedRows);
-    },
-
-    /** Revokes every session the user signed in through `appid` still standing; resolves how many. */
-    async revokeAllForUserInApp(
-      userId: string,
-      appid: string,
-      reason: SessionRevocationReason,
-      now: Date,
-    ): Promise<number> {
-      const { numUpdatedRows } = await db
-        .updateTable("sessions")
-        .set({ revoked_at: now, revoked_reason: reason, updated_at: now })
-        .where("user_id", "=", userId)
-        .where("appid", "=", appid)
+        .$if(appid !== undefined, (query) => query.where("appid", "=", appid!))
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       return Number(numUpdatedRows);

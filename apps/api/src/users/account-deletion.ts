@@ -101,12 +101,9 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
         const user = await repositories.wechatIdentities.findUser(appid, openid);
         if (!user) return null;
         await repositories.wechatIdentities.remove(appid, openid);
-        await repositories.sessions.revokeAllForUserInApp(
-          user.id,
+        await repositories.sessions.revokeAllForUser(user.id, "wechat_cancellation", now, {
           appid,
-          "wechat_cancellation",
-          now,
-        );
+        });
         await repositories.registrationTickets.deleteFor(appid, openid);
         await repositories.wechatSessionKeys.deleteFor(appid, openid);
         const left = await repositories.wechatIdentities.countForUser(user.id);
