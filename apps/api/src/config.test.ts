@@ -208,6 +208,21 @@ describe("loadConfig", () => {
       ).toHaveLength(2);
     });
 
+    it("refuses a push Token without its EncodingAESKey in production (plaintext pushes)", () => {
+      const pushAesKey = "a".repeat(43);
+      expect(() => withApps([shop, { ...staff, pushToken: "token123" }])).toThrow(
+        /WECHAT_APPS\[1\] \("staff"\): production needs the EncodingAESKey \(safe mode\)/,
+      );
+      expect(() => loadConfig({ ...productionBase, WECHAT_PUSH_TOKEN: "token123" })).toThrow(
+        /WECHAT_PUSH_AES_KEY: production needs the EncodingAESKey \(safe mode\)/,
+      );
+      expect(withApps([shop, { ...staff, pushToken: "token123", pushAesKey }]).wechat.apps).toEqual(
+        [shop, { ...staff, pushToken: "token123", pushAesKey }],
+      );
+      // Outside production plaintext mode stays available (the sandbox's first app uses it).
+      expect(withApps([{ ...shop, pushToken: "token123" }], {}).wechat.apps).toHaveLength(1);
+    });
+
     it("refuses WECHAT_APPS together with WECHAT_APPID", () => {
       expect(() => withApps([shop], productionBase)).toThrow(
         /set either WECHAT_APPS or WECHAT_APPID, WECHAT_SECRET \(one app\), not both/,

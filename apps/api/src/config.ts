@@ -138,6 +138,14 @@ const SANDBOX_APPIDS: ReadonlySet<string> = new Set([SANDBOX_APPID, SANDBOX_SECO
 const SANDBOX_SECRETS: ReadonlySet<string> = new Set([SANDBOX_SECRET, SANDBOX_SECOND_SECRET]);
 
 /**
+ * In plaintext mode WeChat's push signature covers the Token, timestamp and nonce but not the body,
+ * so one signed push URL seen anywhere (a proxy's access log) would carry any body, an account's
+ * deletion by user_authorization_cancellation included. Production takes safe mode only.
+ */
+const PLAINTEXT_PUSH_REFUSED =
+  "production needs the EncodingAESKey (safe mode) with a push Token: a plaintext push's signature does not cover its body";
+
+/**
  * Problems with the configured apps: a duplicate appid or name always, the sandbox's appids or
  * secrets in production. Each names its entry.
  */
@@ -166,6 +174,9 @@ function wechatAppProblems(
       problems.push(
         `${entry(index)}: production needs the mini program's real AppSecret, not the sandbox's`,
       );
+    }
+    if (production && app.pushToken !== undefined && app.pushAesKey === undefined) {
+      problems.push(`${entry(index)}: ${PLAINTEXT_PUSH_REFUSED}`);
     }
   });
   return problems;
@@ -331,6 +342,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env) {
     }
     if (e.WECHAT_PUSH_AES_KEY !== undefined && e.WECHAT_PUSH_TOKEN === undefined) {
       problems.push("WECHAT_PUSH_TOKEN: WECHAT_PUSH_AES_KEY needs a push Token");
+    }
+    if (production && e.WECHAT_PUSH_TOKEN !== undefined && e.WECHAT_PUSH_AES_KEY === undefined) {
+      problems.push(`WECHAT_PUSH_AES_KEY: ${PLAINTEXT_PUSH_REFUSED}`);
     }
     wechatAppsConfigured = [
       {

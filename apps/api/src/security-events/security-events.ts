@@ -32,7 +32,6 @@ export const SECURITY_EVENTS = [
   "wechat_authorization_revoked",
   "wechat_authorization_cancelled",
   "wechat_user_info_modified",
-  "wechat_push_refused",
 ] as const;
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
 

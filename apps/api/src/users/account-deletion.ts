@@ -99,7 +99,9 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
       const now = new Date(clock.now());
       const outcome = await data.transaction(async (repositories) => {
         const user = await repositories.wechatIdentities.findUser(appid, openid);
-        if (!user) return null;
+        // Two cancellations of one account's identities at once: the second waits here and then
+        // counts what the first left, so the last identity's removal always schedules the deletion.
+        if (!user || !(await repositories.users.lock(user.id))) return null;
         await repositories.wechatIdentities.remove(appid, openid);
         await repositories.sessions.revokeAllForUser(user.id, "wechat_cancellation", now, {
           appid,

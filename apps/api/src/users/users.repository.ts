@@ -162,6 +162,20 @@ export function createUsersRepository(db: Database) {
     },
 
     /**
+     * Locks the user's row until the transaction ends, so that changes to the account's identities
+     * are decided one at a time. Resolves false when the user is gone. Run it in a transaction.
+     */
+    async lock(id: string): Promise<boolean> {
+      const row = await db
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", id)
+        .forUpdate()
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    /**
      * Locks the user's row if their deletion is due at `now`, until the transaction ends: nothing
      * can then add to the account (an identity, a session) before it is deleted. Resolves false
      * when it is not due (cancelled meanwhile) or already gone. Run it in a transaction.

@@ -225,11 +225,12 @@ export function createWechatPushService(deps: {
       } catch (error) {
         if (!(error instanceof WechatPushError)) throw error;
         metrics.wechatPushes.inc({ app: appLabel(appid), event: "unknown", result: "refused" });
-        await deps.logSecurityEvent("wechat_push_refused", {
-          userId: null,
-          requestId,
-          details: { appid, reason: error.reason },
-        });
+        // A log line and a metric, not a security event: anyone can send refused pushes, and a
+        // row each would let them fill the security_events table.
+        logger.warn(
+          { event: "wechat_push_refused", appid, reason: error.reason, requestId },
+          "WeChat push refused",
+        );
         throw new AppError(PUSH_REFUSALS[error.reason], `WeChat push refused: ${error.message}.`);
       }
       const eventLabel = event.type === "unknown" ? "other" : event.type;

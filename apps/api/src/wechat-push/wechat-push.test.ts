@@ -492,6 +492,32 @@ describe("user_authorization_cancellation: the identity goes", () => {
     ]);
   });
 
+  it("both apps' identities cancelled at once: the account is left with none and its deletion scheduled", async () => {
+    const person = `person-${randomUUID()}`;
+    const shop = await api.register({ appid: SHOP, person });
+    const { code } = await api.loginCode({ appid: STAFF, person });
+    const staffLogin = await api.login(code, STAFF);
+    expect(staffLogin.status).toBe("authenticated");
+    const staffOpenid = (await api.deps.data.wechatIdentities.listForUser(shop.user.id)).find(
+      (identity) => identity.appid === STAFF,
+    )!.openid;
+
+    // Straight to the service, so that the two transactions overlap.
+    const { accountDeletion } = api.deps;
+    await Promise.all([
+      accountDeletion.cancelWechatAuthorization({ appid: SHOP, openid: shop.openid }, "r1"),
+      accountDeletion.cancelWechatAuthorization({ appid: STAFF, openid: staffOpenid }, "r2"),
+    ]);
+
+    expect(await api.deps.data.wechatIdentities.listForUser(shop.user.id)).toEqual([]);
+    const row = await api.deps.db
+      .selectFrom("users")
+      .select("deletion_scheduled_at")
+      .where("id", "=", shop.user.id)
+      .executeTakeFirstOrThrow();
+    expect(row.deletion_scheduled_at).not.toBeNull();
+  });
+
   it("the account's only identity: its deletion is scheduled with the cooling-off period, every session signed out", async () => {
     const session = await api.register({ appid: STAFF });
     const before = Date.now();
