@@ -24,7 +24,7 @@ export function toUserBody(user: UserRecord): User {
 export const accountGone = () => new AppError("UNAUTHORIZED", "The account no longer exists.");
 
 /** The user, or 401 when the account no longer exists. */
-export function existingAccount(user: UserRecord | null): UserRecord {
+export function existingAccount<User extends UserRecord>(user: User | null): User {
   if (!user) throw accountGone();
   return user;
 }

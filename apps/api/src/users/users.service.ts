@@ -54,8 +54,9 @@ export function createUsersService(deps: {
      * to (never an openid or unionid).
      */
     async getMe(userId: string): Promise<Me> {
-      const user = existingAccount(await data.users.findById(userId));
-      const identities = await data.wechatIdentities.listForUser(userId);
+      const { apps: identities, ...user } = existingAccount(
+        await data.users.findByIdWithApps(userId),
+      );
       return {
         ...toUserBody(user),
         deletionCoolingOff: deps.deletionCoolingOffS,
