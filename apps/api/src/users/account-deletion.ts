@@ -25,6 +25,15 @@ export interface AccountDeletionDeps {
 export function createAccountDeletion(deps: AccountDeletionDeps) {
   const { data, clock, logSecurityEvent } = deps;
 
+  /** What an identity leaves besides itself: its registration tickets and stored session_key. */
+  async function forgetWechatRecordsOf(
+    { registrationTickets, wechatSessionKeys }: Repositories,
+    { appid, openid }: { appid: string; openid: string },
+  ): Promise<void> {
+    await registrationTickets.deleteFor(appid, openid);
+    await wechatSessionKeys.deleteFor(appid, openid);
+  }
+
   /**
    * Purges the account if its deletion is due at `now`. Safe with several instances: the purge
    * starts by locking the user row on that condition, so of two purges (or a purge and a
@@ -37,10 +46,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
       const identities = await repositories.wechatIdentities.listForUser(userId);
       await repositories.sessions.deleteForUser(userId);
       await repositories.avatars.deleteForUserExcept(userId, undefined);
-      for (const { appid, openid } of identities) {
-        await repositories.registrationTickets.deleteFor(appid, openid);
-        await repositories.wechatSessionKeys.deleteFor(appid, openid);
-      }
+      for (const identity of identities) await forgetWechatRecordsOf(repositories, identity);
       // The account's security events stay (180 days), keeping only its id.
       await repositories.securityEvents.forgetDetailsOf(userId);
       // Its identities go with it (ON DELETE CASCADE).
@@ -106,8 +112,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps) {
         await repositories.sessions.revokeAllForUser(user.id, "wechat_cancellation", now, {
           appid,
         });
-        await repositories.registrationTickets.deleteFor(appid, openid);
-        await repositories.wechatSessionKeys.deleteFor(appid, openid);
+        await forgetWechatRecordsOf(repositories, identity);
         const left = await repositories.wechatIdentities.countForUser(user.id);
         const due = left === 0 ? await schedule(repositories, user.id, now) : null;
         return { userId: user.id, deletionScheduledAt: due };
