@@ -10,6 +10,7 @@ import { successOf } from "@wxauth/contracts";
 import { parse as parseCookies } from "cookie";
 import { Router, type Request, type Response } from "express";
 import type * as z from "zod/mini";
+import { queryOf } from "../http/query.js";
 import { AppError } from "../errors.js";
 import { clientOf, describeIssues } from "../http/contract-route.js";
 import { csrfTokenMatches, type Operators, type SignedInOperator } from "./operators.service.js";
@@ -48,11 +49,6 @@ export type AdminRouteHandler<K extends AdminRouteName> = (
 export function operatorTokenOf(req: Request): string | undefined {
   const header = req.headers.cookie;
   return header ? parseCookies(header)[OPERATOR_SESSION_COOKIE] : undefined;
-}
-
-/** The query string as the contract's query schema reads it (the app's own query parser is off). */
-function queryOf(req: Request): Record<string, string> {
-  return Object.fromEntries(new URL(req.originalUrl, "http://query.invalid").searchParams);
 }
 
 function parsed(schema: z.ZodMiniType, value: unknown, what: string): unknown {

@@ -1,4 +1,5 @@
-import express, { Router, type Request } from "express";
+import express, { Router } from "express";
+import { queryOf } from "../http/query.js";
 import type { WechatPushService } from "./wechat-push.service.js";
 
 /** The push route; WeChat's console takes it per app, e.g. https://api.example.com/api/wechat/push/wx123. */
@@ -6,12 +7,6 @@ export const WECHAT_PUSH_PATH = "/api/wechat/push/:appid";
 
 /** Pushes are small JSON messages; anything bigger is not WeChat's. */
 const PUSH_BODY_LIMIT = "64kb";
-
-/** The query WeChat signs (signature, timestamp, nonce, echostr, msg_signature, encrypt_type). */
-function queryOf(req: Request): Record<string, string> {
-  // The app's query parser is off (no JSON route takes a query), so the URL is read here.
-  return Object.fromEntries(new URL(req.originalUrl, "http://push.invalid").searchParams);
-}
 
 /**
  * WeChat's message push. Mounted before the app's JSON parser: the body is read as the exact text
