@@ -1,6 +1,12 @@
 import type { Device } from "@wxauth/contracts";
 import type { Database } from "../db/client.js";
 import { timeOrderedId } from "../db/time-ordered-id.js";
+import {
+  USER_COLUMNS,
+  accountOf,
+  linkedApps,
+  type AccountRecord,
+} from "../users/users.repository.js";
 import { UNADOPTED_APPID } from "../users/wechat-identities.repository.js";
 
 export interface RefreshTokenRecord {
@@ -19,8 +25,8 @@ export interface SessionStanding {
   revoked: boolean;
   /** The session's own app. */
   appid: string;
-  bannedAt: Date | null;
-  bannedUntil: Date | null;
+  /** The signed-in user, with their ban (see banInForce) and the apps they are linked to. */
+  account: AccountRecord;
 }
 
 export interface NewRefreshToken {
@@ -155,29 +161,23 @@ export function createSessionsRepository(db: Database) {
     },
 
     /**
-     * The user's session and the user's ban, in one primary-key read joined to the user's row;
-     * null when the session is gone (deleted with its account).
+     * The user's session and the user's account (their ban and their apps included), in one
+     * primary-key read joined to the user's row; null when the session is gone (deleted with its
+     * account).
      */
     async standing(sessionId: string, userId: string): Promise<SessionStanding | null> {
       const row = await db
-        .selectFrom("sessions as s")
-        .innerJoin("users as u", "u.id", "s.user_id")
-        .select([
-          "s.revoked_at as revokedAt",
-          "s.appid",
-          "u.banned_at as bannedAt",
-          "u.banned_until as bannedUntil",
-        ])
-        .where("s.id", "=", sessionId)
-        .where("s.user_id", "=", userId)
+        .selectFrom("sessions")
+        .innerJoin("users", "users.id", "sessions.user_id")
+        .select(["sessions.revoked_at as revokedAt", "sessions.appid as sessionAppid"])
+        .select(USER_COLUMNS.map((column) => `users.${column}` as const))
+        .select(linkedApps)
+        .where("sessions.id", "=", sessionId)
+        .where("sessions.user_id", "=", userId)
         .executeTakeFirst();
       if (!row) return null;
-      return {
-        revoked: row.revokedAt !== null,
-        appid: row.appid,
-        bannedAt: row.bannedAt,
-        bannedUntil: row.bannedUntil,
-      };
+      const { revokedAt, sessionAppid, ...account } = row;
+      return { revoked: revokedAt !== null, appid: sessionAppid, account: accountOf(account) };
     },
 
     /** The user's live sessions (not revoked, their current token unexpired), newest first. */

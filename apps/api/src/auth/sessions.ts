@@ -9,6 +9,7 @@ import { accountDisabled, banInForce } from "../users/bans.js";
 import type { AccessTokenGrant, AccessTokens } from "./access-tokens.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RefreshTokenRecord } from "./sessions.repository.js";
+import type { AccountRecord } from "../users/users.repository.js";
 import type { WechatApps } from "../wechat/apps.js";
 import type { WechatSessionKeyRecord } from "./wechat-session-keys.repository.js";
 
@@ -32,10 +33,10 @@ export interface IssuedSession {
 }
 
 /**
- * Who a Bearer request comes from: a user, through one of their sessions that still stands, and
- * the app (appid) that session signed in through.
+ * Who a Bearer request comes from: a user, through one of their sessions that still stands, the
+ * app (appid) that session signed in through, and the user's account as the request found it.
  */
-export type SignedIn = AccessTokenGrant;
+export type SignedIn = AccessTokenGrant & { account: AccountRecord };
 
 /**
  * Sessions: one per sign-in, with the refresh tokens it rotated through, that its user sees in
@@ -169,18 +170,19 @@ export function createSessions(options: SessionsOptions) {
      * whose user is not banned (403 ACCOUNT_DISABLED, before the revocation the ban also made).
      * Revocation and bans must take effect at once on every instance, so the database (the source
      * of truth every instance shares) is asked on every request: one primary-key read joined to
-     * the user's row, which keeps GET /api/me above its goal of 0.30 x Express hello
-     * (docs/benchmarks.md).
+     * the user's row and their apps. That read is also the account the route sees, so GET /api/me
+     * runs one statement: with a second one for the account it measured 0.26-0.28 of Express
+     * hello, below its guard of 0.30; with one, 0.32-0.35 (docs/benchmarks.md).
      */
     async authenticate(accessToken: string): Promise<SignedIn> {
       const subject = accessTokens.verify(accessToken);
       const standing = await data.sessions.standing(subject.sessionId, subject.userId);
-      if (standing && banInForce(standing, clock.now())) throw accountDisabled();
+      if (standing && banInForce(standing.account, clock.now())) throw accountDisabled();
       if (!standing || standing.revoked) {
         throw new AppError("UNAUTHORIZED", "The session has been signed out.");
       }
       // The session's own appid, not the token's azp: tokens from before apps carry none.
-      return { ...subject, appid: standing.appid };
+      return { ...subject, appid: standing.appid, account: standing.account };
     },
 
     /** The user's live sessions, newest first; `current` is the one asking. */

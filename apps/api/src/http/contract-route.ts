@@ -2,6 +2,7 @@ import { contract, successOf, type Contract, type RouteName } from "@wxauth/cont
 import { Router, type Request, type Response } from "express";
 import type * as z from "zod/mini";
 import { AppError } from "../errors.js";
+import type { AccountRecord } from "../users/users.repository.js";
 import { authenticatedUser, type Authenticate } from "./authenticate.js";
 
 type BodyOf<K extends RouteName> = Contract[K] extends { body: infer S extends z.ZodMiniType }
@@ -18,7 +19,8 @@ type ResponseOf<K extends RouteName> = {
 
 /**
  * What a route's handler gets; on the routes with `auth: true`, `userId` (the signed-in user),
- * `sessionId` (the session their access token belongs to) and `appid` (the app it signed in through).
+ * `sessionId` (the session their access token belongs to), `appid` (the app it signed in through)
+ * and `account` (the user's account, read with the session when the request came in).
  */
 export type RouteContext<K extends RouteName> = {
   body: BodyOf<K>;
@@ -27,7 +29,7 @@ export type RouteContext<K extends RouteName> = {
   /** The request's id (request-id.ts), for the log lines and security events it causes. */
   requestId: string;
 } & (Contract[K]["auth"] extends true
-  ? { userId: string; sessionId: string; appid: string }
+  ? { userId: string; sessionId: string; appid: string; account: AccountRecord }
   : unknown);
 
 export type RouteHandler<K extends RouteName> = (

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { ExpressionBuilder } from "kysely";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { Database } from "../db/client.js";
+import type { DB } from "../db/types.js";
 
 export interface UserRecord {
   id: string;
@@ -16,6 +18,17 @@ export interface UserRecord {
   bannedUntil: Date | null;
   /** When a risky avatar was removed after WeChat's content check; null since another was set. */
   avatarRemovedAt: Date | null;
+}
+
+/** An app the user has a WeChat identity in, and since when. */
+export interface LinkedApp {
+  appid: string;
+  createdAt: Date;
+}
+
+/** A user and the apps they are linked to, oldest first: what a signed-in request knows of them. */
+export interface AccountRecord extends UserRecord {
+  apps: LinkedApp[];
 }
 
 /** An operator's ban, as it is written to the user's row. */
@@ -52,6 +65,29 @@ export const USER_COLUMNS = [
   "avatar_removed_at as avatarRemovedAt",
 ] as const;
 
+/**
+ * The apps of the user in `users`, oldest first, as one JSON column `apps` of the same statement;
+ * accountOf reads it.
+ */
+export const linkedApps = (eb: ExpressionBuilder<DB, "users">) =>
+  jsonArrayFrom(
+    eb
+      .selectFrom("wechat_identities")
+      .select(["wechat_identities.appid", "wechat_identities.created_at as createdAt"])
+      .whereRef("wechat_identities.user_id", "=", "users.id")
+      .orderBy("wechat_identities.created_at")
+      .orderBy("wechat_identities.appid"),
+  ).as("apps");
+
+/** The account in a row of USER_COLUMNS and linkedApps. */
+export function accountOf(
+  row: UserRecord & { apps: Array<{ appid: string; createdAt: Date | string }> },
+): AccountRecord {
+  // JSON carries the instants as text.
+  const apps = row.apps.map(({ appid, createdAt }) => ({ appid, createdAt: new Date(createdAt) }));
+  return { ...row, apps };
+}
+
 export function createUsersRepository(db: Database) {
   const findBy =
     (column: "id" | "phone" | "unionid") =>
@@ -65,38 +101,6 @@ export function createUsersRepository(db: Database) {
   return {
     findById: findBy("id"),
 
-    /**
-     * The user and the apps they have a WeChat identity in (oldest first), for GET /api/me, in one
-     * statement rather than two, for GET /api/me's guard of 0.30 of Express hello: with the
-     * identities read apart it measured 0.154-0.162, in one statement 0.175 (still short of the
-     * guard: docs/benchmarks.md). PostgreSQL, not the API's thread, limits that route here.
-     */
-    async findByIdWithApps(
-      id: string,
-    ): Promise<(UserRecord & { apps: Array<{ appid: string; createdAt: Date }> }) | null> {
-      const row = await db
-        .selectFrom("users")
-        .select(USER_COLUMNS)
-        .select((eb) =>
-          jsonArrayFrom(
-            eb
-              .selectFrom("wechat_identities")
-              .select(["appid", "created_at as createdAt"])
-              .whereRef("wechat_identities.user_id", "=", "users.id")
-              .orderBy("created_at")
-              .orderBy("appid"),
-          ).as("apps"),
-        )
-        .where("id", "=", id)
-        .executeTakeFirst();
-      if (!row) return null;
-      // JSON carries the instants as text.
-      const apps = row.apps.map(({ appid, createdAt }) => ({
-        appid,
-        createdAt: new Date(createdAt),
-      }));
-      return { ...row, apps };
-    },
     findByPhone: findBy("phone"),
     findByUnionid: findBy("unionid"),
 

@@ -10,7 +10,7 @@ export function usersRouter(deps: {
 }) {
   const { users, accountDeletion } = deps;
   const { router, mount } = contractRouter(deps.authenticate);
-  mount("getMe", ({ userId }) => users.getMe(userId));
+  mount("getMe", async ({ account }) => users.getMe(account));
   mount("updateMe", ({ body, userId, appid, requestId }) =>
     users.updateMe({ userId, appid, requestId }, body),
   );

@@ -8,6 +8,7 @@ import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
 import type { WechatApps } from "../wechat/apps.js";
 import { existingAccount, toUserBody } from "./user-accounts.js";
+import type { AccountRecord } from "./users.repository.js";
 
 export function createUsersService(deps: {
   data: DataAccess;
@@ -51,21 +52,18 @@ export function createUsersService(deps: {
   return {
     /**
      * GET /api/me: the user, what a deletion asked for now would do, and the apps they are linked
-     * to (never an openid or unionid).
+     * to (never an openid or unionid), from the account the request was authenticated with.
      */
-    async getMe(userId: string): Promise<Me> {
-      const { apps: identities, ...user } = existingAccount(
-        await data.users.findByIdWithApps(userId),
-      );
+    getMe(account: AccountRecord): Me {
       return {
-        ...toUserBody(user),
+        ...toUserBody(account),
         deletionCoolingOff: deps.deletionCoolingOffS,
-        identities: identities.map(({ appid, createdAt }) => ({
+        identities: account.apps.map(({ appid, createdAt }) => ({
           appid,
           name: apps.nameOf(appid),
           createdAt: createdAt.toISOString(),
         })),
-        avatarRemovedAt: user.avatarRemovedAt?.toISOString() ?? null,
+        avatarRemovedAt: account.avatarRemovedAt?.toISOString() ?? null,
       };
     },
 
