@@ -1,5 +1,7 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../testing/harness.js";
+import { PreparedStatementNames } from "./client.js";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.js";
 
 // Every transaction holds a pooled connection of its own, and the server isolates them: a
@@ -106,5 +108,43 @@ describe("transactions beside other statements", () => {
       .where("id", "=", "dates-1")
       .executeTakeFirstOrThrow();
     expect(row.createdAt.toISOString()).toBe(createdAt.toISOString());
+  });
+});
+
+// PostgreSQL parses and plans a statement once per connection, not on every call (the guard of
+// GET /api/me depends on it: docs/benchmarks.md).
+describe("statements prepared once per connection", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(() => api.close());
+
+  it("a statement with parameters is prepared once, under its connection's own name", async () => {
+    const prepared = await api.deps.db.transaction().execute(async (transaction) => {
+      for (const id of ["prepared-1", "prepared-2", "prepared-3"]) {
+        await transaction.selectFrom("users").select("nickname").where("id", "=", id).execute();
+      }
+      const { rows } = await sql<{ name: string; statement: string }>`
+        select name, statement from pg_prepared_statements`.execute(transaction);
+      return rows.filter((row) => row.statement.startsWith('select "nickname" from "users"'));
+    });
+    expect(prepared).toEqual([
+      {
+        name: expect.stringMatching(/^wxauth_[0-9a-f]{8}_\d+_\d+$/),
+        statement: expect.any(String),
+      },
+    ]);
+  });
+
+  it("names a statement per connection, and leaves texts past MAX_NAMED unnamed", () => {
+    const names = new PreparedStatementNames();
+    const [one, two] = [{}, {}];
+    expect(names.nameFor(one, "select $1")).not.toBe(names.nameFor(two, "select $1"));
+    expect(names.nameFor(one, "select $1")).toBe(names.nameFor(one, "select $1"));
+    for (let i = 1; i < PreparedStatementNames.MAX_NAMED; i++)
+      names.nameFor(one, `select ${i}, $1`);
+    expect(names.nameFor(one, "select 'one more', $1")).toBeUndefined();
+    expect(names.nameFor(two, "select $1")).toBeDefined();
   });
 });

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from "kysely";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { databaseErrorFrom } from "./errors.js";
 import type { DB } from "./types.js";
@@ -29,9 +30,8 @@ export function isPostgresDatabaseUrl(databaseUrl: string): boolean {
 
 /**
  * PostgreSQL at `databaseUrl`. Connections open on first use, so a database that is down at start
- * (or comes back later) needs no restart. Kysely sends unnamed parameterized statements only:
- * named ones would collide on the embedded database of `pnpm dev`, whose connections share one
- * backend, and need PgBouncer's prepared-statement support behind a pooler.
+ * (or comes back later) needs no restart. Each statement is prepared once per connection
+ * (`PreparedStatementNames`).
  */
 export function createDatabase(databaseUrl: string): Database {
   return new Kysely<DB>({
@@ -54,6 +54,7 @@ function poolFailingAsDatabaseErrors(connectionString: string): PostgresPool {
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   let closing = false;
+  const statements = new PreparedStatementNames();
 
   return {
     async connect() {
@@ -66,7 +67,11 @@ function poolFailingAsDatabaseErrors(connectionString: string): PostgresPool {
       let failed = false;
       const query = async (sql: string, parameters: readonly unknown[]) => {
         try {
-          const result = await client.query(sql, parameters as unknown[]);
+          const result = await client.query({
+            name: parameters.length > 0 ? statements.nameFor(client, sql) : undefined,
+            text: sql,
+            values: parameters as unknown[],
+          });
           // close() came while BEGIN was on its way: its owner must not go on writing.
           if (closing && sql === "begin") throw new Error("the database is closing");
           return result;
@@ -91,4 +96,42 @@ function poolFailingAsDatabaseErrors(connectionString: string): PostgresPool {
       await pool.end();
     },
   };
+}
+
+/**
+ * Names under which each connection prepares its statements: node-postgres sends a named
+ * statement's text (Parse) the first time a connection runs it only, and PostgreSQL then skips
+ * parsing and planning it on every later call. This holds GET /api/me to its guard of 0.30 x
+ * Express hello (docs/benchmarks.md): with unnamed statements it measured 0.22-0.29, named
+ * 0.32-0.35 (`BENCH_ONLY=me pnpm bench`).
+ *
+ * A name is the connection's own: the connections of `pnpm dev`'s embedded PostgreSQL share one
+ * backend, where one name prepared by two connections collides ("already exists"), and a restarted
+ * API must not meet the names of the one before it there. A statement whose text varies with its
+ * input (an `in` list of any length) would prepare without end, so past `MAX_NAMED` texts the rest
+ * run unnamed. Statements without parameters (BEGIN, COMMIT) go as they are: nothing to plan.
+ */
+export class PreparedStatementNames {
+  static readonly MAX_NAMED = 500;
+  /** Per process, so no two API processes on one backend share a prefix. */
+  readonly #process = randomBytes(4).toString("hex");
+  readonly #connections = new WeakMap<object, string>();
+  #connectionCount = 0;
+  readonly #texts = new Map<string, number>();
+
+  /** The name `connection` prepares `sql` under; undefined (unnamed) past MAX_NAMED texts. */
+  nameFor(connection: object, sql: string): string | undefined {
+    let index = this.#texts.get(sql);
+    if (index === undefined) {
+      if (this.#texts.size >= PreparedStatementNames.MAX_NAMED) return undefined;
+      index = this.#texts.size;
+      this.#texts.set(sql, index);
+    }
+    let prefix = this.#connections.get(connection);
+    if (prefix === undefined) {
+      prefix = `wxauth_${this.#process}_${this.#connectionCount++}`;
+      this.#connections.set(connection, prefix);
+    }
+    return `${prefix}_${index}`;
+  }
 }

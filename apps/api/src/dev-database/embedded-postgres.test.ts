@@ -15,10 +15,13 @@ import {
   TokenPairSchema,
   UserSchema,
 } from "@wxauth/contracts";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROOT } from "../config.js";
+import type { Database } from "../db/client.js";
 import { applyMigrations } from "../db/migrate.js";
 import { reportFigure } from "../testing/figures.js";
+import { STATEMENT_SWEEP_MS } from "./embedded-postgres.js";
 import {
   expectErrorBody,
   startTestApi,
@@ -29,6 +32,7 @@ import { freePort, startNodeProcess, type NodeProcess } from "../testing/node-pr
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "wxauth-embedded-postgres-"));
 let port: number;
+let databaseUrl: string;
 let database: NodeProcess | undefined;
 let api: TestApi | undefined;
 
@@ -58,6 +62,7 @@ async function startApiOnIt(url: string): Promise<TestApi> {
 beforeAll(async () => {
   port = await freePort();
   const { url, openedMs } = await startEmbeddedDatabase();
+  databaseUrl = url;
   reportFigure("embedded PostgreSQL: first open, initdb included (ms)", openedMs);
   expect(await applyMigrations(url)).toBe("deployed");
   api = await startApiOnIt(url);
@@ -156,6 +161,42 @@ describe("the main journeys on the embedded PostgreSQL", () => {
     ).toEqual([]);
     const { code } = await api!.loginCode({ openid: phoneUser.openid });
     expect((await api!.login(code)).status).toBe("registration_required");
+  });
+
+  // The connections share one PGlite backend: a statement name prepared by two of them, or by a
+  // restarted API and the one before it, would collide there ("already exists").
+  it("statements prepared at once on every connection, and again after a restart, all run", async () => {
+    const burst = async (db: Database) => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 100 }, (_, i) =>
+          db.selectFrom("users").select("id").where("id", "=", `burst-${i}`).execute(),
+        ),
+      );
+      expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+    };
+    await burst(api!.deps.db);
+    await api!.close();
+    api = await startApiOnIt(databaseUrl);
+    await burst(api.deps.db);
+  });
+
+  it("drops the prepared statements once no connection is open", async () => {
+    await api!.close();
+    api = undefined;
+    const preparedStatements = async () => {
+      const client = new pg.Client(databaseUrl);
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          "select count(*)::int as n from pg_prepared_statements",
+        );
+        return (rows[0] as { n: number }).n;
+      } finally {
+        await client.end();
+      }
+    };
+    await expect.poll(preparedStatements, { timeout: 10 * STATEMENT_SWEEP_MS }).toBe(0);
+    api = await startApiOnIt(databaseUrl);
   });
 
   it("closes cleanly and opens again on the same folder with the accounts kept", async () => {

@@ -8,11 +8,17 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
  * like to any PostgreSQL server and has no second code path. Nothing to install.
  *
  * The socket server's connections share PGlite's single backend: transactions are serialized, not
- * interleaved, and named prepared statements would collide across connections (the API sends
- * unnamed ones only). Its default of one connection resets a pool's others (ECONNRESET), so it
- * takes as many as the API's pool and the Prisma CLI open together.
+ * interleaved, and a prepared statement outlives the connection that prepared it (the API names
+ * its statements per connection: db/client.ts). Its default of one connection resets a pool's
+ * others (ECONNRESET), so it takes as many as the API's pool and the Prisma CLI open together.
  */
 const MAX_CONNECTIONS = 10;
+/**
+ * How often the prepared statements are dropped while no connection is open: no client is left
+ * that could run them, and each keeps about 20 KB of PGlite's memory (3,000 took 64 MB), which an
+ * API that reconnects after every idle spell would otherwise add to all day.
+ */
+export const STATEMENT_SWEEP_MS = 1000;
 
 export interface EmbeddedPostgres {
   /** postgresql://postgres@host:port/postgres: PGlite has one database and no passwords. */
@@ -41,9 +47,16 @@ export async function startEmbeddedPostgres(options: {
     await db.close();
     throw error;
   }
+  // Checked and queued in one turn, so DEALLOCATE runs before a connection opening now can
+  // prepare anything.
+  const sweep = setInterval(() => {
+    // A failure (PGlite closing) leaves the statements to the next sweep.
+    if (server.getStats().activeConnections === 0) db.exec("DEALLOCATE ALL").catch(() => {});
+  }, STATEMENT_SWEEP_MS);
   return {
     url: `postgresql://postgres@${host}:${options.port}/postgres`,
     async close() {
+      clearInterval(sweep);
       await server.stop();
       await db.close();
     },

@@ -12,10 +12,11 @@ import { answerParserErrors } from "./parser-errors.js";
  * `app.response`, where `http.createServer(app)` would let Express move each one onto them with
  * Object.setPrototypeOf; V8 then keeps much of what a request allocates past two young-generation
  * collections. It stays for the goal GET /api/me >= 0.30 of Express hello (`pnpm bench`), which
- * `http.createServer(app)` misses. Measured again on 2026-12-07 on the PostgreSQL + Redis row
- * (`BENCH_ONLY=prod-me`, three runs each, shared machine at load 2.3-6.0): with this, 0.28-0.35 ms
- * of CPU per request and 0.36-0.45 of hello by CPU; without, 0.44-0.52 ms and 0.26-0.28. Express's
- * own setPrototypeOf still runs, finds the prototype in place, and changes nothing.
+ * `http.createServer(app)` misses. Measured again on 2026-12-07 with the account read with the
+ * session and statements prepared (`BENCH_ONLY=me pnpm bench`, three runs each, quiet machine):
+ * with this, 0.210-0.213 ms of CPU per request and 0.33-0.40 of hello; without, 0.317-0.327 ms and
+ * 0.23-0.26. Express's own setPrototypeOf still runs, finds the prototype in place, and changes
+ * nothing.
  */
 export function createHttpServer(app: Express, logger: Logger): Server {
   // Constructor functions rather than classes: their `prototype` must be the app's object itself.
