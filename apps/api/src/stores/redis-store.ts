@@ -69,10 +69,6 @@ export class RedisStore implements SharedStore {
       // after a reconnection would take a lock nobody holds or count a hit twice.
       autoResendUnfulfilledCommands: false,
       commandTimeout: options.commandTimeoutMs ?? 300,
-      // The commands requests issue in one turn of the event loop go out in one write. Redis
-      // writes were 6.3% of the PostgreSQL + Redis login's CPU, 2.2% with this, on the way to its
-      // goal of 0.9 of the reference login (docs/benchmarks.md).
-      enableAutoPipelining: true,
       connectTimeout: options.connectTimeoutMs ?? 1000,
       // Never give up: the store recovers by itself whenever Redis comes back.
       retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxReconnectDelayMs),
