@@ -76,9 +76,10 @@ declare module "http" {
  * is the request's logger, bound to it.
  *
  * Not pino-http: it builds a second child logger per request with the request serialized into it,
- * through the redaction paths, whether or not the line is ever written: about 50 µs of every
- * request, 6.5% of the PostgreSQL + Redis login's CPU when that login missed its goal of 0.9 of
- * the reference login (docs/benchmarks.md). Here the line is built only when its level is enabled.
+ * through the redaction paths, whether or not the line is ever written. Here the line is built
+ * only when its level is enabled. That holds GET /api/me to its guard of 0.30 x Express hello
+ * (`BENCH_ONLY=me pnpm bench`, three runs each, 2026-12-07): with pino-http 0.233-0.271 ms of CPU
+ * per request and 0.26-0.32 of hello, missed in two runs; with this, 0.203-0.213 ms and 0.32-0.40.
  */
 export function httpLogger(logger: Logger): RequestHandler {
   return (req, res, next) => {
