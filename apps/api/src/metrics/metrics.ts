@@ -104,7 +104,7 @@ export function createMetrics(appNames: readonly string[] = ["default"]) {
     }),
     wechatPushes: new Counter({
       name: "wxauth_wechat_pushes_total",
-      help: "WeChat message pushes received, by app, event and result (handled, duplicate, refused)",
+      help: "WeChat message pushes received, by app, event and result (handled, duplicate, in_flight, refused)",
       labelNames: ["app", "event", "result"] as const,
       registers,
     }),

@@ -23,6 +23,13 @@ import type { WechatApps } from "../wechat/apps.js";
  * recognised for this long. Past it, a media verdict still acts once (its avatar is gone).
  */
 const HANDLED_TTL_MS = 3 * 24 * 60 * 60 * 1000;
+/**
+ * How long a delivery that is still acting holds its push. Past it (the instance died halfway), a
+ * redelivery acts: WeChat delivers a push again while it gets no `success` for it.
+ */
+const IN_FLIGHT_TTL_MS = 30_000;
+/** The claim of a push whose action is done. */
+const HANDLED = "handled";
 
 /** RevokeInfo values (WeChat's documentation) that name data wxauth keeps. */
 const REVOKED_NICKNAME_AND_AVATAR = "6";
@@ -210,8 +217,8 @@ export function createWechatPushService(deps: {
 
     /**
      * POST: one push. Resolves once it is handled, or was already; throws (401 or 400) when it is
-     * refused, and rethrows a failure of its action after giving the claim back, so WeChat's next
-     * delivery can act.
+     * refused, 503 while an earlier delivery of it is still acting, and rethrows a failure of its
+     * action after giving the claim back, so WeChat's next delivery can act.
      */
     async receive(appid: string, query: PushQuery, body: string, requestId: string): Promise<void> {
       const endpoint = endpointOf(appid);
@@ -235,7 +242,21 @@ export function createWechatPushService(deps: {
       }
       const eventLabel = event.type === "unknown" ? "other" : event.type;
       const key = handledKey(appid, event);
-      if (!(await store.setIfAbsent(key, requestId, HANDLED_TTL_MS))) {
+      const inFlight = `in-flight:${requestId}`;
+      if (!(await store.setIfAbsent(key, inFlight, IN_FLIGHT_TTL_MS))) {
+        if ((await store.get(key)) !== HANDLED) {
+          // An earlier delivery is still acting. Should it fail, WeChat's next delivery must act,
+          // so this one is not answered success: WeChat delivers it again.
+          metrics.wechatPushes.inc({
+            app: appLabel(appid),
+            event: eventLabel,
+            result: "in_flight",
+          });
+          throw new AppError(
+            "SERVICE_UNAVAILABLE",
+            "An earlier delivery of this push is still being handled: deliver it again.",
+          );
+        }
         metrics.wechatPushes.inc({ app: appLabel(appid), event: eventLabel, result: "duplicate" });
         logger.info({ appid, event: eventLabel, requestId }, "WeChat push already handled");
         return;
@@ -243,9 +264,14 @@ export function createWechatPushService(deps: {
       try {
         await handle(appid, event, requestId);
       } catch (error) {
-        await store.deleteIfEquals(key, requestId).catch(() => false);
+        await store.deleteIfEquals(key, inFlight).catch(() => false);
         throw error;
       }
+      // The action is done: should the store fail to remember it, a redelivery after the claim
+      // expires acts again, and each action is conditional in the database.
+      await store.set(key, HANDLED, HANDLED_TTL_MS).catch((error: unknown) => {
+        logger.warn({ err: error, appid, requestId }, "WeChat push handled, not remembered");
+      });
       metrics.wechatPushes.inc({ app: appLabel(appid), event: eventLabel, result: "handled" });
     },
   };

@@ -14,6 +14,7 @@ import {
   SandboxPushDeliverySchema,
 } from "@wxauth/contracts/sandbox";
 import { WechatPush } from "@wxauth/wechat";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { eventually, securityEvents, uploadAvatar } from "../testing/content.js";
@@ -463,6 +464,49 @@ describe("user_authorization_revoke: what the user withdrew is cleared", () => {
     expect((await me(session.accessToken)).nickname).toBe("新名字");
     expect(eventsOf("wechat_authorization_revoked", session.user.id)).toHaveLength(1);
   });
+
+  it("a delivery while an earlier one is still acting is answered 503; when that one fails, the next acts", async () => {
+    const { session } = await profiledUser(SHOP);
+    const sealed = sealerOf(SHOP, SHOP_TOKEN).seal(
+      userEvent("user_authorization_revoke", SHOP, session.openid, {
+        RevokeInfo: "19",
+        CreateTime: 1_800_000_100,
+      }),
+    );
+    // The first delivery waits on the user's row, which this transaction holds.
+    const holder = new pg.Client(api.config.databaseUrl);
+    await holder.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("select 1 from users where id = $1 for update", [session.user.id]);
+      const first = postPush(SHOP, sealed);
+      let waitingPid: number | undefined;
+      await eventually("the first delivery waiting on the user's row", async () => {
+        const { rows } = await holder.query<{ pid: number }>(
+          "select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+        );
+        waitingPid = rows[0]?.pid;
+        return waitingPid !== undefined;
+      });
+
+      const second = await postPush(SHOP, sealed);
+      expect(second.status).toBe(503);
+      expect(expectErrorBody(second, "SERVICE_UNAVAILABLE").error.retryable).toBe(true);
+
+      // The first delivery fails (its connection is cut): WeChat gets no success from it either.
+      await holder.query("select pg_terminate_backend($1)", [waitingPid]);
+      expect((await first).status).toBe(503);
+      await holder.query("rollback");
+    } finally {
+      await holder.end();
+    }
+
+    // WeChat's next delivery acts, once.
+    expectSuccess(await postPush(SHOP, sealed));
+    expect((await me(session.accessToken)).nickname).toBeNull();
+    expectSuccess(await postPush(SHOP, sealed));
+    expect(eventsOf("wechat_authorization_revoked", session.user.id)).toHaveLength(1);
+  });
 });
 
 describe("user_authorization_cancellation: the identity goes", () => {
@@ -600,7 +644,7 @@ describe("user_info_modified: WeChat cleaned a risky nickname or avatar", () => 
 });
 
 describe("two instances on one database and one Redis", () => {
-  it("the same push delivered to both at once is handled by one", async () => {
+  it("the same push delivered to both at once is handled by one, and answered success once done", async () => {
     await requireRedis();
     const keyPrefix = randomKeyPrefix();
     const shared = { WECHAT_APPS, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: keyPrefix };
@@ -625,7 +669,21 @@ describe("two instances on one database and one Redis", () => {
           }),
         ),
       );
-      for (const answer of answers) expectSuccess(answer);
+      // One delivery acts; one still acting makes the others 503 (WeChat delivers them again),
+      // and one arriving after it is done is answered success.
+      for (const answer of answers) {
+        if (answer.status === 503) expectErrorBody(answer, "SERVICE_UNAVAILABLE");
+        else expectSuccess(answer);
+      }
+      expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(1);
+      expectSuccess(
+        await send(second.url, {
+          method: "POST",
+          path,
+          headers: { "content-type": "application/json" },
+          body: sealed.body,
+        }),
+      );
       const handled = [first, second].flatMap((instance) =>
         securityEvents(instance, "wechat_authorization_revoked").filter(
           (entry) => entry.userId === session.user.id,
