@@ -72,13 +72,55 @@ export function csrfTokenMatches(sessionToken: string, header: string | undefine
  * password change (the one-time password's first of all). Sessions live in the database only,
  * stored as hashes, so every instance sees the same ones.
  */
+/**
+ * How many password hashes or checks (scrypt: about 1 s and 128 MiB each at the production cost)
+ * one instance runs at once. Each holds one of libuv's 4 threads, which DNS lookups (WeChat's
+ * address among them) share: sign-ins from many addresses, each within its own limit, must not
+ * take them all.
+ */
+export const MAX_CONCURRENT_PASSWORD_HASHES = 2;
+/** How many wait for one of those; past them, 429 at once. */
+export const MAX_WAITING_PASSWORD_HASHES = 8;
+
 export function createOperators(deps: OperatorsDeps) {
   const { data, store, clock } = deps;
   const cost = deps.scryptCost ?? DEFAULT_SCRYPT_COST;
   const limits = deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
   const idleMs = OPERATOR_SESSION_IDLE_TIMEOUT_S * 1000;
   // Verified against when the name is unknown, so that answer takes as long as a wrong password.
-  let dummyHash: Promise<string> | undefined;
+  // Made at start: made at the first sign-in, that one answer would take twice as long.
+  const dummyHash = hashPassword(newOperatorPassword(), cost);
+  dummyHash.catch(() => {});
+  let hashesRunning = 0;
+  const hashesWaiting: Array<() => void> = [];
+
+  /**
+   * Runs `work` (a password hash or check) once fewer than MAX_CONCURRENT_PASSWORD_HASHES run;
+   * with MAX_WAITING_PASSWORD_HASHES already waiting, 429 at once, to try again in a second.
+   */
+  async function hashing<T>(work: () => Promise<T>): Promise<T> {
+    if (hashesRunning < MAX_CONCURRENT_PASSWORD_HASHES) {
+      hashesRunning++;
+    } else if (hashesWaiting.length < MAX_WAITING_PASSWORD_HASHES) {
+      // The slot is handed over by the hash that ends (below).
+      await new Promise<void>((resolve) => hashesWaiting.push(resolve));
+    } else {
+      throw new AppError(
+        "RATE_LIMITED",
+        "Too many sign-ins are being checked at once; try again.",
+        {
+          retryAfterS: 1,
+        },
+      );
+    }
+    try {
+      return await work();
+    } finally {
+      const next = hashesWaiting.shift();
+      if (next) next();
+      else hashesRunning--;
+    }
+  }
 
   function sessionBody(signedIn: {
     operator: SignedInOperator["operator"];
@@ -122,9 +164,8 @@ export function createOperators(deps: OperatorsDeps) {
       );
       await countAttempt(`operator-signin:name:${nameKey}`, limits.perName);
       const operator = await data.operators.findByName(name);
-      const hash =
-        operator?.passwordHash ?? (await (dummyHash ??= hashPassword(newOperatorPassword(), cost)));
-      const matches = await verifyPassword(password, hash);
+      const hash = operator?.passwordHash ?? (await dummyHash);
+      const matches = await hashing(() => verifyPassword(password, hash));
       if (!operator || !matches) throw new AppError("OPERATOR_SIGNIN_FAILED");
       return startSession(operator);
     },
@@ -152,10 +193,13 @@ export function createOperators(deps: OperatorsDeps) {
         .digest("base64url");
       await countAttempt(`operator-signin:name:${nameKey}`, limits.perName);
       const operator = await data.operators.findById(signedIn.operator.id);
-      if (!operator || !(await verifyPassword(currentPassword, operator.passwordHash))) {
+      if (
+        !operator ||
+        !(await hashing(() => verifyPassword(currentPassword, operator.passwordHash)))
+      ) {
         throw new AppError("OPERATOR_PASSWORD_INCORRECT");
       }
-      const passwordHash = await hashPassword(newPassword, cost);
+      const passwordHash = await hashing(() => hashPassword(newPassword, cost));
       await data.transaction(async ({ operators }) => {
         await operators.setPassword(operator.id, passwordHash, false);
         await operators.deleteSessionsExcept(operator.id, signedIn.sessionId);

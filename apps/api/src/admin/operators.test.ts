@@ -14,6 +14,10 @@ import {
   type TestApi,
 } from "../testing/harness.js";
 import { createOperator, signIn, signInRequest, signedInOperator } from "../testing/operators.js";
+import {
+  MAX_CONCURRENT_PASSWORD_HASHES,
+  MAX_WAITING_PASSWORD_HASHES,
+} from "./operators.service.js";
 import { DEFAULT_SCRYPT_COST, hashPassword, verifyPassword } from "./passwords.js";
 
 const run = promisify(execFile);
@@ -186,8 +190,6 @@ describe("signing in", () => {
       const result = await attempt();
       return { result, ms: performance.now() - started };
     };
-    // Warm up the dummy hash the unknown names are checked against.
-    await signInRequest(api, "nobody-warm-up", "x");
     const wrong = await timed(() => signInRequest(api, name, "wrong password"));
     const unknown = await timed(() =>
       signInRequest(api, `nobody-${process.pid}`, "wrong password"),
@@ -213,6 +215,39 @@ describe("signing in", () => {
     expect(refused.status).toBe(429);
     expect(codeOf(refused)).toBe("RATE_LIMITED");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
+  });
+
+  it(`checks ${MAX_CONCURRENT_PASSWORD_HASHES} passwords at once, ${MAX_WAITING_PASSWORD_HASHES} more wait, the others are 429 to try again in a second`, async () => {
+    const crowd = await startTestApi({
+      overrides: {
+        operators: {
+          scryptCost: TEST_SCRYPT_COST,
+          signInLimits: { perName: 100, perAddress: 100, windowMs: 15 * 60_000 },
+        },
+      },
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => signInRequest(crowd, `crowd-${i}`, "wrong password")),
+      );
+      const checked = answers.filter((answer) => codeOf(answer) === "OPERATOR_SIGNIN_FAILED");
+      const busy = answers.filter((answer) => codeOf(answer) === "RATE_LIMITED");
+      expect(checked.length + busy.length).toBe(20);
+      expect(checked.length).toBeGreaterThanOrEqual(
+        MAX_CONCURRENT_PASSWORD_HASHES + MAX_WAITING_PASSWORD_HASHES,
+      );
+      expect(busy.length).toBeGreaterThan(0);
+      for (const answer of busy) {
+        expect(answer.status).toBe(429);
+        expect(answer.headers["retry-after"]).toBe("1");
+      }
+      // Once they are done, a sign-in is checked again.
+      expect(codeOf(await signInRequest(crowd, "crowd-after", "wrong password"))).toBe(
+        "OPERATOR_SIGNIN_FAILED",
+      );
+    } finally {
+      await crowd.close();
+    }
   });
 
   it("limits attempts per address across names: past 12 in 15 minutes, any name is refused", async () => {
