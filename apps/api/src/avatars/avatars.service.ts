@@ -64,7 +64,8 @@ export function createAvatarsService(deps: {
     },
 
     /**
-     * A wxa_media_check verdict, matched to its avatar by trace_id. `risky` deletes the avatar and
+     * A wxa_media_check verdict, matched to its avatar by trace_id: an uploaded one, or one set as
+     * a URL (users.service.ts). `risky` deletes the avatar and
      * leaves the user with none (avatarRemovedAt tells them why); the deletion is conditional on
      * the avatar still being there, so a verdict delivered twice, or to two instances, acts once.
      * `review` keeps it and writes `content_review`. A verdict for an avatar replaced since, or a
@@ -84,10 +85,12 @@ export function createAvatarsService(deps: {
       metrics.contentChecks.inc({ check: "avatar", result: suggest });
       if (suggest === "pass") return;
       if (suggest === "review") {
-        const avatar = await data.avatars.findByCheckTraceId(traceId);
-        if (avatar) {
+        const userId =
+          (await data.avatars.findByCheckTraceId(traceId))?.userId ??
+          (await data.users.findByAvatarCheckTraceId(traceId));
+        if (userId !== null) {
           await deps.logSecurityEvent("content_review", {
-            userId: avatar.userId,
+            userId,
             requestId,
             details: { field: "avatar", label, traceId },
           });
@@ -95,14 +98,15 @@ export function createAvatarsService(deps: {
         return;
       }
       const now = new Date(clock.now());
-      const removed = await data.transaction(async ({ avatars, users }) => {
+      const removedFrom = await data.transaction(async ({ avatars, users }) => {
         const avatar = await avatars.deleteByCheckTraceId(traceId);
-        if (avatar) await users.update(avatar.userId, { avatarUrl: null, avatarRemovedAt: now });
-        return avatar;
+        if (!avatar) return users.removeAvatarCheckedAs(traceId, now);
+        await users.update(avatar.userId, { avatarUrl: null, avatarRemovedAt: now });
+        return avatar.userId;
       });
-      if (removed) {
+      if (removedFrom !== null) {
         await deps.logSecurityEvent("avatar_removed", {
-          userId: removed.userId,
+          userId: removedFrom,
           requestId,
           details: { reason: "content_check", label, traceId },
         });

@@ -179,6 +179,11 @@ export type User = {
    * the user sets another avatar. GET /api/me shows it, so the mini program can say why.
    */
   avatar_removed_at: Timestamp | null;
+  /**
+   * The trace_id of WeChat's content check of an avatarUrl set as a URL (not uploaded), by which
+   * its verdict push finds it; cleared whenever avatarUrl changes.
+   */
+  avatar_check_trace_id: string | null;
 };
 export type WechatIdentity = {
   id: string;

@@ -128,6 +128,8 @@ export function createUsersRepository(db: Database) {
           unionid: changes.unionid,
           nickname: changes.nickname,
           avatar_url: changes.avatarUrl,
+          // A new avatar ends the check of the one before: a late verdict of it changes nothing.
+          avatar_check_trace_id: changes.avatarUrl === undefined ? undefined : null,
           deletion_scheduled_at: changes.deletionScheduledAt,
           avatar_removed_at: changes.avatarRemovedAt,
           updated_at: new Date(),
@@ -136,6 +138,49 @@ export function createUsersRepository(db: Database) {
         .returning(USER_COLUMNS)
         .executeTakeFirst();
       return row ?? null;
+    },
+
+    /**
+     * Keeps the trace_id of WeChat's check of `avatarUrl`, set as a URL, while it is still the
+     * user's avatar; false when it no longer is.
+     */
+    async setAvatarCheckTraceId(id: string, avatarUrl: string, traceId: string): Promise<boolean> {
+      const { numUpdatedRows } = await db
+        .updateTable("users")
+        .set({ avatar_check_trace_id: traceId })
+        .where("id", "=", id)
+        .where("avatar_url", "=", avatarUrl)
+        .executeTakeFirst();
+      return numUpdatedRows > 0n;
+    },
+
+    /** The user whose avatar, set as a URL, is under the check `traceId`; null when none is. */
+    async findByAvatarCheckTraceId(traceId: string): Promise<string | null> {
+      const row = await db
+        .selectFrom("users")
+        .select("id")
+        .where("avatar_check_trace_id", "=", traceId)
+        .executeTakeFirst();
+      return row?.id ?? null;
+    },
+
+    /**
+     * Removes the avatar, set as a URL, that the check `traceId` found risky, if it is still the
+     * user's; the user, or null when it is not (replaced since, or removed already).
+     */
+    async removeAvatarCheckedAs(traceId: string, now: Date): Promise<string | null> {
+      const row = await db
+        .updateTable("users")
+        .set({
+          avatar_url: null,
+          avatar_check_trace_id: null,
+          avatar_removed_at: now,
+          updated_at: now,
+        })
+        .where("avatar_check_trace_id", "=", traceId)
+        .returning("id")
+        .executeTakeFirst();
+      return row?.id ?? null;
     },
 
     /** Ids of accounts whose deletion is due at `now`, the longest due first. */

@@ -69,29 +69,41 @@ export function createUsersService(deps: {
 
     /**
      * PATCH /api/me. A new nickname is saved only once WeChat's content check lets it through
-     * (content-checks/content-checks.ts); the same nickname again is not checked again.
+     * (content-checks/content-checks.ts); the same nickname again is not checked again. A new
+     * avatarUrl that is not an upload of the user's goes to WeChat's media check, as uploads do.
      */
     async updateMe(by: CheckedBy, changes: UpdateMeRequest): Promise<User> {
       const { userId } = by;
-      if (changes.nickname !== undefined) {
-        const current = existingAccount(await data.users.findById(userId));
-        if (changes.nickname !== current.nickname) {
-          await contentChecks.checkNickname(by, changes.nickname);
-        }
+      const current = existingAccount(await data.users.findById(userId));
+      if (changes.nickname !== undefined && changes.nickname !== current.nickname) {
+        await contentChecks.checkNickname(by, changes.nickname);
       }
-      if (changes.avatarUrl === undefined) {
-        return toUserBody(existingAccount(await data.users.update(userId, changes)));
+      const { avatarUrl, ...rest } = changes;
+      if (avatarUrl === undefined) {
+        return toUserBody(existingAccount(await data.users.update(userId, rest)));
       }
-      const { avatarUrl } = changes;
+      // The same avatarUrl again changes nothing, its check under way included.
+      const changed = avatarUrl !== current.avatarUrl;
+      const uploaded = avatarIdIn(avatarUrl);
       // An uploaded avatar that avatarUrl no longer points at is nobody's: it goes with the change.
       // Setting an avatar also ends the notice of one removed by the content check.
       const user = await data.transaction(async ({ users, avatars }) => {
         const updated = existingAccount(
-          await users.update(userId, { ...changes, avatarRemovedAt: null }),
+          await users.update(userId, {
+            ...rest,
+            ...(changed ? { avatarUrl } : {}),
+            avatarRemovedAt: null,
+          }),
         );
-        await avatars.deleteForUserExcept(userId, avatarIdIn(avatarUrl));
+        await avatars.deleteForUserExcept(userId, uploaded);
         return updated;
       });
+      // An avatar set as a URL (not uploaded here) goes to WeChat's check as an upload does, and a
+      // risky verdict removes it (avatars.service.ts).
+      if (changed && avatarUrl !== null && uploaded === undefined) {
+        const traceId = await contentChecks.startAvatarCheck(by, avatarUrl);
+        if (traceId !== null) await data.users.setAvatarCheckTraceId(userId, avatarUrl, traceId);
+      }
       return toUserBody(user);
     },
 

@@ -376,6 +376,62 @@ describe("wxa_media_check: the verdict of an avatar's check", () => {
   });
 });
 
+describe("wxa_media_check: an avatar set as a URL is checked too", () => {
+  const setAvatarUrl = async (accessToken: string, avatarUrl: string) => {
+    const result = await api.request("PATCH", "/api/me", {
+      token: accessToken,
+      body: { avatarUrl },
+    });
+    expect(result.status, result.text).toBe(200);
+  };
+  const traceIdOfAvatarUrl = async (userId: string) =>
+    (
+      await api.deps.db
+        .selectFrom("users")
+        .select("avatar_check_trace_id")
+        .where("id", "=", userId)
+        .executeTakeFirstOrThrow()
+    ).avatar_check_trace_id;
+
+  it("risky: the avatarUrl is removed, as an uploaded avatar is", async () => {
+    const session = await api.register({ appid: SHOP });
+    await setVerdict("risky", SHOP);
+    await setAvatarUrl(session.accessToken, "https://thirdwx.qlogo.cn/mmopen/risky/132");
+    const traceId = await traceIdOfAvatarUrl(session.user.id);
+    expect(traceId).toEqual(expect.any(String));
+    await verdictDelivered(traceId!);
+    const after = await me(session.accessToken);
+    expect(after.avatarUrl).toBeNull();
+    expect(after.avatarRemovedAt).toEqual(expect.any(String));
+    expect(eventsOf("avatar_removed", session.user.id)).toEqual([
+      expect.objectContaining({ reason: "content_check", traceId }),
+    ]);
+  });
+
+  it("the same URL set again while its check runs is still removed by a risky verdict", async () => {
+    const session = await api.register({ appid: SHOP });
+    await setVerdict("risky", SHOP);
+    const avatarUrl = "https://thirdwx.qlogo.cn/mmopen/again/132";
+    await setAvatarUrl(session.accessToken, avatarUrl);
+    const traceId = await traceIdOfAvatarUrl(session.user.id);
+    await setAvatarUrl(session.accessToken, avatarUrl);
+    expect(await traceIdOfAvatarUrl(session.user.id)).toBe(traceId);
+    await verdictDelivered(traceId!);
+    expect((await me(session.accessToken)).avatarUrl).toBeNull();
+  });
+
+  it("a risky verdict of a URL replaced since leaves the new avatar alone", async () => {
+    const session = await api.register({ appid: SHOP });
+    await setVerdict("risky", SHOP);
+    await setAvatarUrl(session.accessToken, "https://thirdwx.qlogo.cn/mmopen/old/132");
+    const traceId = await traceIdOfAvatarUrl(session.user.id);
+    const replaced = await uploadAvatar(api, session.accessToken);
+    await verdictDelivered(traceId!);
+    expect((await me(session.accessToken)).avatarUrl).toBe(replaced.avatarUrl);
+    expect(eventsOf("avatar_removed", session.user.id)).toEqual([]);
+  });
+});
+
 describe("user_authorization_revoke: what the user withdrew is cleared", () => {
   async function profiledUser(appid: string) {
     const session = await api.register({ appid });
