@@ -22,6 +22,7 @@ export {
 } from "./errors.js";
 export { callOutcomeOf } from "./observer.js";
 export {
+  PUSH_MAX_AGE_S,
   WechatPush,
   WechatPushError,
   aesKeyOf,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  PUSH_MAX_AGE_S,
   WechatPush,
   WechatPushError,
   aesKeyOf,
@@ -191,6 +192,38 @@ describe("WechatPush.open", () => {
     expect(safePush.open(safe.query, safe.body)).toEqual(message);
     const plain = plainPush.seal(message);
     expect(plainPush.open(plain.query, plain.body)).toEqual(message);
+  });
+});
+
+describe("WechatPush.open, given the time", () => {
+  const signedAt = 1_800_000_000;
+  const sealedAt = (push: WechatPush, seconds: number) =>
+    push.seal({ Event: "user_info_modified" }, { timestamp: String(seconds) });
+
+  it.each([
+    ["plaintext", plainPush],
+    ["safe mode", safePush],
+  ])(
+    "%s: accepts a push signed within PUSH_MAX_AGE_S either way, refuses it as stale past that",
+    (_mode, push) => {
+      const { query, body } = sealedAt(push, signedAt);
+      for (const offsetS of [0, PUSH_MAX_AGE_S, -PUSH_MAX_AGE_S]) {
+        expect(push.open(query, body, { now: (signedAt + offsetS) * 1000 })).toMatchObject({
+          Event: "user_info_modified",
+        });
+      }
+      for (const offsetS of [PUSH_MAX_AGE_S + 1, -(PUSH_MAX_AGE_S + 1), 3 * 24 * 60 * 60]) {
+        expect(rejection(() => push.open(query, body, { now: (signedAt + offsetS) * 1000 }))).toBe(
+          "stale",
+        );
+      }
+    },
+  );
+
+  it("checks the signature first: a forged push is bad_signature, whatever its time", () => {
+    const { query, body } = sealedAt(plainPush, signedAt);
+    const forged = { ...query, signature: "0".repeat(40) };
+    expect(rejection(() => plainPush.open(forged, body, { now: 0 }))).toBe("bad_signature");
   });
 });
 

@@ -32,7 +32,9 @@ export type PushRejection =
   /** The body, or the decrypted message, is not a JSON object. */
   | "bad_body"
   /** A known event lacks a field it must have (e.g. `trace_id`, `OpenID`). */
-  | "bad_event";
+  | "bad_event"
+  /** Signed more than PUSH_MAX_AGE_S from now: a captured push replayed, or a clock far off. */
+  | "stale";
 
 export class WechatPushError extends Error {
   override readonly name = "WechatPushError";
@@ -59,6 +61,13 @@ export interface WechatPushOptions {
    */
   encodingAesKey?: string;
 }
+
+/**
+ * How far a push's signed `timestamp` may be from the receiver's clock. WeChat signs each delivery
+ * when it sends it and retries within seconds; a push replayed later than this is refused, so a
+ * receiver that remembers handled pushes for longer than this never acts on one twice.
+ */
+export const PUSH_MAX_AGE_S = 60 * 60;
 
 const ENCODING_AES_KEY_PATTERN = /^[A-Za-z0-9]{43}$/;
 /** WeChat pads to a multiple of 32 bytes (PKCS#7 with k = 32), not to AES's 16-byte block. */
@@ -137,6 +146,15 @@ export function decryptPushMessage(key: Buffer, appid: string, encrypted: string
   return padded.subarray(messageStart, messageEnd).toString("utf8");
 }
 
+/** Throws `stale` when the signed `timestamp` (seconds) is more than PUSH_MAX_AGE_S from `now`. */
+function refuseStale(query: PushQuery, now: number | undefined): void {
+  if (now === undefined) return;
+  const signedAt = Number(stringParam(query, "timestamp"));
+  if (!Number.isFinite(signedAt) || Math.abs(now / 1000 - signedAt) > PUSH_MAX_AGE_S) {
+    throw new WechatPushError("stale", `signed more than ${PUSH_MAX_AGE_S} s from now`);
+  }
+}
+
 function stringParam(query: PushQuery, name: string): string | undefined {
   const value = query[name];
   return typeof value === "string" ? value : undefined;
@@ -198,9 +216,10 @@ export class WechatPush {
 
   /**
    * The message of a POSTed push, decrypted in safe mode. Throws WechatPushError, having changed
-   * nothing, when the push is not from WeChat for this app.
+   * nothing, when the push is not from WeChat for this app, or (given `now`, in ms) when it was
+   * signed more than PUSH_MAX_AGE_S away from `now`.
    */
-  open(query: PushQuery, body: string): Record<string, unknown> {
+  open(query: PushQuery, body: string, options: { now?: number } = {}): Record<string, unknown> {
     const encrypted = stringParam(query, "encrypt_type") === "aes";
     if (this.key === undefined) {
       if (encrypted) {
@@ -209,6 +228,7 @@ export class WechatPush {
       if (!this.signatureHolds(query)) {
         throw new WechatPushError("bad_signature", "signature does not match the token");
       }
+      refuseStale(query, options.now);
       return jsonObject(body, "the push body");
     }
     if (!encrypted) {
@@ -231,6 +251,7 @@ export class WechatPush {
     ) {
       throw new WechatPushError("bad_signature", "msg_signature does not match");
     }
+    refuseStale(query, options.now);
     return jsonObject(decryptPushMessage(this.key, this.appid, encrypt), "the decrypted message");
   }
 

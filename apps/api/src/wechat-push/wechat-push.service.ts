@@ -60,6 +60,7 @@ const PUSH_REFUSALS: Readonly<
   wrong_appid: "UNAUTHORIZED",
   bad_body: "VALIDATION_FAILED",
   bad_event: "VALIDATION_FAILED",
+  stale: "UNAUTHORIZED",
 };
 
 /**
@@ -224,7 +225,7 @@ export function createWechatPushService(deps: {
       const endpoint = endpointOf(appid);
       let event: WechatPushEvent;
       try {
-        event = parsePushEvent(endpoint.open(query, body));
+        event = parsePushEvent(endpoint.open(query, body, { now: clock.now() }));
         const named = "appid" in event ? event.appid : appid;
         if (named !== appid) {
           throw new WechatPushError("wrong_appid", "the message names another app");

@@ -13,7 +13,7 @@ import {
   SANDBOX_SECRET,
   SandboxPushDeliverySchema,
 } from "@wxauth/contracts/sandbox";
-import { WechatPush } from "@wxauth/wechat";
+import { PUSH_MAX_AGE_S, WechatPush } from "@wxauth/wechat";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
@@ -243,6 +243,19 @@ describe("POST /api/wechat/push/:appid: authenticating pushes", () => {
     // The genuine one is then accepted and acts.
     expectSuccess(await postPush(STAFF, sealed));
     expect((await api.request("GET", "/api/me", { token: session.accessToken })).status).toBe(401);
+  });
+
+  it("a genuine push signed over an hour ago (a captured one, replayed) is 401 and changes nothing", async () => {
+    const session = await api.register({ appid: SHOP });
+    const signedAt = Math.floor(Date.now() / 1000) - PUSH_MAX_AGE_S - 60;
+    const stale = sealerOf(SHOP, SHOP_TOKEN).seal(
+      userEvent("user_authorization_revoke", SHOP, session.openid, { RevokeInfo: "8" }),
+      { timestamp: String(signedAt) },
+    );
+    const result = await postPush(SHOP, stale);
+    expect(result.status, result.text).toBe(401);
+    expectErrorBody(result, "UNAUTHORIZED");
+    expect((await me(session.accessToken)).phone).toBe(session.user.phone);
   });
 
   it("a signed push whose body is not JSON is 400", async () => {
