@@ -164,6 +164,8 @@ export async function buildDependencies(
     smsCodes,
     logSecurityEvent,
     contentChecks,
+    metrics,
+    logger,
     deletionCoolingOffS: config.accountDeletionCoolingOffS,
   });
   const avatars = createAvatarsService({

@@ -175,8 +175,9 @@ export type User = {
    */
   banned_by: string | null;
   /**
-   * When WeChat's content check found the uploaded avatar risky and it was removed; cleared when
-   * the user sets another avatar. GET /api/me shows it, so the mini program can say why.
+   * When WeChat's content check found the avatar (uploaded, or set as a URL) risky and it was
+   * removed; cleared when the user sets another avatar. GET /api/me shows it, so the mini program
+   * can say why.
    */
   avatar_removed_at: Timestamp | null;
   /**

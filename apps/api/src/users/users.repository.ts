@@ -123,17 +123,26 @@ export function createUsersRepository(db: Database) {
     async update(id: string, changes: UserChanges): Promise<UserRecord | null> {
       const row = await db
         .updateTable("users")
-        .set({
+        .set((eb) => ({
           phone: changes.phone,
           unionid: changes.unionid,
           nickname: changes.nickname,
           avatar_url: changes.avatarUrl,
-          // A new avatar ends the check of the one before: a late verdict of it changes nothing.
-          avatar_check_trace_id: changes.avatarUrl === undefined ? undefined : null,
+          // Another avatar ends the check of the one before: a late verdict of it changes nothing.
+          // The same one again keeps its check.
+          avatar_check_trace_id:
+            changes.avatarUrl === undefined
+              ? undefined
+              : eb
+                  .case()
+                  .when("avatar_url", "is distinct from", changes.avatarUrl)
+                  .then(null)
+                  .else(eb.ref("avatar_check_trace_id"))
+                  .end(),
           deletion_scheduled_at: changes.deletionScheduledAt,
           avatar_removed_at: changes.avatarRemovedAt,
           updated_at: new Date(),
-        })
+        }))
         .where("id", "=", id)
         .returning(USER_COLUMNS)
         .executeTakeFirst();

@@ -1,13 +1,15 @@
+import type { Logger } from "pino";
 import type { BindPhoneRequest, Me, SmsCodeSent, UpdateMeRequest, User } from "@wxauth/contracts";
 import { avatarIdIn } from "../avatars/avatar-url.js";
 import type { CheckedBy, ContentChecks } from "../content-checks/content-checks.js";
 import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
 import type { WechatApps } from "../wechat/apps.js";
-import { existingAccount, toUserBody } from "./user-accounts.js";
+import { accountGone, existingAccount, toUserBody } from "./user-accounts.js";
 import type { AccountRecord } from "./users.repository.js";
 
 export function createUsersService(deps: {
@@ -18,8 +20,10 @@ export function createUsersService(deps: {
   deletionCoolingOffS: number;
   logSecurityEvent: LogSecurityEvent;
   contentChecks: ContentChecks;
+  metrics: Metrics;
+  logger: Logger;
 }) {
-  const { data, apps, smsCodes, contentChecks } = deps;
+  const { data, apps, smsCodes, contentChecks, metrics, logger } = deps;
 
   /**
    * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
@@ -49,6 +53,24 @@ export function createUsersService(deps: {
     return phone.e164;
   }
 
+  /**
+   * Starts WeChat's check of an avatarUrl set as a URL and keeps its trace_id. The avatar is saved
+   * already: a failure leaves it unchecked (logged and counted), as for an upload.
+   */
+  async function startAvatarUrlCheck(by: CheckedBy, avatarUrl: string): Promise<void> {
+    const traceId = await contentChecks.startAvatarCheck(by, avatarUrl);
+    if (traceId === null) return;
+    try {
+      await data.users.setAvatarCheckTraceId(by.userId, avatarUrl, traceId);
+    } catch (error) {
+      metrics.contentChecks.inc({ check: "avatar", result: "unchecked" });
+      logger.warn(
+        { err: error, userId: by.userId, requestId: by.requestId },
+        "avatar content check started, its trace_id not kept: the avatar stays, unchecked",
+      );
+    }
+  }
+
   return {
     /**
      * GET /api/me: the user, what a deletion asked for now would do, and the apps they are linked
@@ -74,36 +96,32 @@ export function createUsersService(deps: {
      */
     async updateMe(by: CheckedBy, changes: UpdateMeRequest): Promise<User> {
       const { userId } = by;
-      const current = existingAccount(await data.users.findById(userId));
-      if (changes.nickname !== undefined && changes.nickname !== current.nickname) {
-        await contentChecks.checkNickname(by, changes.nickname);
-      }
       const { avatarUrl, ...rest } = changes;
+      if (rest.nickname !== undefined) {
+        const current = existingAccount(await data.users.findById(userId));
+        if (rest.nickname !== current.nickname) {
+          await contentChecks.checkNickname(by, rest.nickname);
+        }
+      }
       if (avatarUrl === undefined) {
         return toUserBody(existingAccount(await data.users.update(userId, rest)));
       }
-      // The same avatarUrl again changes nothing, its check under way included.
-      const changed = avatarUrl !== current.avatarUrl;
-      const uploaded = avatarIdIn(avatarUrl);
       // An uploaded avatar that avatarUrl no longer points at is nobody's: it goes with the change.
-      // Setting an avatar also ends the notice of one removed by the content check.
-      const user = await data.transaction(async ({ users, avatars }) => {
+      // Setting an avatar also ends the notice of one removed by the content check. The row is
+      // locked, so `changed` is what this update changes.
+      const { user, changed } = await data.transaction(async ({ users, avatars }) => {
+        if (!(await users.lock(userId))) throw accountGone();
+        const before = existingAccount(await users.findById(userId));
         const updated = existingAccount(
-          await users.update(userId, {
-            ...rest,
-            ...(changed ? { avatarUrl } : {}),
-            avatarRemovedAt: null,
-          }),
+          await users.update(userId, { ...rest, avatarUrl, avatarRemovedAt: null }),
         );
-        await avatars.deleteForUserExcept(userId, uploaded);
-        return updated;
+        await avatars.deleteForUserExcept(userId, avatarIdIn(avatarUrl));
+        return { user: updated, changed: before.avatarUrl !== avatarUrl };
       });
-      // An avatar set as a URL (not uploaded here) goes to WeChat's check as an upload does, and a
-      // risky verdict removes it (avatars.service.ts).
-      if (changed && avatarUrl !== null && uploaded === undefined) {
-        const traceId = await contentChecks.startAvatarCheck(by, avatarUrl);
-        if (traceId !== null) await data.users.setAvatarCheckTraceId(userId, avatarUrl, traceId);
-      }
+      // Another avatarUrl goes to WeChat's media check at its own address, as an upload does (an
+      // upload's URL is set by the upload itself, so a URL set here is never trusted as one), and
+      // a risky verdict removes it (avatars.service.ts).
+      if (changed && avatarUrl !== null) await startAvatarUrlCheck(by, avatarUrl);
       return toUserBody(user);
     },
 

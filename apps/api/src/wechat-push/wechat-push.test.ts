@@ -421,6 +421,22 @@ describe("wxa_media_check: an avatar set as a URL is checked too", () => {
     ]);
   });
 
+  it("a URL elsewhere shaped like an upload's is checked too; review keeps it and is recorded", async () => {
+    const session = await api.register({ appid: SHOP });
+    await setVerdict("review", SHOP);
+    await setAvatarUrl(
+      session.accessToken,
+      `https://elsewhere.example/api/avatars/${randomUUID()}`,
+    );
+    const traceId = await traceIdOfAvatarUrl(session.user.id);
+    expect(traceId).toEqual(expect.any(String));
+    await verdictDelivered(traceId!);
+    expect((await me(session.accessToken)).avatarUrl).toMatch(/^https:\/\/elsewhere\.example\//);
+    expect(eventsOf("content_review", session.user.id)).toEqual([
+      expect.objectContaining({ field: "avatar", traceId }),
+    ]);
+  });
+
   it("the same URL set again while its check runs is still removed by a risky verdict", async () => {
     const session = await api.register({ appid: SHOP });
     await setVerdict("risky", SHOP);
