@@ -28,8 +28,10 @@ const HANDLED_TTL_MS = 3 * 24 * 60 * 60 * 1000;
  * redelivery acts: WeChat delivers a push again while it gets no `success` for it.
  */
 const IN_FLIGHT_TTL_MS = 30_000;
-/** The claim of a push whose action is done. */
+/** The claim of a push whose action is done (earlier versions claimed with the request id). */
 const HANDLED = "handled";
+/** The claim of a delivery still acting, followed by its request id. */
+const IN_FLIGHT = "in-flight:";
 
 /** RevokeInfo values (WeChat's documentation) that name data wxauth keeps. */
 const REVOKED_NICKNAME_AND_AVATAR = "6";
@@ -243,11 +245,13 @@ export function createWechatPushService(deps: {
       }
       const eventLabel = event.type === "unknown" ? "other" : event.type;
       const key = handledKey(appid, event);
-      const inFlight = `in-flight:${requestId}`;
+      const inFlight = `${IN_FLIGHT}${requestId}`;
       if (!(await store.setIfAbsent(key, inFlight, IN_FLIGHT_TTL_MS))) {
-        if ((await store.get(key)) !== HANDLED) {
-          // An earlier delivery is still acting. Should it fail, WeChat's next delivery must act,
-          // so this one is not answered success: WeChat delivers it again.
+        const held = await store.get(key);
+        if (held === null || held.startsWith(IN_FLIGHT)) {
+          // An earlier delivery is still acting (or has just given the push back). Should it
+          // fail, WeChat's next delivery must act, so this one is not answered success: WeChat
+          // delivers it again.
           metrics.wechatPushes.inc({
             app: appLabel(appid),
             event: eventLabel,
