@@ -172,7 +172,7 @@ export function createSessions(options: SessionsOptions) {
      * of truth every instance shares) is asked on every request: one primary-key read joined to
      * the user's row and their apps. That read is also the account the route sees, so GET /api/me
      * runs one statement: with a second one for the account it measured 0.26-0.28 of Express
-     * hello, below its guard of 0.30; with one, 0.32-0.35 (docs/benchmarks.md).
+     * hello, below its guard of 0.30; with one, 0.32-0.40 (docs/benchmarks.md).
      */
     async authenticate(accessToken: string): Promise<SignedIn> {
       const subject = accessTokens.verify(accessToken);

@@ -137,6 +137,23 @@ describe("statements prepared once per connection", () => {
     ]);
   });
 
+  it("a prepared statement gone from the server costs its connection, not a 500", async () => {
+    const db = api.deps.db;
+    const lost = db.transaction().execute(async (transaction) => {
+      const read = (id: string) =>
+        transaction.selectFrom("users").select("id").where("id", "=", id).execute();
+      await read("lost-1");
+      // What a pooler without prepared-statement support, or a session reset, does.
+      await sql`deallocate all`.execute(transaction);
+      await read("lost-2");
+    });
+    await expect(lost).rejects.toMatchObject({ kind: "unavailable", code: "26000" });
+    // The connection went with it; the statement is prepared again on the next one.
+    expect(await db.selectFrom("users").select("id").where("id", "=", "lost-3").execute()).toEqual(
+      [],
+    );
+  });
+
   it("names a statement per connection, and leaves texts past MAX_NAMED unnamed", () => {
     const names = new PreparedStatementNames();
     const [one, two] = [{}, {}];

@@ -103,7 +103,7 @@ function poolFailingAsDatabaseErrors(connectionString: string): PostgresPool {
  * statement's text (Parse) the first time a connection runs it only, and PostgreSQL then skips
  * parsing and planning it on every later call. This holds GET /api/me to its guard of 0.30 x
  * Express hello (docs/benchmarks.md): with unnamed statements it measured 0.22-0.29, named
- * 0.32-0.35 (`BENCH_ONLY=me pnpm bench`).
+ * 0.32-0.40 (`BENCH_ONLY=me pnpm bench`).
  *
  * A name is the connection's own: the connections of `pnpm dev`'s embedded PostgreSQL share one
  * backend, where one name prepared by two connections collides ("already exists"), and a restarted

@@ -31,6 +31,13 @@ const FOREIGN_KEY_VIOLATION = "23503";
  * traffic goes elsewhere, and every request gets a 503, not a 500.
  */
 const POSTGRES_UNAVAILABLE = /^(08|28|3D|40|53|57|58)/;
+/**
+ * A prepared statement the connection believes in is not on the server (26000), or one it
+ * prepares is there already (42P05): a pooler that moves statements between server connections
+ * (PgBouncer in transaction mode without max_prepared_statements), or a reset of the session. The
+ * connection goes (a fresh one starts with none), and the request gets a 503, not a 500.
+ */
+const PREPARED_STATEMENTS_LOST = new Set(["26000", "42P05"]);
 
 /**
  * What node-postgres threw, classified. What is not PostgreSQL's answer (a connection refused or
@@ -43,7 +50,10 @@ export function databaseErrorFrom(error: unknown): DatabaseError {
   if (code === FOREIGN_KEY_VIOLATION) return new DatabaseError("foreign-key-violation", error);
   // PostgreSQL's own answers carry a severity and a SQLSTATE.
   const unavailable =
-    severity === undefined || typeof code !== "string" || POSTGRES_UNAVAILABLE.test(code);
+    severity === undefined ||
+    typeof code !== "string" ||
+    POSTGRES_UNAVAILABLE.test(code) ||
+    PREPARED_STATEMENTS_LOST.has(code);
   return new DatabaseError(unavailable ? "unavailable" : "failed", error);
 }
 

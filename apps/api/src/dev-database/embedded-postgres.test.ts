@@ -15,6 +15,7 @@ import {
   TokenPairSchema,
   UserSchema,
 } from "@wxauth/contracts";
+import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROOT } from "../config.js";
@@ -166,13 +167,17 @@ describe("the main journeys on the embedded PostgreSQL", () => {
   // The connections share one PGlite backend: a statement name prepared by two of them, or by a
   // restarted API and the one before it, would collide there ("already exists").
   it("statements prepared at once on every connection, and again after a restart, all run", async () => {
+    // One statement with a parameter, 100 times at once: each answers its own value.
     const burst = async (db: Database) => {
       const results = await Promise.allSettled(
         Array.from({ length: 100 }, (_, i) =>
-          db.selectFrom("users").select("id").where("id", "=", `burst-${i}`).execute(),
+          sql<{ n: number }>`select ${i}::int as n`.execute(db),
         ),
       );
       expect(results.filter((result) => result.status === "rejected")).toEqual([]);
+      expect(
+        results.map((result) => (result.status === "fulfilled" ? result.value.rows[0]?.n : null)),
+      ).toEqual(Array.from({ length: 100 }, (_, i) => i));
     };
     await burst(api!.deps.db);
     await api!.close();
@@ -181,6 +186,10 @@ describe("the main journeys on the embedded PostgreSQL", () => {
   });
 
   it("drops the prepared statements once no connection is open", async () => {
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_prepared_statements`.execute(api!.deps.db);
+    expect(rows[0]?.n).toBeGreaterThan(0);
     await api!.close();
     api = undefined;
     const preparedStatements = async () => {

@@ -48,11 +48,13 @@ export async function startEmbeddedPostgres(options: {
     throw error;
   }
   // Checked and queued in one turn, so DEALLOCATE runs before a connection opening now can
-  // prepare anything.
+  // prepare anything: pglite-socket (0.2.18) counts a connection a turn after accepting it, before
+  // it reads a byte, and every statement waits for PGlite's lock, which DEALLOCATE takes first.
   const sweep = setInterval(() => {
     // A failure (PGlite closing) leaves the statements to the next sweep.
     if (server.getStats().activeConnections === 0) db.exec("DEALLOCATE ALL").catch(() => {});
   }, STATEMENT_SWEEP_MS);
+  sweep.unref();
   return {
     url: `postgresql://postgres@${host}:${options.port}/postgres`,
     async close() {
