@@ -67,12 +67,6 @@ export function csrfTokenMatches(sessionToken: string, header: string | undefine
 }
 
 /**
- * Operators and their cookie sessions: sign-in (rate-limited, telling nothing about which names
- * exist), the 30-minute idle timeout checked and extended on every request, sign-out, and the
- * password change (the one-time password's first of all). Sessions live in the database only,
- * stored as hashes, so every instance sees the same ones.
- */
-/**
  * How many password hashes or checks (scrypt: about 1 s and 128 MiB each at the production cost)
  * one instance runs at once. Each holds one of libuv's 4 threads, which DNS lookups (WeChat's
  * address among them) share: sign-ins from many addresses, each within its own limit, must not
@@ -82,6 +76,12 @@ export const MAX_CONCURRENT_PASSWORD_HASHES = 2;
 /** How many wait for one of those; past them, 429 at once. */
 export const MAX_WAITING_PASSWORD_HASHES = 8;
 
+/**
+ * Operators and their cookie sessions: sign-in (rate-limited, telling nothing about which names
+ * exist), the 30-minute idle timeout checked and extended on every request, sign-out, and the
+ * password change (the one-time password's first of all). Sessions live in the database only,
+ * stored as hashes, so every instance sees the same ones.
+ */
 export function createOperators(deps: OperatorsDeps) {
   const { data, store, clock } = deps;
   const cost = deps.scryptCost ?? DEFAULT_SCRYPT_COST;
