@@ -24,6 +24,7 @@ import {
 } from "../users/user-accounts.js";
 import type { WechatApp, WechatApps } from "../wechat/apps.js";
 import type { UserRecord } from "../users/users.repository.js";
+import { fetchPhoneNumber } from "../wechat/phone-numbers.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 import type { RegistrationTicketRecord } from "./registration-tickets.repository.js";
 import type { Sessions } from "./sessions.js";
@@ -306,16 +307,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       phoneCode: string,
       context: SignInContext,
     ): Promise<Authenticated> =>
-      redeem(registrationTicket, "phone_button", context, async ({ ticket, app }) => {
-        const phone = await app.client.getPhoneNumber(phoneCode, ticket.openid);
-        // Billed by WeChat: counted in the console's spend.
-        await deps.logSecurityEvent("phone_number_fetched", {
+      redeem(registrationTicket, "phone_button", context, ({ ticket, app }) =>
+        fetchPhoneNumber(deps.logSecurityEvent, app, {
+          phoneCode,
+          openid: ticket.openid,
+          purpose: "register",
           userId: null,
           requestId: context.requestId,
-          details: { purpose: "register", appid: app.appid },
-        });
-        return phone.e164;
-      }),
+        }),
+      ),
 
     /**
      * POST /api/auth/wechat/register with a phone and the SMS code sent for this ticket. The code

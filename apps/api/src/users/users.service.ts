@@ -9,6 +9,7 @@ import type { LogSecurityEvent } from "../security-events/security-events.js";
 import type { SmsCodes } from "../sms/sms-codes.js";
 import type { SmsContext } from "../sms/sms-sender.js";
 import type { WechatApps } from "../wechat/apps.js";
+import { fetchPhoneNumber } from "../wechat/phone-numbers.js";
 import { accountGone, existingAccount, toUserBody } from "./user-accounts.js";
 import type { AccountRecord } from "./users.repository.js";
 
@@ -25,10 +26,7 @@ export function createUsersService(deps: {
 }) {
   const { data, apps, smsCodes, contentChecks, metrics, logger } = deps;
 
-  /**
-   * The phone a getPhoneNumber code proves, redeemed with the app the user is signed in through
-   * (the app that issued the code), for their openid in that app.
-   */
+  /** The phone a getPhoneNumber code proves, looked up with the app of the user's session. */
   async function phoneOfCode(
     userId: string,
     appid: string,
@@ -43,14 +41,13 @@ export function createUsersService(deps: {
         "This session's mini program can no longer verify a phone: use an SMS code.",
       );
     }
-    const phone = await app.client.getPhoneNumber(phoneCode, openid);
-    // Billed by WeChat: counted in the console's spend.
-    await deps.logSecurityEvent("phone_number_fetched", {
+    return fetchPhoneNumber(deps.logSecurityEvent, app, {
+      phoneCode,
+      openid,
+      purpose: "change-phone",
       userId,
       requestId,
-      details: { purpose: "change-phone", appid },
     });
-    return phone.e164;
   }
 
   /**
