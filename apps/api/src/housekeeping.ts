@@ -1,4 +1,4 @@
-import { OPERATOR_SESSION_IDLE_TIMEOUT_S } from "@wxauth/contracts/admin";
+import { liveSessionCutoffs } from "./admin/operators.service.js";
 import type { Dependencies } from "./dependencies.js";
 import { SECURITY_EVENT_RETENTION_DAYS } from "./security-events/security-events.js";
 
@@ -8,7 +8,7 @@ const INTERVAL_MS = 60_000;
  * Periodic clean-up: a rotated token's successor is kept (encrypted) for the grace window only,
  * expired registration tickets are dropped, accounts whose deletion is due are purged, security
  * events older than 180 days are deleted, bans whose end has passed are cleared (they stopped
- * counting already) and idle operator sessions are dropped. Returns a stop function, which starts no further
+ * counting already) and ended operator sessions are dropped. Returns a stop function, which starts no further
  * run and resolves once the run in flight (the first one runs at once, at start) has finished:
  * the database must not be closed under it.
  */
@@ -29,8 +29,8 @@ export function startHousekeeping(
         new Date(now - SECURITY_EVENT_RETENTION_DAYS * 86_400_000),
       );
       const bansEnded = await deps.data.users.clearBansEndedBefore(new Date(now));
-      const operatorSessionsEnded = await deps.data.operators.deleteSessionsIdleSince(
-        new Date(now - OPERATOR_SESSION_IDLE_TIMEOUT_S * 1000),
+      const operatorSessionsEnded = await deps.data.operators.deleteEndedSessions(
+        liveSessionCutoffs(now),
       );
       const done = { forgotten, dropped, purged, eventsExpired, bansEnded, operatorSessionsEnded };
       if (Object.values(done).some((count) => count > 0)) deps.logger.debug(done, "housekeeping");

@@ -28,6 +28,8 @@ export const CSRF_TOKEN_HEADER = "X-CSRF-Token";
 
 /** An operator session ends after this long without a request. */
 export const OPERATOR_SESSION_IDLE_TIMEOUT_S = 30 * 60;
+/** An operator session ends this long after its sign-in, however busy: a stolen cookie expires. */
+export const OPERATOR_SESSION_MAX_AGE_S = 12 * 60 * 60;
 
 /** How many users one page of the user search holds. */
 export const ADMIN_USERS_PAGE_SIZE = 20;

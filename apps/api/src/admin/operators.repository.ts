@@ -3,6 +3,12 @@ import type { OperatorRole } from "@wxauth/contracts/admin";
 import type { Database } from "../db/client.js";
 import { timeOrderedId } from "../db/time-ordered-id.js";
 
+/** What a live operator session was last seen, and signed in, after (operators.service.ts). */
+export interface LiveSessionCutoffs {
+  seenAfter: Date;
+  signedInAfter: Date;
+}
+
 export interface OperatorRecord {
   id: string;
   name: string;
@@ -111,7 +117,7 @@ export function createOperatorsRepository(db: Database) {
     async touchSession(
       tokenHash: string,
       now: Date,
-      idleSince: Date,
+      live: LiveSessionCutoffs,
     ): Promise<OperatorSessionRecord | null> {
       const row = await db
         .updateTable("operator_sessions as s")
@@ -119,7 +125,8 @@ export function createOperatorsRepository(db: Database) {
         .set({ last_seen_at: now, updated_at: now })
         .whereRef("o.id", "=", "s.operator_id")
         .where("s.token_hash", "=", tokenHash)
-        .where("s.last_seen_at", ">", idleSince)
+        .where("s.last_seen_at", ">", live.seenAfter)
+        .where("s.created_at", ">", live.signedInAfter)
         .returning([
           "s.id as sessionId",
           "o.id",
@@ -145,10 +152,16 @@ export function createOperatorsRepository(db: Database) {
     },
 
     /** Housekeeping: sessions idle since before `before` can never be used again. */
-    async deleteSessionsIdleSince(before: Date): Promise<number> {
+    /** Deletes the sessions that have ended (idle too long, or signed in too long ago). */
+    async deleteEndedSessions(live: LiveSessionCutoffs): Promise<number> {
       const { numDeletedRows } = await db
         .deleteFrom("operator_sessions")
-        .where("last_seen_at", "<=", before)
+        .where((eb) =>
+          eb.or([
+            eb("last_seen_at", "<=", live.seenAfter),
+            eb("created_at", "<=", live.signedInAfter),
+          ]),
+        )
         .executeTakeFirst();
       return Number(numDeletedRows);
     },

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import {
   OPERATOR_SESSION_IDLE_TIMEOUT_S,
+  OPERATOR_SESSION_MAX_AGE_S,
   type OperatorRole,
   type OperatorSession,
 } from "@wxauth/contracts/admin";
@@ -11,7 +12,7 @@ import type { Clock } from "../clock.js";
 import type { DataAccess } from "../db/data-access.js";
 import { isUniqueViolation } from "../db/errors.js";
 import { AppError } from "../errors.js";
-import type { OperatorSessionRecord } from "./operators.repository.js";
+import type { LiveSessionCutoffs, OperatorSessionRecord } from "./operators.repository.js";
 import {
   DEFAULT_SCRYPT_COST,
   hashPassword,
@@ -77,8 +78,20 @@ export const MAX_CONCURRENT_PASSWORD_HASHES = 2;
 export const MAX_WAITING_PASSWORD_HASHES = 8;
 
 /**
+ * A session is live while it was seen within OPERATOR_SESSION_IDLE_TIMEOUT_S and signed in within
+ * OPERATOR_SESSION_MAX_AGE_S of `now`; housekeeping deletes the others.
+ */
+export function liveSessionCutoffs(now: number): LiveSessionCutoffs {
+  return {
+    seenAfter: new Date(now - OPERATOR_SESSION_IDLE_TIMEOUT_S * 1000),
+    signedInAfter: new Date(now - OPERATOR_SESSION_MAX_AGE_S * 1000),
+  };
+}
+
+/**
  * Operators and their cookie sessions: sign-in (rate-limited, telling nothing about which names
- * exist), the 30-minute idle timeout checked and extended on every request, sign-out, and the
+ * exist), the 30-minute idle timeout checked and extended on every request (and the 12-hour
+ * limit from sign-in), sign-out, and the
  * password change (the one-time password's first of all). Sessions live in the database only,
  * stored as hashes, so every instance sees the same ones.
  */
@@ -86,7 +99,6 @@ export function createOperators(deps: OperatorsDeps) {
   const { data, store, clock } = deps;
   const cost = deps.scryptCost ?? DEFAULT_SCRYPT_COST;
   const limits = deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS;
-  const idleMs = OPERATOR_SESSION_IDLE_TIMEOUT_S * 1000;
   // Verified against when the name is unknown, so that answer takes as long as a wrong password.
   // Made at start: made at the first sign-in, that one answer would take twice as long.
   const dummyHash = hashPassword(newOperatorPassword(), cost);
@@ -176,7 +188,7 @@ export function createOperators(deps: OperatorsDeps) {
       const found = await data.operators.touchSession(
         hashOpaqueToken(token),
         new Date(now),
-        new Date(now - idleMs),
+        liveSessionCutoffs(now),
       );
       return found ? { ...found, token } : null;
     },

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import {
   OPERATOR_SESSION_IDLE_TIMEOUT_S,
+  OPERATOR_SESSION_MAX_AGE_S,
   OperatorSessionSchema,
   AdminErrorBodySchema,
 } from "@wxauth/contracts/admin";
@@ -15,6 +16,7 @@ import {
 } from "../testing/harness.js";
 import { createOperator, signIn, signInRequest, signedInOperator } from "../testing/operators.js";
 import {
+  liveSessionCutoffs,
   MAX_CONCURRENT_PASSWORD_HASHES,
   MAX_WAITING_PASSWORD_HASHES,
 } from "./operators.service.js";
@@ -146,6 +148,36 @@ describe("the operator session", () => {
     const expired = await operator.request("GET", "/api/admin/session");
     expect(expired.status).toBe(401);
     expect(codeOf(expired)).toBe("OPERATOR_UNAUTHENTICATED");
+  });
+
+  it("ends 12 hours after sign-in however busy, and housekeeping deletes it", async () => {
+    const operator = await signedInOperator(api, "viewer");
+    const step = (OPERATOR_SESSION_IDLE_TIMEOUT_S - 60) * 1000;
+    let elapsed = 0;
+    while (elapsed + step < OPERATOR_SESSION_MAX_AGE_S * 1000) {
+      api.clock.advance(step);
+      elapsed += step;
+      expect((await operator.request("GET", "/api/admin/session")).status).toBe(200);
+    }
+    api.clock.advance(OPERATOR_SESSION_MAX_AGE_S * 1000 - elapsed + 1000);
+    const expired = await operator.request("GET", "/api/admin/session");
+    expect(expired.status).toBe(401);
+    expect(codeOf(expired)).toBe("OPERATOR_UNAUTHENTICATED");
+    const { id: operatorId } = await api.deps.db
+      .selectFrom("operators")
+      .select("id")
+      .where("name", "=", operator.name)
+      .executeTakeFirstOrThrow();
+    expect(
+      await api.deps.data.operators.deleteEndedSessions(liveSessionCutoffs(api.clock.now())),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await api.deps.db
+        .selectFrom("operator_sessions")
+        .select("id")
+        .where("operator_id", "=", operatorId)
+        .execute(),
+    ).toEqual([]);
   });
 
   it("ends at sign-out: the cookie no longer works and is cleared", async () => {
