@@ -1,8 +1,8 @@
 /*
  * The stack the end-to-end tests run against, all real processes over real HTTP: the WeChat
  * sandbox (also standing in for Tencent Cloud SMS), the built API as its own process on a fresh
- * PostgreSQL database, the H5 build pointed at both (served by a small static server), and a fresh
- * dist/build/mp-weixin.
+ * PostgreSQL database, the H5 build pointed at both (served by a small static server), a fresh
+ * dist/build/mp-weixin, and an mp-weixin build that verifies phones by SMS only.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -36,6 +36,8 @@ export interface E2eStack {
   h5Url: string;
   /** dist/build/mp-weixin as `pnpm build:mp-weixin` makes it (API base URL left at its default). */
   mpWeixinDir: string;
+  /** The same build with PHONE_VERIFICATION=sms: SMS codes only, no phone button. */
+  mpWeixinSmsOnlyDir: string;
   /** The API's JWT_SECRET, so a test can mint an access token that has really expired. */
   jwtSecret: string;
 }
@@ -155,6 +157,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
 
     const mpWeixinDir = path.join(APP_DIR, "dist/build/mp-weixin");
+    const mpWeixinSmsOnlyDir = path.join(workDir, "mp-weixin-sms-only");
     await Promise.all([
       uniBuild(
         ["--outDir", h5Dir],
@@ -162,6 +165,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
         path.join(workDir, "build-h5.log"),
       ),
       uniBuild(["-p", "mp-weixin"], BOTH_WAYS, path.join(workDir, "build-mp-weixin.log")),
+      uniBuild(
+        ["-p", "mp-weixin", "--outDir", mpWeixinSmsOnlyDir],
+        { PHONE_VERIFICATION: "sms" },
+        path.join(workDir, "build-mp-weixin-sms-only.log"),
+      ),
     ]);
 
     project.provide("stack", {
@@ -169,6 +177,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       sandboxUrl: sandbox.url,
       h5Url: h5Server.url,
       mpWeixinDir,
+      mpWeixinSmsOnlyDir,
       jwtSecret,
     });
     return teardown;
