@@ -8,7 +8,7 @@ import type { DataAccess } from "../db/data-access.js";
 import { AppError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { LogSecurityEvent } from "../security-events/security-events.js";
-import { existingAccount, toUserBody } from "../users/user-accounts.js";
+import { accountGone, existingAccount, toUserBody } from "../users/user-accounts.js";
 import { AVATAR_ID, avatarPath } from "./avatar-url.js";
 import type { StoredAvatar } from "./avatars.repository.js";
 import { imageTypeOf } from "./image-type.js";
@@ -45,7 +45,8 @@ export function createAvatarsService(deps: {
       // A new id for every upload: the old URL stops resolving and the new one is never stale.
       const id = randomUUID();
       const user = await data.transaction(async ({ users, avatars }) => {
-        existingAccount(await users.findById(userId));
+        // The user's row first, as every change to an account's avatar takes it (users.lock).
+        if (!(await users.lock(userId))) throw accountGone();
         await avatars.replaceForUser({ id, userId, contentType, bytes });
         return existingAccount(
           await users.update(userId, { avatarUrl: urlOf(id), avatarRemovedAt: null }),
@@ -99,8 +100,12 @@ export function createAvatarsService(deps: {
       }
       const now = new Date(clock.now());
       const removedFrom = await data.transaction(async ({ avatars, users }) => {
+        const checked = await avatars.findByCheckTraceId(traceId);
+        if (!checked) return users.removeAvatarCheckedAs(traceId, now);
+        // The user's row first, as every change to an account's avatar takes it (users.lock).
+        if (!(await users.lock(checked.userId))) return null;
         const avatar = await avatars.deleteByCheckTraceId(traceId);
-        if (!avatar) return users.removeAvatarCheckedAs(traceId, now);
+        if (!avatar) return null;
         await users.update(avatar.userId, { avatarUrl: null, avatarRemovedAt: now });
         return avatar.userId;
       });

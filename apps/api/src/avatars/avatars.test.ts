@@ -277,6 +277,27 @@ describe("POST /api/me/avatar", () => {
   });
 });
 
+describe("an upload beside other changes to the avatar", () => {
+  // Each takes the user's row before the avatars' (users.lock): in the opposite orders they
+  // deadlocked, and PostgreSQL ended one of them with a 503.
+  it("an upload and a PATCH of avatarUrl at once, again and again, all succeed", async () => {
+    const { accessToken } = await api.register();
+    const png = solidPng(2, 2, [7, 193, 96]);
+    const statuses: number[] = [];
+    for (let round = 0; round < 15; round++) {
+      const [uploaded, patched] = await Promise.all([
+        upload(accessToken, [{ bytes: png, filename: "tmp_avatar.png" }]),
+        api.request("PATCH", "/api/me", {
+          token: accessToken,
+          body: { avatarUrl: `https://thirdwx.qlogo.cn/mmopen/round-${round}/132` },
+        }),
+      ]);
+      statuses.push(uploaded.status, patched.status);
+    }
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  });
+});
+
 describe("GET /api/avatars/:avatarId", () => {
   it.each([
     ["an unknown id", "/api/avatars/00000000-0000-4000-8000-000000000000"],

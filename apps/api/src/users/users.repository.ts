@@ -254,15 +254,17 @@ export function createUsersRepository(db: Database) {
     },
 
     /**
-     * Locks the user's row until the transaction ends, so that changes to the account's identities
-     * are decided one at a time. Resolves false when the user is gone. Run it in a transaction.
+     * Locks the user's row until the transaction ends, so that changes to the account (its
+     * identities, its avatar) are decided one at a time, and always in one order: the user's row
+     * first, then the rows that belong to it. Resolves false when the user is gone. Run it in a
+     * transaction. FOR NO KEY UPDATE: a sign-in adding a session for the user does not wait.
      */
     async lock(id: string): Promise<boolean> {
       const row = await db
         .selectFrom("users")
         .select("id")
         .where("id", "=", id)
-        .forUpdate()
+        .forNoKeyUpdate()
         .executeTakeFirst();
       return row !== undefined;
     },
