@@ -5,7 +5,7 @@
  *
  * Operators are not end users. They sign in with a name and password and hold a cookie session
  * (OPERATOR_SESSION_COOKIE: HttpOnly, SameSite=Strict, Secure in production, 30-minute idle
- * timeout); a Bearer access token never opens these routes and the cookie never opens an end-user
+ * timeout, 12 hours at most); a Bearer access token never opens these routes and the cookie never opens an end-user
  * route. Every route that changes something also needs the session's CSRF token in the
  * `X-CSRF-Token` header.
  */

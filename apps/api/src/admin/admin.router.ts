@@ -8,7 +8,7 @@ import type { Operators } from "./operators.service.js";
  * The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
  * it), Secure in production, and scoped to /api/admin, so it never travels with an end-user
  * request. No Max-Age: the browser forgets it when it closes, and the server ends it after 30
- * idle minutes anyway.
+ * idle minutes, or 12 hours after sign-in, anyway.
  */
 function cookieOptions(secure: boolean): CookieOptions {
   return { httpOnly: true, sameSite: "strict", secure, path: "/api/admin" };

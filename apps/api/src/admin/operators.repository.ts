@@ -111,8 +111,9 @@ export function createOperatorsRepository(db: Database) {
     },
 
     /**
-     * The session of `tokenHash` if it was used after `idleSince`, touched to `now` in the same
-     * statement: checking and extending the idle timeout is one atomic write, on any instance.
+     * The session of `tokenHash` if it is live (`live`: seen recently enough, signed in recently
+     * enough), touched to `now` in the same statement: checking and extending the idle timeout is
+     * one atomic write, on any instance.
      */
     async touchSession(
       tokenHash: string,
@@ -151,8 +152,7 @@ export function createOperatorsRepository(db: Database) {
       await query.execute();
     },
 
-    /** Housekeeping: sessions idle since before `before` can never be used again. */
-    /** Deletes the sessions that have ended (idle too long, or signed in too long ago). */
+    /** Housekeeping: deletes the sessions that have ended (idle too long, or signed in too long ago). */
     async deleteEndedSessions(live: LiveSessionCutoffs): Promise<number> {
       const { numDeletedRows } = await db
         .deleteFrom("operator_sessions")
