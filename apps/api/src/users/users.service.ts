@@ -88,8 +88,8 @@ export function createUsersService(deps: {
 
     /**
      * PATCH /api/me. A new nickname is saved only once WeChat's content check lets it through
-     * (content-checks/content-checks.ts); the same nickname again is not checked again. A new
-     * avatarUrl that is not an upload of the user's goes to WeChat's media check, as uploads do.
+     * (content-checks/content-checks.ts); the same nickname again is not checked again. Another
+     * avatarUrl goes to WeChat's media check at its own address, as an upload does.
      */
     async updateMe(by: CheckedBy, changes: UpdateMeRequest): Promise<User> {
       const { userId } = by;
