@@ -7,8 +7,10 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";
 import {
   createMiniProgram,
+  has,
   installWechatRuntime,
   textOf,
+  waiterFor,
   type SimulatedComponent,
 } from "./wechat-runtime";
 
@@ -20,20 +22,7 @@ const runtime = installWechatRuntime({
   sandboxUrl: stack.sandboxUrl,
   openid: `o${randomBytes(20).toString("base64url").slice(0, 27)}`,
 });
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}; requests so far: ${runtime.requests.join(", ")}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const has = (page: SimulatedComponent, selector: string) => Boolean(page.querySelector(selector));
+const until = waiterFor(runtime);
 
 /** Fills an SMS form (inside `scope`) for `phone` and submits the code the sandbox sent. */
 async function verifyBySms(page: SimulatedComponent, scope: string, phone: string) {

@@ -6,28 +6,15 @@ import { solidPng } from "@wxauth/api/testing";
 import { meStatusWith, signInElsewhere } from "./other-device";
 import {
   createMiniProgram,
+  has,
   installWechatRuntime,
   textOf,
+  waiterFor,
   type SimulatedComponent,
 } from "./wechat-runtime";
 
 const stack = inject("stack");
 const CREDENTIALS_KEY = "wxauth.credentials";
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}; requests so far: ${runtime.requests.join(", ")}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Whether the page renders `selector` (the simulator answers undefined for nothing). */
-const has = (page: SimulatedComponent, selector: string) => Boolean(page.querySelector(selector));
 
 /** The <button> inside a page's PhoneButton component (">>>" crosses into the component). */
 function phoneButtonOf(page: SimulatedComponent, id: string): SimulatedComponent {
@@ -59,6 +46,7 @@ const runtime = installWechatRuntime({
   sandboxUrl: stack.sandboxUrl,
   openid: newOpenid(),
 });
+const until = waiterFor(runtime);
 
 describe("compiled mini program (dist/build/mp-weixin) in miniprogram-simulate", () => {
   const miniProgram = createMiniProgram(stack.mpWeixinDir);

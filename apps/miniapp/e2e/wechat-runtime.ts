@@ -311,6 +311,28 @@ export function createMiniProgram(buildDir: string) {
   };
 }
 
+/**
+ * `until(condition, what)`: polls `condition` for up to 15 s; a timeout names `what` and the
+ * requests the app made so far.
+ */
+export function waiterFor(runtime: Pick<WechatRuntime, "requests">) {
+  return async function until(condition: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!condition()) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out waiting for ${what}; requests so far: ${runtime.requests.join(", ")}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+}
+
+/** Whether the page renders `selector` (the simulator answers undefined for nothing). */
+export const has = (page: SimulatedComponent, selector: string) =>
+  Boolean(page.querySelector(selector));
+
 export function textOf(page: SimulatedComponent, selector: string): string {
   return page.querySelector(selector)?.dom.textContent?.trim() ?? "";
 }
