@@ -88,6 +88,9 @@ export function accountOf(
   return { ...row, apps };
 }
 
+/** The ban columns of a user with no ban: what lifting one writes. */
+const NO_BAN = { banned_at: null, banned_until: null, ban_reason: null, banned_by: null } as const;
+
 export function createUsersRepository(db: Database) {
   const findBy =
     (column: "id" | "phone" | "unionid") =>
@@ -224,13 +227,7 @@ export function createUsersRepository(db: Database) {
     async unban(id: string): Promise<boolean> {
       const { numUpdatedRows } = await db
         .updateTable("users")
-        .set({
-          banned_at: null,
-          banned_until: null,
-          ban_reason: null,
-          banned_by: null,
-          updated_at: new Date(),
-        })
+        .set({ ...NO_BAN, updated_at: new Date() })
         .where("id", "=", id)
         .where("banned_at", "is not", null)
         .executeTakeFirst();
@@ -241,13 +238,7 @@ export function createUsersRepository(db: Database) {
     async clearBansEndedBefore(now: Date): Promise<number> {
       const { numUpdatedRows } = await db
         .updateTable("users")
-        .set({
-          banned_at: null,
-          banned_until: null,
-          ban_reason: null,
-          banned_by: null,
-          updated_at: now,
-        })
+        .set({ ...NO_BAN, updated_at: now })
         .where("banned_until", "<=", now)
         .executeTakeFirst();
       return Number(numUpdatedRows);
